@@ -1,0 +1,107 @@
+// GDT, TSS and IDT. Every CPU has its own GDT and TSS (inside kernel::Cpu); the IDT is
+// shared and read-only after boot.
+
+#include "arch/cpu_state.hpp"
+#include "arch/interrupts.hpp"
+#include "lib/string.hpp"
+
+extern "C" char trap_stubs[];
+
+namespace arch {
+namespace {
+
+struct [[gnu::packed]] DescriptorPointer {
+    u16 limit;
+    u64 base;
+};
+
+struct IdtEntry {
+    u16 offset_low;
+    u16 selector;
+    u8 ist;
+    u8 type_attr;
+    u16 offset_mid;
+    u32 offset_high;
+    u32 reserved;
+};
+static_assert(sizeof(IdtEntry) == 16);
+
+alignas(16) IdtEntry g_idt[256];
+
+constexpr u64 kGdtKernelCode = 0x00af9a000000ffff;
+constexpr u64 kGdtKernelData = 0x00cf92000000ffff;
+constexpr u64 kGdtUserCode32 = 0x00cffa000000ffff;
+constexpr u64 kGdtUserData = 0x00cff2000000ffff;
+constexpr u64 kGdtUserCode64 = 0x00affa000000ffff;
+
+void set_gate(u8 vector, uptr handler, u8 ist, u8 dpl) {
+    IdtEntry& e = g_idt[vector];
+    e.offset_low = static_cast<u16>(handler);
+    e.selector = selector::kKernelCode;
+    e.ist = ist;
+    e.type_attr = static_cast<u8>(0x8e | (dpl << 5));  // present, 64-bit interrupt gate
+    e.offset_mid = static_cast<u16>(handler >> 16);
+    e.offset_high = static_cast<u32>(handler >> 32);
+    e.reserved = 0;
+}
+
+}  // namespace
+
+void idt_init() {
+    for (unsigned v = 0; v < 256; ++v) {
+        u8 ist = 0;
+        if (v == 2) ist = kIstNmi;
+        if (v == 8) ist = kIstDoubleFault;
+        if (v == 18) ist = kIstMachineCheck;
+        // #BP and #OF may be raised by user code (int3/into); everything else is kernel-only.
+        u8 dpl = (v == 3 || v == 4) ? 3 : 0;
+        set_gate(static_cast<u8>(v), reinterpret_cast<uptr>(trap_stubs) + 16 * v, ist, dpl);
+    }
+}
+
+void load_descriptor_tables(CpuArchState& state) {
+    memset(&state.tss, 0, sizeof(state.tss));
+    for (unsigned i = 0; i < 3; ++i)
+        state.tss.ist[i] = reinterpret_cast<uptr>(state.ist_stacks[i]) + kIstStackSize;
+    state.tss.iopb_offset = sizeof(Tss);  // no I/O bitmap: ring 3 gets no ports
+
+    state.gdt[0] = 0;
+    state.gdt[1] = kGdtKernelCode;
+    state.gdt[2] = kGdtKernelData;
+    state.gdt[3] = kGdtUserCode32;
+    state.gdt[4] = kGdtUserData;
+    state.gdt[5] = kGdtUserCode64;
+    uptr tss = reinterpret_cast<uptr>(&state.tss);
+    u64 limit = sizeof(Tss) - 1;
+    state.gdt[6] = (limit & 0xffff) | ((tss & 0xffffff) << 16) | (u64{0x89} << 40) | ((limit >> 16) << 48) |
+                   (((tss >> 24) & 0xff) << 56);
+    state.gdt[7] = tss >> 32;
+    state.gdt[8] = 0;
+
+    DescriptorPointer gdtr{sizeof(state.gdt) - 1, reinterpret_cast<u64>(state.gdt)};
+    asm volatile("lgdt %0" : : "m"(gdtr));
+    // Reload CS through a far return, then the data segments. GS and FS bases are MSRs and
+    // are set elsewhere; loading a null selector into them here would not clear the bases
+    // on every CPU, so leave them alone.
+    asm volatile(
+        "pushq %[cs]\n"
+        "leaq 1f(%%rip), %%rax\n"
+        "pushq %%rax\n"
+        "lretq\n"
+        "1:\n"
+        "movw %[ds], %%ax\n"
+        "movw %%ax, %%ds\n"
+        "movw %%ax, %%es\n"
+        "movw %%ax, %%ss\n"
+        :
+        : [cs] "i"(selector::kKernelCode), [ds] "i"(selector::kKernelData)
+        : "rax", "memory");
+    asm volatile("ltr %w0" : : "r"(selector::kTss));
+
+    DescriptorPointer idtr{sizeof(g_idt) - 1, reinterpret_cast<u64>(g_idt)};
+    asm volatile("lidt %0" : : "m"(idtr));
+}
+
+void set_kernel_stack(CpuArchState& state, uptr rsp0) { state.tss.rsp[0] = rsp0; }
+
+}  // namespace arch

@@ -1,0 +1,38 @@
+#pragma once
+// Interrupt vectors and handler registration.
+
+#include "arch/trap_frame.hpp"
+#include "lib/types.hpp"
+
+namespace arch {
+
+namespace vector {
+inline constexpr u8 kPageFault = 14;
+inline constexpr u8 kFirstIrq = 32;      // IOAPIC-routed legacy IRQs: 32 + GSI
+inline constexpr u8 kTimer = 0xe0;       // LAPIC timer
+inline constexpr u8 kIpiReschedule = 0xf0;
+inline constexpr u8 kIpiTlbShootdown = 0xf1;
+inline constexpr u8 kIpiCall = 0xf2;
+inline constexpr u8 kIpiHalt = 0xf3;
+inline constexpr u8 kSpurious = 0xff;
+}  // namespace vector
+
+using InterruptHandler = void (*)(TrapFrame& frame);
+
+void idt_init();
+void set_interrupt_handler(u8 vector, InterruptHandler handler);
+
+// A thread can ask for kernel faults to be recovered instead of panicking: the fault
+// handler records the report and resumes at `resume_rip` with `resume_rsp`. This is how
+// user-copy routines survive bad pointers and how the fault-report test checks its output.
+struct FaultRecovery {
+    uptr resume_rip;
+    uptr resume_rsp;
+    uptr resume_rbp;
+    u64 vector;
+    u64 fault_address;
+    uptr fault_rip;
+    bool faulted;
+};
+
+}  // namespace arch

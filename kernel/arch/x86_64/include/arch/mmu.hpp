@@ -1,0 +1,81 @@
+#pragma once
+// Virtual memory layout and the page-table mechanism. Policy (what to map where, for whom)
+// lives outside arch/; this is only how x86_64 page tables encode it.
+
+#include "lib/result.hpp"
+#include "lib/types.hpp"
+
+namespace arch {
+
+inline constexpr usize kPageSize = 4096;
+inline constexpr usize kLargePageSize = 2 * MiB;
+inline constexpr uptr kDirectMapBase = 0xffff800000000000;  // all RAM, PML4 slot 256
+inline constexpr uptr kMmioBase = 0xffffc00000000000;       // device registers, uncached
+inline constexpr uptr kKernelImageBase = 0xffffffff80000000;
+inline constexpr uptr kUserTop = 0x0000800000000000;
+
+inline uptr phys_to_virt(u64 phys) { return kDirectMapBase + phys; }
+template <typename T>
+inline T* phys_to_ptr(u64 phys) {
+    return reinterpret_cast<T*>(kDirectMapBase + phys);
+}
+inline u64 virt_to_phys(uptr virt) {
+    if (virt >= kKernelImageBase) return virt - kKernelImageBase;
+    return virt - kDirectMapBase;
+}
+
+// Mapping permissions, architecture-neutral. Absence of Write/Execute means read-only,
+// non-executable.
+enum PageFlags : u32 {
+    kPageRead = 0,
+    kPageWrite = 1 << 0,
+    kPageExecute = 1 << 1,
+    kPageUser = 1 << 2,
+    kPageUncached = 1 << 3,
+    kPageGlobal = 1 << 4,
+};
+
+// Allocates zeroed physical pages for page tables; provided by the generic mm layer.
+using PageTableAllocator = u64 (*)();  // returns physical address, 0 on failure
+using PageTableFree = void (*)(u64 phys);
+void set_page_table_allocator(PageTableAllocator alloc, PageTableFree free);
+
+class PageTable {
+public:
+    constexpr explicit PageTable(u64 pml4_phys) : pml4_phys_(pml4_phys) {}
+
+    Result<void> map(uptr va, u64 pa, u32 flags);
+    // Maps a 2 MiB page (va and pa 2 MiB aligned).
+    Result<void> map_large(uptr va, u64 pa, u32 flags);
+    // Returns the physical address that was mapped, or NotFound.
+    Result<u64> unmap(uptr va);
+    Result<void> protect(uptr va, u32 flags);
+    Result<u64> translate(uptr va) const;
+    u64 root() const { return pml4_phys_; }
+
+private:
+    u64* walk(uptr va, bool create, bool* large = nullptr) const;
+    u64 pml4_phys_;
+};
+
+// The kernel's page table, shared (upper half) by every address space.
+PageTable& kernel_page_table();
+// Builds the kernel page tables: direct map of [0, ram_top) restricted to `ram` ranges,
+// the image with W^X permissions, and an identity map of low memory for AP startup.
+struct PhysRange {
+    u64 base, size;
+};
+void paging_init(const PhysRange* ram, usize count);
+// Allocates the remaining upper-half tables (needs the page-table allocator).
+void paging_populate_kernel_half();
+// Drops the low identity map once every AP is in long mode.
+void paging_drop_identity_map();
+// Maps device registers uncached; returns the virtual address.
+Result<uptr> map_mmio(u64 phys, usize size);
+
+// Invalidates one page on this CPU.
+inline void flush_tlb_page(uptr va) { asm volatile("invlpg (%0)" : : "r"(va) : "memory"); }
+// Invalidates [va, va + pages * 4K) on every online CPU and waits until all have done it.
+void tlb_shootdown(uptr va, usize pages);
+
+}  // namespace arch

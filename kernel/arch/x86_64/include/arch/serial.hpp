@@ -1,0 +1,11 @@
+#pragma once
+// COM1 (0x3f8) polled output: the console every log line goes to.
+
+#include "lib/types.hpp"
+
+namespace arch {
+void serial_init();
+void serial_write(const char* data, usize length);
+// Returns the next received byte, or -1 when none is waiting (polled; no interrupt yet).
+int serial_read_nonblocking();
+}  // namespace arch

@@ -1,0 +1,133 @@
+// SMP bring-up (INIT-SIPI-SIPI) and cross-CPU calls.
+
+#include "arch/smp.hpp"
+
+#include "arch/cpu.hpp"
+#include "arch/interrupts.hpp"
+#include "arch/lapic.hpp"
+#include "arch/mmu.hpp"
+#include "debug/log.hpp"
+#include "lib/string.hpp"
+#include "mm/physical.hpp"
+#include "sched/cpu.hpp"
+#include "sync/spinlock.hpp"
+#include "time/clock.hpp"
+
+extern "C" char ap_trampoline_start[], ap_trampoline_end[];
+extern "C" u64 ap_param_cr3, ap_param_efer, ap_param_stack, ap_param_cpu, ap_param_entry;
+
+namespace arch {
+namespace {
+
+constexpr u64 kTrampolinePhys = 0x8000;
+
+void wait_us(u64 us) {
+    u64 end = rdtsc() + kernel::ns_to_tsc(us * 1000);
+    while (rdtsc() < end) pause();
+}
+
+// One cross-CPU call at a time; the caller waits for every target to acknowledge.
+kernel::SpinLock g_call_lock;
+void (*g_call_fn)(void*) = nullptr;
+void* g_call_arg = nullptr;
+u32 g_call_pending = 0;
+
+void call_ipi_handler(TrapFrame&) {
+    g_call_fn(g_call_arg);
+    __atomic_fetch_sub(&g_call_pending, 1, __ATOMIC_ACQ_REL);
+}
+
+void halt_ipi_handler(TrapFrame&) { halt_forever(); }
+
+}  // namespace
+
+void smp_start_aps(ApEntry ap_entry) {
+    set_interrupt_handler(vector::kIpiCall, call_ipi_handler);
+    set_interrupt_handler(2, halt_ipi_handler);  // NMI from halt_other_cpus
+
+    usize size = static_cast<usize>(ap_trampoline_end - ap_trampoline_start);
+    u8* trampoline = phys_to_ptr<u8>(kTrampolinePhys);
+    u32 bsp_apic = kernel::current_cpu().apic_id;
+    for (u32 i = 1; i < kernel::g_cpu_count; ++i) {
+        kernel::Cpu& cpu = kernel::g_cpus[i];
+        Result<u64> stack = kernel::mm::alloc_pages_phys(2);  // 16 KiB: the AP's idle stack
+        if (!stack.ok()) {
+            LOG_ERROR("smp: no memory for cpu%u's stack; leaving it offline", i);
+            continue;
+        }
+        memcpy(trampoline, ap_trampoline_start, size);
+        // The parameter block is addressed through the copy, at the same offsets.
+        auto param = [&](u64* symbol) {
+            return reinterpret_cast<u64*>(trampoline + (reinterpret_cast<u8*>(symbol) - reinterpret_cast<u8*>(ap_trampoline_start)));
+        };
+        *param(&ap_param_cr3) = read_cr3();
+        *param(&ap_param_efer) = rdmsr(msr::kEfer);
+        *param(&ap_param_stack) = phys_to_virt(stack.value()) + 4 * kPageSize;
+        *param(&ap_param_cpu) = reinterpret_cast<u64>(&cpu);
+        *param(&ap_param_entry) = reinterpret_cast<u64>(ap_entry);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+
+        lapic_send_init(cpu.apic_id);
+        wait_us(10000);
+        for (int attempt = 0; attempt < 2 && !__atomic_load_n(&cpu.online, __ATOMIC_ACQUIRE); ++attempt) {
+            lapic_send_startup(cpu.apic_id, static_cast<u8>(kTrampolinePhys >> 12));
+            wait_us(attempt == 0 ? 200 : 1000);
+        }
+        // TCG starts a vCPU slowly; give it up to a second of guest time.
+        u64 deadline = rdtsc() + kernel::ns_to_tsc(kernel::kNsPerSec);
+        while (!__atomic_load_n(&cpu.online, __ATOMIC_ACQUIRE) && rdtsc() < deadline) pause();
+        if (!__atomic_load_n(&cpu.online, __ATOMIC_ACQUIRE))
+            LOG_ERROR("smp: cpu%u (APIC id %u) did not come online", i, cpu.apic_id);
+    }
+    (void)bsp_apic;
+}
+
+void smp_call_others(void (*fn)(void*), void* arg) {
+    if (kernel::g_cpus_online <= 1) return;
+    kernel::SpinLockGuard guard(g_call_lock);
+    u32 self = kernel::current_cpu_index();
+    u32 targets = 0;
+    for (u32 i = 0; i < kernel::g_cpu_count; ++i)
+        if (i != self && __atomic_load_n(&kernel::g_cpus[i].online, __ATOMIC_ACQUIRE)) ++targets;
+    g_call_fn = fn;
+    g_call_arg = arg;
+    __atomic_store_n(&g_call_pending, targets, __ATOMIC_RELEASE);
+    for (u32 i = 0; i < kernel::g_cpu_count; ++i)
+        if (i != self && __atomic_load_n(&kernel::g_cpus[i].online, __ATOMIC_ACQUIRE))
+            lapic_send_ipi(kernel::g_cpus[i].apic_id, vector::kIpiCall);
+    while (__atomic_load_n(&g_call_pending, __ATOMIC_ACQUIRE)) pause();
+}
+
+void smp_send_reschedule(u32 cpu_index) { lapic_send_ipi(kernel::g_cpus[cpu_index].apic_id, vector::kIpiReschedule); }
+
+void halt_other_cpus() {
+    u32 self = kernel::current_cpu_index();
+    for (u32 i = 0; i < kernel::g_cpu_count; ++i)
+        if (i != self && kernel::g_cpus[i].online) lapic_send_nmi(kernel::g_cpus[i].apic_id);
+}
+
+namespace {
+struct ShootdownRequest {
+    uptr va;
+    usize pages;
+};
+void shootdown_local(void* arg) {
+    auto* r = static_cast<ShootdownRequest*>(arg);
+    if (r->pages > 64) {
+        write_cr3(read_cr3());  // cheaper than many invlpg; global pages need CR4.PGE toggle
+        u64 cr4 = read_cr4();
+        write_cr4(cr4 & ~(1ull << 7));
+        write_cr4(cr4);
+    } else {
+        for (usize i = 0; i < r->pages; ++i) flush_tlb_page(r->va + i * kPageSize);
+    }
+}
+}  // namespace
+
+void tlb_shootdown(uptr va, usize pages) {
+    ShootdownRequest r{va, pages};
+    shootdown_local(&r);
+    smp_call_others(shootdown_local, &r);
+}
+
+}  // namespace arch

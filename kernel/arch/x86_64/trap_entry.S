@@ -1,0 +1,97 @@
+/* Exception and interrupt entry. Each of the 256 vectors has a 16-byte stub that pushes a
+ * dummy error code where the CPU does not, then the vector number, and joins trap_common,
+ * which builds an arch::TrapFrame and calls trap_dispatch(frame). */
+
+    .section .text
+    .p2align 4
+    .globl trap_stubs
+trap_stubs:
+    .set vec, 0
+    .rept 256
+    .p2align 4
+    .if (vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)
+    .else
+    pushq $0
+    .endif
+    pushq $vec
+    jmp trap_common
+    .set vec, vec + 1
+    .endr
+
+trap_common:
+    testb $3, 24(%rsp)          /* CS of the interrupted context: from ring 3? */
+    jz 1f
+    swapgs
+1:  pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    mov %rsp, %rdi
+    cld
+    call trap_dispatch
+    .globl trap_return
+trap_return:
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    testb $3, 24(%rsp)
+    jz 2f
+    swapgs
+2:  add $16, %rsp               /* vector and error code */
+    iretq
+
+/* bool arch_call_with_fault_recovery(FaultRecovery* rec, void (*fn)(void*), void* arg)
+ * Returns false when fn returned normally, true when a fault inside it was recovered
+ * (the fault handler resumed us at .Lrecovered with the saved stack). */
+    .globl arch_call_with_fault_recovery
+arch_call_with_fault_recovery:
+    push %rbp
+    mov %rsp, %rbp
+    push %rbx
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    sub $8, %rsp
+    lea .Lrecovered(%rip), %rax
+    mov %rax, 0(%rdi)           /* resume_rip */
+    mov %rsp, 8(%rdi)           /* resume_rsp */
+    mov %rbp, 16(%rdi)          /* resume_rbp */
+    mov %rdx, %rdi
+    call *%rsi
+    xor %eax, %eax
+    jmp .Ldone
+.Lrecovered:
+    mov $1, %eax
+.Ldone:
+    add $8, %rsp
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbx
+    pop %rbp
+    ret
