@@ -65,6 +65,11 @@ bool try_recover(TrapFrame& f) {
     FaultRecovery* r = t->fault_recovery;
     // NMI, #DF and #MC are never recoverable: they say nothing about the code that ran.
     if (f.vector == 2 || f.vector == 8 || f.vector == 18) return false;
+    // Say what happened even though it is recovered: the report is the same as a fatal
+    // one, minus the panic.
+    kernel::SymbolLookup at = kernel::symbolize(f.rip);
+    LOG_DEBUG("recovered %s at %s+0x%lx (rip %p)", kExceptionNames[f.vector], at.name ? at.name : "?",
+             static_cast<unsigned long>(at.offset), reinterpret_cast<void*>(f.rip));
     r->faulted = true;
     r->vector = f.vector;
     r->fault_address = f.vector == vector::kPageFault ? read_cr2() : 0;
@@ -78,6 +83,18 @@ bool try_recover(TrapFrame& f) {
 }  // namespace
 
 void set_interrupt_handler(u8 vec, InterruptHandler handler) { g_handlers[vec] = handler; }
+
+extern "C" bool arch_call_with_fault_recovery(FaultRecovery* recovery, void (*fn)(void*), void* arg);
+
+bool call_with_fault_recovery(FaultRecovery& recovery, void (*fn)(void*), void* arg) {
+    kernel::Thread* t = kernel::current_thread();
+    recovery = {};
+    arch::FaultRecovery* outer = t->fault_recovery;
+    t->fault_recovery = &recovery;
+    bool faulted = arch_call_with_fault_recovery(&recovery, fn, arg);
+    t->fault_recovery = outer;
+    return faulted;
+}
 
 const char* exception_name(u64 vec) { return vec < 32 ? kExceptionNames[vec] : "interrupt"; }
 

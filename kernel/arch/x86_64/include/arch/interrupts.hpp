@@ -35,4 +35,8 @@ struct FaultRecovery {
     bool faulted;
 };
 
+// Runs fn(arg) on the current kernel thread; a fault inside it is recorded in `recovery`
+// (faulted = true) instead of panicking. Returns recovery.faulted.
+bool call_with_fault_recovery(FaultRecovery& recovery, void (*fn)(void*), void* arg);
+
 }  // namespace arch
