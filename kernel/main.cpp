@@ -82,6 +82,12 @@ void setup_cpus(const acpi::AcpiInfo* acpi) {
     if (acpi->madt.cpus_dropped) LOG_WARN("smp: %zu CPUs beyond the supported %zu ignored", acpi->madt.cpus_dropped, kMaxCpus);
 }
 
+// crash=pagefault: a deliberate kernel fault, so tests can check what a fault report says.
+[[gnu::noinline]] void deliberate_page_fault() {
+    volatile u64* bad = reinterpret_cast<volatile u64*>(0xffff9ffffffff000);  // nothing is mapped there
+    *bad = 0xdead;
+}
+
 void init_thread(void*) {
     LOG_INFO("all %u CPUs online", g_cpus_online);
     kprintf("tessera: all %u CPUs online\n", g_cpus_online);
@@ -103,9 +109,16 @@ void init_thread(void*) {
         arch::acpi_power_off();
         return;
     }
+    StringView crash;
+    if (g_cmdline.get("crash", &crash)) {
+        if (crash == StringView("pagefault")) deliberate_page_fault();
+        if (crash == StringView("panic")) panic("crash=panic requested on the command line");
+        LOG_ERROR("crash=%.*s: unknown kind (pagefault, panic)", static_cast<int>(crash.length), crash.data);
+    }
     if (g_cmdline.has("poweroff")) {
         kprintf("tessera: power off\n");
         arch::acpi_power_off();
+        sleep_ns(500 * kNsPerMs);  // QEMU stops the machine asynchronously
         LOG_ERROR("ACPI S5 power-off did not take effect");
         arch::debug_exit(0);
         return;

@@ -110,8 +110,11 @@ Result<void> physical_init(const BootMemoryInfo& info) {
     LOG_INFO("mm: %llu MiB usable of %llu MiB, frame array %llu KiB at %llx",
              (unsigned long long)(g_buddy.free_pages() * kPageSize / MiB), (unsigned long long)(top / MiB),
              (unsigned long long)(frames_bytes / KiB), (unsigned long long)frames_phys);
-    if (g_buddy.free_pages() * kPageSize < 8 * MiB) {
-        LOG_ERROR("mm: only %llu KiB of free RAM; Tessera needs at least 8 MiB (try --mem 128M)",
+    // The kernel alone fits in far less, but the services and a Linux shell do not; stop
+    // here with a clear message rather than fail obscurely later.
+    constexpr usize kMinimumFreeRam = 24 * MiB;
+    if (g_buddy.free_pages() * kPageSize < kMinimumFreeRam) {
+        LOG_ERROR("mm: only %llu KiB of free RAM; Tessera needs at least 24 MiB (try --mem 128M)",
                   (unsigned long long)(g_buddy.free_pages() * kPageSize / KiB));
         return Error::NoMemory;
     }

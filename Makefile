@@ -1,0 +1,26 @@
+# Entry points. The real build is CMake + Ninja in build/; tools/run boots, tools/test tests.
+CONFIG ?= perf
+BUILD := build
+QEMU_ARGS ?=
+
+.PHONY: all deps build run test host-test clean
+
+all: build
+
+deps:
+	@tools/deps.sh
+
+$(BUILD)/build.ninja: | deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_ASM_COMPILER=clang-14 >/dev/null
+
+build: deps $(BUILD)/build.ninja
+	@ninja -C $(BUILD)
+
+run: build
+	@tools/run --no-build --config $(CONFIG) $(QEMU_ARGS)
+
+test: build
+	@tools/test --config $(CONFIG)
+
+clean:
+	rm -rf $(BUILD)
