@@ -53,6 +53,7 @@ void reschedule_vector(arch::TrapFrame&) { current_cpu().need_resched = true; }
 
 void ap_main(Cpu* cpu) {
     cpu_install(*cpu);
+    LOG_DEBUG("cpu%u entered the kernel", cpu->index);
     arch::enable_cpu_features();
     arch::load_descriptor_tables(cpu->arch);
     arch::lapic_enable();
@@ -88,8 +89,14 @@ void setup_cpus(const acpi::AcpiInfo* acpi) {
     *bad = 0xdead;
 }
 
+u64 g_entry_tsc = 0;
+
 void init_thread(void*) {
-    LOG_INFO("all %u CPUs online", g_cpus_online);
+    // Under --icount guest time is one nanosecond per instruction, so these are also
+    // instruction counts.
+    u64 now = arch::rdtsc();
+    LOG_INFO("all %u CPUs online: %llu us after kernel entry, %llu us after reset", g_cpus_online,
+             (unsigned long long)(tsc_to_ns(now - g_entry_tsc) / 1000), (unsigned long long)(tsc_to_ns(now) / 1000));
     kprintf("tessera: all %u CPUs online\n", g_cpus_online);
     if (g_boot.initrd_size)
         LOG_INFO("initrd: %llu KiB at %llx (services start from it once they exist)",
@@ -135,6 +142,7 @@ const BootInfo& boot_info() { return g_boot; }
 
 extern "C" [[noreturn]] void kernel_main(u32 start_info_phys) {
     using namespace kernel;
+    g_entry_tsc = arch::rdtsc();
     // Global constructors (intrusive list heads in per-CPU data and the like).
     for (auto* ctor = __init_array_start; ctor != __init_array_end; ++ctor) (*ctor)();
     // Per-CPU data next: logging reads the CPU index through GS.

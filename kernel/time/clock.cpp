@@ -21,6 +21,8 @@ void clock_init(u64 tsc_hz) {
 
 u64 tsc_frequency_hz() { return g_tsc_hz; }
 
+u64 boot_tsc() { return g_boot_tsc; }
+
 u64 tsc_to_ns(u64 ticks) { return static_cast<u64>((static_cast<unsigned __int128>(ticks) * g_ns_mult) >> 32); }
 
 u64 ns_to_tsc(u64 ns) {

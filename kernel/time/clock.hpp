@@ -11,6 +11,8 @@ u64 tsc_to_ns(u64 ticks);
 u64 ns_to_tsc(u64 ns);
 u64 tsc_frequency_hz();
 void clock_init(u64 tsc_hz);
+// TSC value when clock_init ran (QEMU starts the TSC at 0 at reset).
+u64 boot_tsc();
 
 inline constexpr u64 kNsPerUs = 1000;
 inline constexpr u64 kNsPerMs = 1000 * 1000;

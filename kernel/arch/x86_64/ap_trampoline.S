@@ -1,6 +1,7 @@
 /* Application-processor startup. smp.cpp copies [ap_trampoline_start, ap_trampoline_end) to
  * physical 0x8000 and fills in the parameter block at its end; the SIPI starts the AP here
- * in real mode at 0800:0000. We go straight from real mode to long mode (PE and PG set
+ * in real mode at 0800:0000. All APs start at once: each finds its own stack and Cpu in
+ * the table by its initial APIC ID (CPUID leaf 1). We go straight from real mode to long mode (PE and PG set
  * together), using the kernel's page tables, which keep an identity map of the first GiB
  * until every AP is up. */
 
@@ -37,8 +38,20 @@ ap_long_mode:
     mov %ax, %ds
     mov %ax, %es
     mov %ax, %ss
-    mov REL(ap_param_stack), %rsp
-    mov REL(ap_param_cpu), %rdi
+    mov $1, %eax
+    cpuid
+    shr $24, %ebx                   /* initial APIC ID */
+    mov $REL(ap_param_table), %rsi
+    mov REL(ap_param_count), %rcx
+2:  test %rcx, %rcx
+    jz 1f                           /* not in the table: park */
+    cmp (%rsi), %rbx
+    je 3f
+    add $24, %rsi
+    dec %rcx
+    jmp 2b
+3:  mov 8(%rsi), %rsp
+    mov 16(%rsi), %rdi
     xor %ebp, %ebp
     mov REL(ap_param_entry), %rax
     call *%rax
@@ -56,10 +69,10 @@ ap_gdt_ptr:
     .long REL(ap_gdt)
 
     .p2align 3
-    .globl ap_param_cr3, ap_param_efer, ap_param_stack, ap_param_cpu, ap_param_entry
+    .globl ap_param_cr3, ap_param_efer, ap_param_entry, ap_param_count, ap_param_table
 ap_param_cr3:   .quad 0
 ap_param_efer:  .quad 0
-ap_param_stack: .quad 0
-ap_param_cpu:   .quad 0
 ap_param_entry: .quad 0
+ap_param_count: .quad 0
+ap_param_table: .skip 24 * 64           /* {apic id, stack top, Cpu*} per AP */
 ap_trampoline_end:

@@ -14,16 +14,22 @@
 #include "time/clock.hpp"
 
 extern "C" char ap_trampoline_start[], ap_trampoline_end[];
-extern "C" u64 ap_param_cr3, ap_param_efer, ap_param_stack, ap_param_cpu, ap_param_entry;
+extern "C" u64 ap_param_cr3, ap_param_efer, ap_param_entry, ap_param_count, ap_param_table[];
 
 namespace arch {
 namespace {
 
 constexpr u64 kTrampolinePhys = 0x8000;
 
-void wait_us(u64 us) {
-    u64 end = rdtsc() + kernel::ns_to_tsc(us * 1000);
-    while (rdtsc() < end) pause();
+// Waits with the CPU halted between LAPIC timer ticks rather than spinning: under TCG a
+// spinning BSP keeps the vCPU thread busy and the APs it is waiting for barely run.
+template <typename Done>
+void halt_until(u64 ns, Done done) {
+    u64 end = rdtsc() + kernel::ns_to_tsc(ns);
+    while (!done() && rdtsc() < end) {
+        lapic_timer_oneshot(100 * 1000);
+        asm volatile("sti; hlt; cli" : : : "memory");
+    }
 }
 
 // One cross-CPU call at a time; the caller waits for every target to acknowledge.
@@ -44,10 +50,20 @@ void halt_ipi_handler(TrapFrame&) { halt_forever(); }
 void smp_start_aps(ApEntry ap_entry) {
     set_interrupt_handler(vector::kIpiCall, call_ipi_handler);
     set_interrupt_handler(2, halt_ipi_handler);  // NMI from halt_other_cpus
+    if (kernel::g_cpu_count <= 1) return;
 
     usize size = static_cast<usize>(ap_trampoline_end - ap_trampoline_start);
     u8* trampoline = phys_to_ptr<u8>(kTrampolinePhys);
-    u32 bsp_apic = kernel::current_cpu().apic_id;
+    memcpy(trampoline, ap_trampoline_start, size);
+    // The parameter block is addressed through the copy, at the same offsets.
+    auto param = [&](u64* symbol) {
+        return reinterpret_cast<u64*>(trampoline + (reinterpret_cast<u8*>(symbol) - reinterpret_cast<u8*>(ap_trampoline_start)));
+    };
+    *param(&ap_param_cr3) = read_cr3();
+    *param(&ap_param_efer) = rdmsr(msr::kEfer);
+    *param(&ap_param_entry) = reinterpret_cast<u64>(ap_entry);
+    u64* table = param(ap_param_table);
+    u64 count = 0;
     for (u32 i = 1; i < kernel::g_cpu_count; ++i) {
         kernel::Cpu& cpu = kernel::g_cpus[i];
         Result<u64> stack = kernel::mm::alloc_pages_phys(2);  // 16 KiB: the AP's idle stack
@@ -55,31 +71,38 @@ void smp_start_aps(ApEntry ap_entry) {
             LOG_ERROR("smp: no memory for cpu%u's stack; leaving it offline", i);
             continue;
         }
-        memcpy(trampoline, ap_trampoline_start, size);
-        // The parameter block is addressed through the copy, at the same offsets.
-        auto param = [&](u64* symbol) {
-            return reinterpret_cast<u64*>(trampoline + (reinterpret_cast<u8*>(symbol) - reinterpret_cast<u8*>(ap_trampoline_start)));
-        };
-        *param(&ap_param_cr3) = read_cr3();
-        *param(&ap_param_efer) = rdmsr(msr::kEfer);
-        *param(&ap_param_stack) = phys_to_virt(stack.value()) + 4 * kPageSize;
-        *param(&ap_param_cpu) = reinterpret_cast<u64>(&cpu);
-        *param(&ap_param_entry) = reinterpret_cast<u64>(ap_entry);
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-
-        lapic_send_init(cpu.apic_id);
-        wait_us(10000);
-        for (int attempt = 0; attempt < 2 && !__atomic_load_n(&cpu.online, __ATOMIC_ACQUIRE); ++attempt) {
-            lapic_send_startup(cpu.apic_id, static_cast<u8>(kTrampolinePhys >> 12));
-            wait_us(attempt == 0 ? 200 : 1000);
-        }
-        // TCG starts a vCPU slowly; give it up to a second of guest time.
-        u64 deadline = rdtsc() + kernel::ns_to_tsc(kernel::kNsPerSec);
-        while (!__atomic_load_n(&cpu.online, __ATOMIC_ACQUIRE) && rdtsc() < deadline) pause();
-        if (!__atomic_load_n(&cpu.online, __ATOMIC_ACQUIRE))
-            LOG_ERROR("smp: cpu%u (APIC id %u) did not come online", i, cpu.apic_id);
+        table[count * 3 + 0] = cpu.apic_id;
+        table[count * 3 + 1] = phys_to_virt(stack.value()) + 4 * kPageSize;
+        table[count * 3 + 2] = reinterpret_cast<u64>(&cpu);
+        ++count;
     }
-    (void)bsp_apic;
+    *param(&ap_param_count) = count;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+
+    // INIT, then two STARTUPs, to every AP at once rather than one AP at a time: the
+    // waits below are paid once, not per CPU.
+    auto each_ap = [&](auto&& fn) {
+        for (u32 i = 1; i < kernel::g_cpu_count; ++i) fn(kernel::g_cpus[i]);
+    };
+    auto all_online = [] { return __atomic_load_n(&kernel::g_cpus_online, __ATOMIC_ACQUIRE) == kernel::g_cpu_count; };
+    each_ap([](kernel::Cpu& cpu) { lapic_send_init(cpu.apic_id); });
+    // The 10 ms INIT settle time is for pre-P6 processors; like Linux, skip it on family 6
+    // and later.
+    u32 family = (cpuid(1).eax >> 8) & 0xf;
+    if (family < 6) halt_until(10 * kernel::kNsPerMs, [] { return false; });
+    for (int attempt = 0; attempt < 2 && !all_online(); ++attempt) {
+        each_ap([](kernel::Cpu& cpu) {
+            if (!__atomic_load_n(&cpu.online, __ATOMIC_ACQUIRE))
+                lapic_send_startup(cpu.apic_id, static_cast<u8>(kTrampolinePhys >> 12));
+        });
+        halt_until(200 * 1000, all_online);
+    }
+    // TCG starts vCPUs slowly; give them up to a second of guest time.
+    halt_until(kernel::kNsPerSec, all_online);
+    each_ap([&](kernel::Cpu& cpu) {
+        if (!__atomic_load_n(&cpu.online, __ATOMIC_ACQUIRE))
+            LOG_ERROR("smp: cpu%u (APIC id %u) did not come online", cpu.index, cpu.apic_id);
+    });
 }
 
 void smp_call_others(void (*fn)(void*), void* arg) {
