@@ -17,9 +17,13 @@
 #include "debug/symbols.hpp"
 #include "ktest/ktest.hpp"
 #include "lib/cmdline.hpp"
+#include "loader/cpio.hpp"
 #include "lib/string.hpp"
 #include "mm/heap.hpp"
 #include "mm/physical.hpp"
+#include "arch/user.hpp"
+#include "ipc/service.hpp"
+#include "proc/loader.hpp"
 #include "sched/cpu.hpp"
 #include "sched/scheduler.hpp"
 #include "time/clock.hpp"
@@ -56,6 +60,8 @@ void ap_main(Cpu* cpu) {
     LOG_DEBUG("cpu%u entered the kernel", cpu->index);
     arch::enable_cpu_features();
     arch::load_descriptor_tables(cpu->arch);
+    arch::syscall_init_cpu();
+    arch::fpu_init_cpu();
     arch::lapic_enable();
     uptr rsp;
     asm volatile("mov %%rsp, %0" : "=r"(rsp));
@@ -91,6 +97,44 @@ void setup_cpus(const acpi::AcpiInfo* acpi) {
 
 u64 g_entry_tsc = 0;
 
+// Boot services: the programs named in the archive's etc/boot-services (one path per
+// line), started before init. A bad entry is reported and skipped.
+void start_boot_services() {
+    const BootInfo& boot = boot_info();
+    if (!boot.initrd_size) return;
+    const char* why = nullptr;
+    Result<loader::CpioEntry> list =
+        loader::cpio_find(arch::phys_to_ptr<const u8>(boot.initrd_phys), boot.initrd_size, "etc/boot-services", &why);
+    if (!list.ok()) {
+        if (list.error() != Error::NotFound) LOG_ERROR("boot archive unreadable: %s", why ? why : "?");
+        return;
+    }
+    StringView rest(reinterpret_cast<const char*>(list.value().data), list.value().size);
+    while (!rest.empty()) {
+        usize nl = rest.find('\n');
+        StringView line = rest.substr(0, nl);
+        rest = rest.substr(nl == rest.length ? nl : nl + 1);
+        if (line.empty() || line[0] == '#') continue;
+        (void)spawn_from_boot_archive(line, 0);  // errors are logged with the file name
+    }
+}
+
+// Runs init and ends the machine when it exits, with its exit code as the result.
+void run_init(StringView path) {
+    Result<RefPtr<Process>> init = spawn_from_boot_archive(path, 0);
+    if (!init.ok()) {
+        kprintf("tessera: cannot start init (%.*s)\n", static_cast<int>(path.length), path.data);
+        arch::debug_exit(kBootFailureExitCode);
+        return;
+    }
+    while (!init.value()->dead()) sleep_ns(5 * kNsPerMs);
+    i64 code = init.value()->exit_code();
+    kprintf("tessera: init exited with code %lld\n", static_cast<long long>(code));
+    arch::debug_exit(code == 0 ? 0 : 1);
+    kprintf("tessera: power off\n");
+    arch::acpi_power_off();
+}
+
 void init_thread(void*) {
     // Under --icount guest time is one nanosecond per instruction, so these are also
     // instruction counts.
@@ -121,6 +165,14 @@ void init_thread(void*) {
         if (crash == StringView("pagefault")) deliberate_page_fault();
         if (crash == StringView("panic")) panic("crash=panic requested on the command line");
         LOG_ERROR("crash=%.*s: unknown kind (pagefault, panic)", static_cast<int>(crash.length), crash.data);
+    }
+    ipc_init();
+    start_boot_services();
+    StringView init_path("sbin/init");
+    bool explicit_init = g_cmdline.get("init", &init_path);
+    if (explicit_init || boot_archive_has(init_path)) {
+        run_init(init_path);
+        return;
     }
     if (g_cmdline.has("poweroff")) {
         kprintf("tessera: power off\n");
@@ -164,6 +216,8 @@ extern "C" [[noreturn]] void kernel_main(u32 start_info_phys) {
     arch::enable_cpu_features();
     arch::idt_init();
     arch::load_descriptor_tables(g_cpus[0].arch);
+    arch::syscall_init_cpu();
+    arch::fpu_init_cpu();
     const arch::CpuFeatures& f = arch::g_cpu_features;
     LOG_INFO("cpu: nx=%d smep=%d smap=%d pcid=%d invpcid=%d fsgsbase=%d pks=%d xsave=%d x2apic=%d", f.nx, f.smep,
              f.smap, f.pcid, f.invpcid, f.fsgsbase, f.pks, f.xsave, f.x2apic);

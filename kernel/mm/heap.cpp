@@ -68,3 +68,9 @@ void kfree(void* p) {
 }
 
 }  // namespace kernel
+
+// Classes with virtual destructors make the compiler emit "deleting destructors" that call
+// operator delete. The kernel never uses delete-expressions (objects go through knew/kdelete
+// and KernelObject::destroy), but the symbols must exist; they free like kfree.
+void operator delete(void* p) noexcept { kernel::kfree(p); }
+void operator delete(void* p, usize) noexcept { kernel::kfree(p); }

@@ -11,9 +11,8 @@ u32 g_cpus_online = 0;
 void cpu_install(Cpu& cpu) {
     cpu.self = &cpu;
     arch::wrmsr(arch::msr::kGsBase, reinterpret_cast<u64>(&cpu));
-    // Until user mode exists the "other" GS base is also the kernel's, so a stray swapgs
-    // cannot leave GS pointing at nothing.
-    arch::wrmsr(arch::msr::kKernelGsBase, reinterpret_cast<u64>(&cpu));
+    // While in the kernel, KERNEL_GS_BASE holds the user's GS base (swapgs swaps them).
+    arch::wrmsr(arch::msr::kKernelGsBase, 0);
 }
 
 u32 current_cpu_index() { return current_cpu().index; }

@@ -9,6 +9,7 @@
 #include "lib/string.hpp"
 #include "mm/heap.hpp"
 #include "mm/physical.hpp"
+#include "proc/user_thread.hpp"
 #include "sched/cpu.hpp"
 #include "sched/wait_queue.hpp"
 #include "time/clock.hpp"
@@ -97,6 +98,8 @@ void enqueue_on(u32 cpu, Thread* t) {
         enqueue_locked(target.run_queue, t);
         queued = target.run_queue.length;
     }
+    // Pairs with the fence in scheduler_run_idle (see there).
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     Cpu& self = current_cpu();
     if (cpu == self.index) {
         if (self.current && (self.current->is_idle || t->priority > self.current->priority)) self.need_resched = true;
@@ -149,13 +152,34 @@ void finish_switch() {
     Cpu& cpu = current_cpu();
     Thread* prev = g_switching_from[cpu.index];
     g_switching_from[cpu.index] = nullptr;
-    if (prev) __atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
+    if (!prev) return;
+    // A detached thread that died is off its stack now: free it here, nobody joins it.
+    bool reap = prev->state == ThreadState::Dead && prev->detached;
+    __atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
+    if (reap) free_thread(prev);
+}
+
+// CPU state that belongs to the thread rather than the CPU: kernel entry stack, and for
+// user threads the FPU registers, FS/GS bases and the address space of the domain it is in.
+void switch_thread_state(Cpu& cpu, Thread* prev, Thread* next) {
+    if (prev->user) user_context_switch_out(prev);
+    cpu.kernel_rsp = next->kernel_stack_top;
+    arch::set_kernel_stack(cpu.arch, next->kernel_stack_top);
+    if (next->user)
+        user_context_switch_in(next);
+    else if (prev->user || prev->state == ThreadState::Dead)
+        arch::activate_root(arch::kernel_page_table().root(), 0);  // never run on a dying space
 }
 
 void account(Cpu& cpu, Thread* t, u64 now_tsc) {
     u64 delta = now_tsc - t->slice_start_tsc;
-    t->runtime_ns += tsc_to_ns(delta);
+    u64 ns = tsc_to_ns(delta);
+    t->runtime_ns += ns;
+    t->slice_start_tsc = now_tsc;
     if (t->is_idle) cpu.idle_tsc += delta;
+    // Thread migration makes the root caller easy to find: it is the thread's home
+    // process, whichever service's code the thread is running.
+    if (UserContext* u = t->user) u->home->charge_cpu(ns);
 }
 
 }  // namespace
@@ -184,6 +208,7 @@ Thread* thread_create(const char* name, ThreadEntry entry, void* arg, u8 priorit
     t->affinity = affinity;
     t->cpu = current_cpu_index();
     t->state = ThreadState::Blocked;  // thread_start makes it runnable
+    t->kernel_stack_top = reinterpret_cast<uptr>(t->stack + kKernelStackSize);
 
     // Initial frame for arch_switch_context: six callee-saved registers (r12 = thread),
     // then the "return address" arch_thread_start; the stack is 16-byte aligned after ret.
@@ -198,6 +223,8 @@ Thread* thread_create(const char* name, ThreadEntry entry, void* arg, u8 priorit
 }
 
 void thread_start(Thread* t) { (void)wake(t); }
+
+void thread_destroy_unstarted(Thread* t) { free_thread(t); }
 
 bool wake(Thread* t) {
     if (!t->transition(ThreadState::Blocked, ThreadState::Runnable)) return false;
@@ -237,8 +264,9 @@ void schedule() {
     if (next == prev) {
         if (!prev->is_idle) prev->state = ThreadState::Running;
         prev->slice_start_tsc = now;
-        cpu.slice_end_ns = tsc_to_ns(now) + kTimeSliceNs;
-        timer_reprogram(cpu.run_queue.length ? cpu.slice_end_ns : 0);
+        cpu.in_idle = prev->is_idle;
+        cpu.slice_end_ns = uptime_ns() + kTimeSliceNs;
+        timer_reprogram(prev->is_idle ? 0 : cpu.slice_end_ns);
         arch::restore_interrupts(flags);
         return;
     }
@@ -256,10 +284,11 @@ void schedule() {
     next->slice_start_tsc = now;
     cpu.in_idle = next->is_idle;
     __atomic_store_n(&cpu.current, next, __ATOMIC_RELEASE);
-    cpu.slice_end_ns = tsc_to_ns(now) + kTimeSliceNs;
+    cpu.slice_end_ns = uptime_ns() + kTimeSliceNs;
     timer_reprogram(next->is_idle ? 0 : cpu.slice_end_ns);
     __atomic_fetch_add(&g_context_switches, 1, __ATOMIC_RELAXED);
 
+    switch_thread_state(cpu, prev, next);
     g_switching_from[cpu.index] = prev;
     arch_switch_context(&prev->saved_rsp, next->saved_rsp);
     finish_switch();
@@ -267,6 +296,11 @@ void schedule() {
 }
 
 void yield() { schedule(); }
+
+void account_current_thread() {
+    InterruptDisabler no_irq;
+    account(current_cpu(), current_thread(), arch::rdtsc());
+}
 
 void preempt_on_interrupt_return() {
     Cpu& cpu = current_cpu();
@@ -310,8 +344,16 @@ void thread_join(Thread* t) {
 
 void thread_set_affinity(Thread* t, u64 affinity) {
     __atomic_store_n(&t->affinity, affinity, __ATOMIC_RELEASE);
-    // A running thread moves at its next schedule(); force one if it is running here.
-    if (t == current_thread() && !allowed_on(t, current_cpu_index())) yield();
+    // A running thread moves at its next schedule(); make that happen now. A queued one
+    // moves when a CPU it may run on steals it or it is next picked.
+    if (t == current_thread()) {
+        if (!allowed_on(t, current_cpu_index())) yield();
+        return;
+    }
+    u32 cpu = __atomic_load_n(&t->cpu, __ATOMIC_RELAXED);
+    if (__atomic_load_n(reinterpret_cast<u8*>(&t->state), __ATOMIC_ACQUIRE) == static_cast<u8>(ThreadState::Running) &&
+        !allowed_on(t, cpu))
+        arch::smp_send_reschedule(cpu);
 }
 
 void scheduler_init_cpu(u32 cpu_index, uptr idle_stack_bottom) {
@@ -325,6 +367,7 @@ void scheduler_init_cpu(u32 cpu_index, uptr idle_stack_bottom) {
     idle->cpu = cpu_index;
     idle->affinity = u64{1} << cpu_index;
     idle->stack = reinterpret_cast<u8*>(idle_stack_bottom);
+    idle->kernel_stack_top = idle_stack_bottom + kKernelStackSize;
     idle->slice_start_tsc = arch::rdtsc();
     snformat(idle->name, sizeof(idle->name), "idle%u", cpu_index);
     cpu.idle_thread = idle;
@@ -336,8 +379,14 @@ void scheduler_run_idle(const char*) {
     for (;;) {
         arch::disable_interrupts();
         schedule();
-        // Back in idle with nothing runnable: halt until an interrupt. "sti; hlt" cannot
-        // lose a wakeup: sti takes effect only after hlt has started.
+        // Back in idle. Announce it before the last look at the run queue: a waker on another
+        // CPU enqueues, fences, then reads in_idle, so either it sees us idle (and sends the
+        // reschedule IPI) or we see its thread here. "sti; hlt" cannot lose that IPI: sti
+        // takes effect only once hlt has started.
+        Cpu& cpu = current_cpu();
+        __atomic_store_n(&cpu.in_idle, true, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&cpu.run_queue.length, __ATOMIC_RELAXED) || cpu.need_resched) continue;
         asm volatile("sti; hlt" : : : "memory");
     }
 }

@@ -16,12 +16,16 @@ Thread* thread_create(const char* name, ThreadEntry entry, void* arg, u8 priorit
                       u64 affinity = kAllCpus);
 // Makes a created thread runnable.
 void thread_start(Thread* thread);
+// Frees a thread that was created but never started.
+void thread_destroy_unstarted(Thread* thread);
 // Ends the calling thread.
 [[noreturn]] void thread_exit();
 // Waits for `thread` to exit and frees it.
 void thread_join(Thread* thread);
 void thread_set_affinity(Thread* thread, u64 affinity);
 
+// Charges the current thread's CPU time up to now (before reading accounting).
+void account_current_thread();
 // Gives up the CPU to the next runnable thread.
 void yield();
 // Sleeps for `ns` nanoseconds (at least).

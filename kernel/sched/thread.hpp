@@ -9,6 +9,57 @@
 
 namespace kernel {
 
+class AddressSpace;
+class Process;
+class Service;
+
+// One entry of a thread's invocation stack (paper §4.1): where to return when the service
+// it called returns, and what to restore.
+struct InvocationFrame {
+    enum class Kind : u8 { Call, Reclaim };
+    Kind kind;
+    enum class StackKind : u8 { Pool, Prebound, Reused, Reserved };
+    StackKind stack_kind;
+    Process* caller_domain;  // holds a reference
+    Service* service;        // holds a reference
+    uptr stack_top;          // handler stack in the service's address space
+    u64 return_rip, return_rsp, return_rflags;
+    u64 rbx, rbp, r12, r13, r14, r15;  // the caller's callee-saved registers
+    u64 args[6];             // original arguments, for a call retried after reclaim
+    u64 handle;              // original service handle (retry)
+    u64 deadline_ns;         // 0: none
+    u64 enter_tsc;           // for in-service time accounting
+};
+
+inline constexpr usize kMaxInvocationDepth = 16;
+inline constexpr usize kPreboundSlots = 4;
+
+// State only threads that run user code have.
+struct UserContext {
+    Process* home = nullptr;    // the root caller of every chain this thread starts (ref)
+    Process* domain = nullptr;  // whose code runs now: home, or the service called
+    InvocationFrame frames[kMaxInvocationDepth];
+    u32 depth = 0;
+    uptr ipc_buffer = 0;        // user VA, same in every space the thread calls into
+    u64 ipc_buffer_phys = 0;
+    // Address spaces (besides home) the IPC buffer is mapped in, each holding a reference;
+    // unmapped when the thread dies so no service keeps a window on a freed page.
+    static constexpr usize kBufferSpaces = 8;
+    AddressSpace* buffer_spaces[kBufferSpaces] = {};
+    u32 buffer_space_next = 0;
+    u64 next_call_deadline = 0; // set by ipc_call_timeout, consumed by the next call
+    u32 reclaim_attempts = 0;   // reclaim calls made for the call now being retried
+    u64 fs_base = 0, gs_base = 0;
+    u8* fpu = nullptr;          // XSAVE area
+    bool killed = false;        // torn down when its chain returns to home
+    i64 exit_code = 0;
+    struct {
+        Service* service;
+        uptr stack_top;
+    } prebound[kPreboundSlots] = {};
+    class UserThread* object = nullptr;
+};
+
 enum class ThreadState : u8 {
     Runnable,  // in some run queue (or about to be put there by the waker)
     Running,   // current on a CPU
@@ -36,6 +87,7 @@ struct Thread {
     // false, so a thread woken while still switching out never runs on two CPUs.
     bool on_cpu = false;
     bool is_idle = false;
+    bool detached = false;    // freed by the scheduler once it has exited and left its CPU
     u8 priority = kPriorityDefault;
     u32 cpu = 0;              // CPU it runs on or is queued on
     u64 affinity = kAllCpus;  // bit i set: may run on CPU i
@@ -49,6 +101,9 @@ struct Thread {
     u64 slice_start_tsc = 0;   // when it was last put on a CPU
     u64 switches = 0;          // times it was switched in
     u64 migrations = 0;        // times it moved between CPUs
+
+    uptr kernel_stack_top = 0;  // loaded into TSS.rsp0 and gs:16 when it runs
+    UserContext* user = nullptr;
 
     Timer wakeup_timer;        // sleep and wait timeouts
     bool timed_out = false;

@@ -2,6 +2,7 @@
 
 #include "arch/lapic.hpp"
 #include "sched/cpu.hpp"
+#include "sched/scheduler.hpp"
 #include "sync/spinlock.hpp"
 #include "time/clock.hpp"
 
@@ -70,8 +71,15 @@ void timer_interrupt() {
             t->callback(t->arg);
         }
     }
-    if (!cpu.in_idle && now >= cpu.slice_end_ns && cpu.run_queue.length) cpu.need_resched = true;
-    timer_reprogram(cpu.in_idle || !cpu.run_queue.length ? 0 : cpu.slice_end_ns);
+    // A running thread keeps a slice timer even with nothing queued here: a thread queued
+    // later from another CPU (no IPI for equal priority) must get its turn within a slice.
+    if (!cpu.in_idle && now >= cpu.slice_end_ns) {
+        if (cpu.run_queue.length)
+            cpu.need_resched = true;
+        else
+            cpu.slice_end_ns = now + kTimeSliceNs;
+    }
+    timer_reprogram(cpu.in_idle ? 0 : cpu.slice_end_ns);
 }
 
 void timer_reprogram(u64 slice_end_ns) {

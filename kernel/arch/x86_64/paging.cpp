@@ -21,6 +21,7 @@ constexpr u64 kWriteThrough = 1ull << 3;
 constexpr u64 kCacheDisable = 1ull << 4;
 constexpr u64 kHuge = 1ull << 7;
 constexpr u64 kGlobal = 1ull << 8;
+constexpr u64 kOwnedBit = 1ull << 9;  // software-available bit
 constexpr u64 kNoExecute = 1ull << 63;
 constexpr u64 kAddressMask = 0x000ffffffffff000ull;
 
@@ -54,6 +55,7 @@ u64 leaf_bits(u32 flags) {
     if (flags & kPageUser) bits |= kUser;
     if (flags & kPageUncached) bits |= kCacheDisable | kWriteThrough;
     if (flags & kPageGlobal) bits |= kGlobal;
+    if (flags & kPageOwned) bits |= kOwnedBit;
     if (!(flags & kPageExecute) && g_cpu_features.nx) bits |= kNoExecute;
     return bits;
 }
@@ -130,7 +132,7 @@ Result<void> PageTable::protect(uptr va, u32 flags) {
     bool large = false;
     u64* pte = walk(va, false, &large);
     if (!pte || !(*pte & kPresent) || large) return Error::NotFound;
-    *pte = (*pte & kAddressMask) | leaf_bits(flags);
+    *pte = (*pte & kAddressMask) | leaf_bits(flags) | (*pte & kOwnedBit);
     flush_tlb_page(va);
     return {};
 }
@@ -191,6 +193,46 @@ void paging_populate_kernel_half() {
 void paging_drop_identity_map() {
     g_kernel_pml4[0] = 0;
     write_cr3(read_cr3());
+}
+
+Result<u64> create_user_root() {
+    u64 root = alloc_table();
+    if (!root) return Error::NoMemory;
+    u64* pml4 = phys_to_ptr<u64>(root);
+    for (unsigned i = 256; i < 512; ++i) pml4[i] = g_kernel_pml4[i];
+    return root;
+}
+
+namespace {
+void free_level(u64 table_phys, unsigned level, void (*free_page)(u64)) {
+    u64* table = phys_to_ptr<u64>(table_phys);
+    for (unsigned i = 0; i < 512; ++i) {
+        u64 e = table[i];
+        if (!(e & kPresent)) continue;
+        if (level == 0 || (e & kHuge)) {
+            if ((e & kOwnedBit) && level == 0) free_page(e & kAddressMask);
+        } else {
+            free_level(e & kAddressMask, level - 1, free_page);
+        }
+    }
+    if (g_free) g_free(table_phys);
+}
+}  // namespace
+
+void destroy_user_root(u64 root, void (*free_page)(u64)) {
+    u64* pml4 = phys_to_ptr<u64>(root);
+    for (unsigned i = 0; i < 256; ++i)
+        if (pml4[i] & kPresent) free_level(pml4[i] & kAddressMask, 2, free_page);
+    if (g_free) g_free(root);
+}
+
+bool pcid_enabled() { return read_cr4() & (1u << 17); }
+
+void activate_root(u64 root, u16 pcid) {
+    if (pcid_enabled())
+        write_cr3(root | pcid | (1ull << 63));  // bit 63: keep this PCID's TLB entries
+    else
+        write_cr3(root);
 }
 
 Result<uptr> map_mmio(u64 phys, usize size) {

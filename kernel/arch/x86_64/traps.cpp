@@ -55,6 +55,11 @@ void describe_page_fault(const TrapFrame& f, u64 cr2) {
     kernel::kprintf("cs %04llx ss %04llx rflags %08llx cr2 %016llx cr3 %016llx\n", (unsigned long long)f.cs,
                     (unsigned long long)f.ss, (unsigned long long)f.rflags, (unsigned long long)cr2,
                     (unsigned long long)read_cr3());
+    if (f.rsp >= 0xffff800000000000 && (f.rsp & 7) == 0) {
+        auto* stack = reinterpret_cast<const u64*>(f.rsp);
+        kernel::kprintf("stack: %016llx %016llx %016llx %016llx\n", (unsigned long long)stack[0],
+                        (unsigned long long)stack[1], (unsigned long long)stack[2], (unsigned long long)stack[3]);
+    }
     kernel::print_backtrace(f.rip, f.rbp);
     kernel::panic("unrecoverable %s in kernel", f.vector < 32 ? kExceptionNames[f.vector] : "interrupt");
 }
@@ -75,6 +80,7 @@ bool try_recover(TrapFrame& f) {
     r->fault_address = f.vector == vector::kPageFault ? read_cr2() : 0;
     r->fault_rip = f.rip;
     f.rip = r->resume_rip;
+    f.rflags &= ~(u64{1} << 18);  // AC: a fault inside a user copy must not leave SMAP open
     f.rsp = r->resume_rsp;
     f.rbp = r->resume_rbp;
     return true;
@@ -100,12 +106,22 @@ const char* exception_name(u64 vec) { return vec < 32 ? kExceptionNames[vec] : "
 
 }  // namespace arch
 
+namespace kernel {
+void prepare_return_to_user(arch::TrapFrame& frame);
+void handle_user_exception(arch::TrapFrame& frame, u64 fault_address);
+}
+
 extern "C" void trap_dispatch(arch::TrapFrame* frame) {
     using namespace arch;
     TrapFrame& f = *frame;
     if (f.vector < 32) {
         if (f.vector == 2 && g_handlers[2]) {
             g_handlers[2](f);  // NMI: the panic path uses it to stop other CPUs
+            return;
+        }
+        if (f.from_user()) {
+            kernel::handle_user_exception(f, f.vector == vector::kPageFault ? read_cr2() : 0);
+            kernel::prepare_return_to_user(f);
             return;
         }
         if (try_recover(f)) return;
@@ -119,5 +135,8 @@ extern "C" void trap_dispatch(arch::TrapFrame* frame) {
             LOG_WARN("unexpected interrupt vector %llu", static_cast<unsigned long long>(f.vector));
         lapic_eoi();
     }
-    kernel::preempt_on_interrupt_return();
+    if (f.from_user())
+        kernel::prepare_return_to_user(f);
+    else
+        kernel::preempt_on_interrupt_return();
 }

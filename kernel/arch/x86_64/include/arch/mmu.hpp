@@ -79,3 +79,19 @@ inline void flush_tlb_page(uptr va) { asm volatile("invlpg (%0)" : : "r"(va) : "
 void tlb_shootdown(uptr va, usize pages);
 
 }  // namespace arch
+
+namespace arch {
+
+// Marks a user leaf page as owned by its address space: freed when the space dies. Pages
+// mapped from elsewhere (shared objects, device memory) lack it.
+inline constexpr u32 kPageOwned = 1 << 5;
+
+// User address-space roots: a PML4 whose upper half is the kernel's.
+Result<u64> create_user_root();
+// Frees the user half's page tables and every kPageOwned page; `free_page` returns pages.
+void destroy_user_root(u64 root, void (*free_page)(u64 phys));
+// Switches to `root`. With PCID the switch keeps the TLB entries tagged with `pcid`.
+void activate_root(u64 root, u16 pcid);
+bool pcid_enabled();
+
+}  // namespace arch

@@ -1,0 +1,28 @@
+#pragma once
+// The IPC fastpath (paper §4.1): synchronous calls by thread migration.
+//
+// ipc_call pushes the caller's return context on the calling thread's invocation stack,
+// switches to the service's address space (PCID-tagged, no flush where the CPU has PCIDs)
+// and to a handler stack, and returns from the syscall *into the service's entry point* on
+// the same thread: no scheduler, no message copy, six argument words in registers plus the
+// thread's IPC buffer page (mapped at the same address in every space the thread calls).
+// ipc_return pops the frame and returns from that syscall into the caller.
+
+#include "arch/trap_frame.hpp"
+#include "tessera/abi.hpp"
+
+namespace kernel {
+
+struct Thread;
+
+void ipc_call(arch::TrapFrame& frame);
+void ipc_return(arch::TrapFrame& frame);
+// The service the thread is in failed (fault, exit): unwind the top frame and return
+// `status` to its caller. Returns false when the thread is not in a call.
+bool ipc_unwind_top(arch::TrapFrame& frame, i64 status);
+// Unwinds frames whose call deadline has passed (checked on every return to user mode).
+void ipc_check_deadlines(arch::TrapFrame& frame);
+// The earliest deadline among the thread's pending calls (0 = none), for blocking waits.
+u64 ipc_earliest_deadline(Thread* t);
+
+}  // namespace kernel

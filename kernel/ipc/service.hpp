@@ -1,0 +1,70 @@
+#pragma once
+// A service: an entry point in some process's address space plus a pool of handler
+// stacks there (paper §4.1). Calls run the entry on the *caller's* thread.
+
+#include "lib/result.hpp"
+#include "object/object.hpp"
+#include "proc/process.hpp"
+#include "sync/spinlock.hpp"
+
+namespace kernel {
+
+class Service final : public KernelObject {
+public:
+    static constexpr ObjectType kType = ObjectType::Service;
+    static constexpr usize kMaxPool = 256;
+    static constexpr usize kLowWater = 2;      // below this, the refill worker adds stacks
+    static constexpr usize kRefillBatch = 4;
+    static constexpr usize kReservedStacks = 2;  // for reclaim calls under memory pressure
+
+    static Result<RefPtr<Service>> create(RefPtr<Process> owner, uptr entry, usize stack_size, u64 flags,
+                                          usize initial_stacks);
+    ~Service() override;
+
+    Process& owner() { return *owner_; }
+    uptr entry() const { return entry_; }
+    bool hot() const { return flags_ & tessera::kServiceHot; }
+    bool dead() const { return owner_->dead(); }
+
+    // A stack from the pool, or a newly mapped one when the pool is empty. Error::NoMemory
+    // when the memory for a new one cannot be had. New stacks are charged to `charge`.
+    Result<uptr> take_stack(Process* charge);
+    void return_stack(uptr top);
+    // Maps one new stack into the owner's address space; returns its top.
+    Result<uptr> allocate_stack(Process* charge);
+    // A stack from the reserved pool, used only for reclaim calls. 0 when none is left.
+    uptr take_reserved_stack();
+    void return_reserved_stack(uptr top);
+
+    // The refill worker's part: brings the pool back above the low-water mark.
+    void refill();
+    usize pooled();
+    usize allocated() const { return __atomic_load_n(&allocated_, __ATOMIC_RELAXED); }
+
+private:
+    Service(RefPtr<Process> owner, uptr entry, usize stack_size, u64 flags)
+        : KernelObject(kType), owner_(owner), entry_(entry), stack_size_(stack_size), flags_(flags) {}
+
+    RefPtr<Process> owner_;
+    uptr entry_;
+    usize stack_size_;
+    u64 flags_;
+    usize allocated_ = 0;
+
+    SpinLock lock_;
+    uptr pool_[kMaxPool] TA_GUARDED(lock_);
+    usize pool_count_ TA_GUARDED(lock_) = 0;
+    uptr reserved_[kReservedStacks] TA_GUARDED(lock_) = {};
+    bool refill_queued_ TA_GUARDED(lock_) = false;
+    friend void ipc_refill_worker(void*);
+    Service* next_refill_ = nullptr;
+};
+
+// The memory service's reclaim entry, called by the kernel with a reserved stack when a
+// call cannot get a stack because memory ran out (paper §4.1 "Resource Exhaustion").
+void set_reclaim_service(RefPtr<Service> service);
+RefPtr<Service> reclaim_service();
+
+void ipc_init();
+
+}  // namespace kernel

@@ -1,0 +1,105 @@
+#include "mm/address_space.hpp"
+
+#include "lib/bitmap.hpp"
+#include "lib/string.hpp"
+#include "mm/heap.hpp"
+#include "mm/physical.hpp"
+
+namespace kernel {
+namespace {
+
+SpinLock g_pcid_lock;
+Bitmap<4096> g_pcids TA_GUARDED(g_pcid_lock);  // PCID 0 is the kernel's
+
+u16 alloc_pcid() {
+    IrqSpinLockGuard guard(g_pcid_lock);
+    g_pcids.set(0);
+    usize id = g_pcids.find_first_clear(1);
+    if (id == g_pcids.capacity()) return 0;  // all taken: share PCID 0 (flushes on switch)
+    g_pcids.set(id);
+    return static_cast<u16>(id);
+}
+
+void free_pcid(u16 id) {
+    if (!id) return;
+    IrqSpinLockGuard guard(g_pcid_lock);
+    g_pcids.clear(id);
+}
+
+void free_user_page(u64 phys) { mm::free_page_phys(phys); }
+
+}  // namespace
+
+Result<RefPtr<AddressSpace>> AddressSpace::create() {
+    u64 root = TRY(arch::create_user_root());
+    void* memory = kmalloc(sizeof(AddressSpace));
+    if (!memory) {
+        mm::free_page_phys(root);
+        return Error::NoMemory;
+    }
+    return RefPtr<AddressSpace>::adopt(new (memory) AddressSpace(root, alloc_pcid()));
+}
+
+AddressSpace::~AddressSpace() {
+    arch::destroy_user_root(root_, free_user_page);
+    free_pcid(pcid_);
+}
+
+Result<void> AddressSpace::map_anonymous(uptr va, usize pages, u32 flags) {
+    if (va >= arch::kUserTop || pages > (arch::kUserTop - va) / arch::kPageSize) return Error::OutOfRange;
+    arch::PageTable table(root_);
+    for (usize i = 0; i < pages; ++i) {
+        u64 phys = TRY(mm::alloc_page_phys());
+        Result<void> r = table.map(va + i * arch::kPageSize, phys, flags | arch::kPageUser | arch::kPageOwned);
+        if (!r.ok()) {
+            mm::free_page_phys(phys);
+            return r.error();
+        }
+    }
+    return {};
+}
+
+Result<void> AddressSpace::map_physical(uptr va, u64 phys, usize pages, u32 flags) {
+    if (va >= arch::kUserTop || pages > (arch::kUserTop - va) / arch::kPageSize) return Error::OutOfRange;
+    arch::PageTable table(root_);
+    for (usize i = 0; i < pages; ++i)
+        TRY(table.map(va + i * arch::kPageSize, phys + i * arch::kPageSize, (flags & ~arch::kPageOwned) | arch::kPageUser));
+    return {};
+}
+
+Result<void> AddressSpace::unmap(uptr va, usize pages) {
+    arch::PageTable table(root_);
+    for (usize i = 0; i < pages; ++i) (void)table.unmap(va + i * arch::kPageSize);
+    arch::tlb_shootdown(va, pages);
+    return {};
+}
+
+Result<u64> AddressSpace::translate(uptr va) {
+    arch::PageTable table(root_);
+    return table.translate(va);
+}
+
+Result<void> AddressSpace::write(uptr va, const void* data, usize length) {
+    auto* src = static_cast<const u8*>(data);
+    while (length) {
+        u64 phys = TRY(translate(va));
+        usize chunk = min<usize>(length, arch::kPageSize - (va & (arch::kPageSize - 1)));
+        memcpy(arch::phys_to_ptr<u8>(phys), src, chunk);
+        va += chunk;
+        src += chunk;
+        length -= chunk;
+    }
+    return {};
+}
+
+Result<uptr> AddressSpace::reserve(usize pages, uptr) {
+    IrqSpinLockGuard guard(lock_);
+    uptr va = next_dynamic_;
+    // A guard page after every reservation: stacks that overflow fault instead of
+    // running into their neighbour.
+    next_dynamic_ += (pages + 1) * arch::kPageSize;
+    if (next_dynamic_ >= arch::kUserTop) return Error::NoMemory;
+    return va;
+}
+
+}  // namespace kernel

@@ -1,0 +1,18 @@
+#pragma once
+// Starting programs from the boot archive (the -initrd cpio): static ELF executables,
+// classic or static-PIE, each in a new process.
+
+#include "lib/result.hpp"
+#include "lib/string.hpp"
+#include "proc/process.hpp"
+
+namespace kernel {
+
+// Loads `path` from the boot archive into a new process and starts its first thread with
+// `arg` in rdi. On failure *why says what was wrong with which file (already logged).
+Result<RefPtr<Process>> spawn_from_boot_archive(StringView path, u64 arg);
+
+// True when the boot archive holds `path`.
+bool boot_archive_has(StringView path);
+
+}  // namespace kernel

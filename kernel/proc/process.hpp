@@ -1,0 +1,62 @@
+#pragma once
+// A process: an address space, a handle table and the accounting of everything its
+// threads cause — including the CPU time and kernel memory they use inside services, since
+// with thread migration the process is the root caller of every chain its threads start.
+
+#include "mm/address_space.hpp"
+#include "object/handle_table.hpp"
+#include "object/object.hpp"
+
+namespace kernel {
+
+class Process final : public KernelObject {
+public:
+    static constexpr ObjectType kType = ObjectType::Process;
+
+    static Result<RefPtr<Process>> create(const char* name);
+    ~Process() override;
+
+    AddressSpace& address_space() { return *space_; }
+    HandleTable& handles() { return handles_; }
+    const char* name() const { return name_; }
+    u32 pid() const { return pid_; }
+
+    // Accounting (atomics: charged from any CPU).
+    void charge_cpu(u64 ns) { __atomic_fetch_add(&cpu_ns_, ns, __ATOMIC_RELAXED); }
+    void charge_in_service(u64 ns) { __atomic_fetch_add(&in_service_ns_, ns, __ATOMIC_RELAXED); }
+    void charge_kernel_bytes(i64 bytes) { __atomic_fetch_add(&kernel_bytes_, bytes, __ATOMIC_RELAXED); }
+    void count_call() { __atomic_fetch_add(&ipc_calls_, 1, __ATOMIC_RELAXED); }
+    u64 cpu_ns() const { return __atomic_load_n(&cpu_ns_, __ATOMIC_RELAXED); }
+    u64 in_service_ns() const { return __atomic_load_n(&in_service_ns_, __ATOMIC_RELAXED); }
+    u64 ipc_calls() const { return __atomic_load_n(&ipc_calls_, __ATOMIC_RELAXED); }
+    i64 kernel_bytes() const { return __atomic_load_n(&kernel_bytes_, __ATOMIC_RELAXED); }
+
+    u32 thread_count() const { return __atomic_load_n(&threads_, __ATOMIC_RELAXED); }
+    void thread_started() { __atomic_fetch_add(&threads_, 1, __ATOMIC_RELAXED); }
+    // Returns true when this was the last thread.
+    bool thread_exited() { return __atomic_fetch_sub(&threads_, 1, __ATOMIC_ACQ_REL) == 1; }
+
+    bool dead() const { return __atomic_load_n(&dead_, __ATOMIC_ACQUIRE); }
+    void mark_dead(i64 code) {
+        exit_code_ = code;
+        __atomic_store_n(&dead_, true, __ATOMIC_RELEASE);
+    }
+    i64 exit_code() const { return exit_code_; }
+
+private:
+    Process() : KernelObject(kType) {}
+
+    RefPtr<AddressSpace> space_;
+    HandleTable handles_;
+    char name_[32] = {};
+    u32 pid_ = 0;
+    u64 cpu_ns_ = 0;
+    u64 in_service_ns_ = 0;
+    u64 ipc_calls_ = 0;
+    i64 kernel_bytes_ = 0;
+    u32 threads_ = 0;
+    bool dead_ = false;
+    i64 exit_code_ = 0;
+};
+
+}  // namespace kernel

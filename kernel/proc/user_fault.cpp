@@ -1,0 +1,36 @@
+// Faults raised by user code. A fault in the thread's own process ends the process; a
+// fault inside a service it called ends that service's process and unwinds the call, so
+// the caller gets kErrCalleeFailed instead of hanging (paper §4.1).
+
+#include "arch/trap_frame.hpp"
+#include "debug/log.hpp"
+#include "ipc/fastpath.hpp"
+#include "proc/user_thread.hpp"
+#include "sched/cpu.hpp"
+
+namespace arch {
+const char* exception_name(u64 vector);
+}
+
+namespace kernel {
+
+void handle_user_exception(arch::TrapFrame& f, u64 fault_address) {
+    Thread* t = current_thread();
+    UserContext* u = t->user;
+    if (!u) return;
+    arch::enable_interrupts();
+    Process* culprit = u->domain;
+    LOG_WARN("%s in process %s (pid %u, thread %s) at rip %llx, address %llx, error %llx",
+             arch::exception_name(f.vector), culprit->name(), culprit->pid(), t->name, (unsigned long long)f.rip,
+             (unsigned long long)fault_address, (unsigned long long)f.error_code);
+    if (u->depth > 0) {
+        LOG_WARN("service process %s ends; the call returns kErrCalleeFailed to its caller", culprit->name());
+        culprit->mark_dead(-static_cast<i64>(f.vector));
+        (void)ipc_unwind_top(f, tessera::kErrCalleeFailed);
+        return;
+    }
+    u->home->mark_dead(-static_cast<i64>(f.vector));
+    exit_user_thread(-static_cast<i64>(f.vector));
+}
+
+}  // namespace kernel

@@ -1,0 +1,43 @@
+#pragma once
+// Threads that run user code, and the handle-visible object for them.
+
+#include "lib/result.hpp"
+#include "object/object.hpp"
+#include "proc/process.hpp"
+#include "sched/thread.hpp"
+#include "sched/wait_queue.hpp"
+
+namespace kernel {
+
+inline constexpr uptr kIpcBufferWindow = 0x0000700000000000;  // one page per thread id
+
+class UserThread final : public KernelObject {
+public:
+    static constexpr ObjectType kType = ObjectType::Thread;
+    UserThread() : KernelObject(kType) {}
+
+    // Waits for the thread to exit; returns its exit code.
+    i64 join();
+    void mark_exited(i64 code);
+    bool exited();
+
+private:
+    SpinLock lock_;
+    bool exited_ TA_GUARDED(lock_) = false;
+    i64 code_ TA_GUARDED(lock_) = 0;
+    WaitQueue joiners_;
+};
+
+// Creates (not yet started) a thread of `process` that enters user mode at `entry` with
+// `stack_top` and `arg` in rdi. `object_out`, when given, receives its UserThread.
+Result<Thread*> create_user_thread(Process& process, uptr entry, uptr stack_top, u64 arg, const char* name,
+                                   RefPtr<UserThread>* object_out = nullptr);
+
+// Ends the current user thread (releases its user state; last thread ends the process).
+[[noreturn]] void exit_user_thread(i64 code);
+
+// Called by the scheduler around a switch for threads with user state.
+void user_context_switch_out(Thread* t);
+void user_context_switch_in(Thread* t);
+
+}  // namespace kernel

@@ -1,0 +1,76 @@
+// Syscall dispatch: the table generated from syscalls.def, and what happens on every way
+// back to user mode (killed threads, call deadlines, preemption).
+
+#include "arch/cpu.hpp"
+#include "arch/user.hpp"
+#include "debug/log.hpp"
+#include "ipc/fastpath.hpp"
+#include "proc/user_thread.hpp"
+#include "sched/cpu.hpp"
+#include "sched/scheduler.hpp"
+#include "syscall/syscalls.hpp"
+
+namespace kernel {
+namespace {
+
+using Handler = void (*)(arch::TrapFrame&);
+constexpr u64 kFirstNative = 0x1000;
+
+struct Entry {
+    Handler handler;
+    const char* name;
+};
+
+constexpr usize kTableSize = 0x60;
+constexpr auto build_table() {
+    struct Table {
+        Entry entries[kTableSize];
+    } table{};
+#define TESSERA_SYSCALL(number, name, args) table.entries[(number) - kFirstNative] = {syscalls::sys_##name, #name};
+#include "tessera/syscalls.def"
+#undef TESSERA_SYSCALL
+    return table;
+}
+constexpr auto kTable = build_table();
+
+}  // namespace
+
+const char* native_syscall_name(u64 number) {
+    if (number < kFirstNative || number >= kFirstNative + kTableSize) return nullptr;
+    return kTable.entries[number - kFirstNative].name;
+}
+
+// Everything on the way back to user mode, from syscalls and from interrupts alike.
+void prepare_return_to_user(arch::TrapFrame& f) {
+    Thread* t = current_thread();
+    UserContext* u = t->user;
+    if (!u) return;
+    if (u->depth) ipc_check_deadlines(f);
+    // A process that died while this thread was in a call is torn down once the chain
+    // has returned to it.
+    if (u->depth == 0 && u->home->dead()) exit_user_thread(u->home->exit_code());
+    if (current_cpu().need_resched) schedule();
+}
+
+}  // namespace kernel
+
+extern "C" void syscall_dispatch(arch::TrapFrame* frame) {
+    using namespace kernel;
+    arch::TrapFrame& f = *frame;
+    arch::enable_interrupts();
+    u64 number = f.rax & 0xffffffff;
+    const Entry* entry = number >= kFirstNative && number < kFirstNative + kTableSize ? &kTable.entries[number - kFirstNative] : nullptr;
+    if (entry && entry->handler) {
+        entry->handler(f);
+    } else {
+        f.rax = static_cast<u64>(tessera::kErrNoSyscall);
+    }
+    prepare_return_to_user(f);
+    // SYSRET to a non-canonical rip would fault in ring 0; only the IPC path changes rip and
+    // it only installs entry points and return addresses it was given, but check anyway.
+    if (!arch::is_user_address(f.rip)) {
+        LOG_ERROR("syscall: refusing to return to non-user rip %llx; ending thread", (unsigned long long)f.rip);
+        exit_user_thread(-1);
+    }
+    arch::disable_interrupts();
+}

@@ -1,0 +1,43 @@
+// Handles: close, duplicate (rights only shrink), inspect, revoke.
+
+#include "object/handle_table.hpp"
+#include "proc/user_thread.hpp"
+#include "sched/cpu.hpp"
+#include "syscall/status.hpp"
+#include "syscall/syscalls.hpp"
+
+namespace kernel::syscalls {
+namespace {
+HandleTable& handles() { return current_thread()->user->domain->handles(); }
+void set(arch::TrapFrame& f, i64 value) { f.rax = static_cast<u64>(value); }
+}  // namespace
+
+void sys_handle_close(arch::TrapFrame& f) {
+    Result<void> r = handles().close(f.rdi);
+    set(f, r.ok() ? tessera::kOk : tessera::kErrBadHandle);
+}
+
+void sys_handle_duplicate(arch::TrapFrame& f) {
+    Result<Handle> h = handles().duplicate(f.rdi, static_cast<u32>(f.rsi));
+    if (h.ok()) return set(f, static_cast<i64>(h.value()));
+    switch (h.error()) {
+    case Error::NotFound: return set(f, tessera::kErrBadHandle);
+    case Error::Busy: return set(f, tessera::kErrAccessDenied);
+    case Error::InvalidArgument: return set(f, tessera::kErrAccessDenied);  // asked for more rights
+    default: return set(f, tessera::kErrNoResources);
+    }
+}
+
+void sys_handle_info(arch::TrapFrame& f) {
+    u32 rights = 0;
+    Result<RefPtr<KernelObject>> o = handles().lookup(f.rdi, &rights);
+    if (!o.ok()) return set(f, tessera::kErrBadHandle);
+    set(f, static_cast<i64>((u64{static_cast<u8>(o.value()->type())} << 32) | rights));
+}
+
+void sys_handle_revoke(arch::TrapFrame& f) {
+    Result<void> r = handles().revoke(f.rdi);
+    set(f, r.ok() ? tessera::kOk : tessera::kErrBadHandle);
+}
+
+}  // namespace kernel::syscalls

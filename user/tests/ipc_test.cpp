@@ -1,0 +1,358 @@
+// Native tests of handles and the IPC fastpath, run as init (`init=bin/ipc-test`). Each
+// test prints "utest: PASS name" or "utest: FAIL name: why"; the exit code is the number of
+// failures. Services live in other processes (bin/test-services), so every call crosses
+// address spaces.
+
+#include "tessera.hpp"
+
+using namespace tessera;
+
+namespace {
+
+enum Op : uint64_t { kEcho = 1, kDepth = 2, kStackAddress = 3, kSleep = 4, kWaitForever = 5, kSpin = 6, kCallBack = 7, kCount = 8, kReadIpcBuffer = 9 };
+constexpr uint64_t kChainDepth = kDepth + 100;
+
+int g_failed = 0;
+int g_passed = 0;
+bool g_ok = true;
+const char* g_why = "";
+
+void check(bool condition, const char* why) {
+    if (!condition && g_ok) {
+        g_ok = false;
+        g_why = why;
+    }
+}
+
+void run(const char* name, void (*test)()) {
+    g_ok = true;
+    g_why = "";
+    test();
+    print(g_ok ? "utest: PASS " : "utest: FAIL ");
+    print(name);
+    if (!g_ok) {
+        print(": ");
+        print(g_why);
+        ++g_failed;
+    } else {
+        ++g_passed;
+    }
+    print("\n");
+}
+
+uint64_t now() { return static_cast<uint64_t>(sys::clock_ns()); }
+constexpr uint64_t kMs = 1000000;
+
+int64_t g_echo = -1;
+
+// --- handles ---------------------------------------------------------------------------
+
+void test_handle_rights() {
+    SyscallResult ok = call(g_echo, kEcho, 1, 2, 3, 4);
+    check(ok.status == kOk && ok.words[1] == 2 && ok.words[4] == 5, "echo did not answer");
+    int64_t info = sys::handle_info(g_echo);
+    check(info >= 0 && (info >> 32) == static_cast<int64_t>(ObjectType::Service), "handle_info type");
+    // A duplicate without the Call right cannot call.
+    int64_t no_call = sys::handle_duplicate(g_echo, kRightDuplicate);
+    check(no_call >= 0, "duplicate with fewer rights failed");
+    check(call(no_call, kEcho).status == kErrAccessDenied, "call without the Call right was allowed");
+    // Rights can only shrink: asking for more than the handle has is refused.
+    check(sys::handle_duplicate(no_call, kRightDuplicate | kRightCall) == kErrAccessDenied, "duplicate added a right");
+    check(sys::handle_close(no_call) == kOk, "close failed");
+    check(call(no_call, kEcho).status == kErrBadHandle, "closed handle still works");
+}
+
+void test_forged_handles() {
+    check(call(0, kEcho).status == kErrBadHandle, "handle 0 accepted");
+    check(call(0x12345, kEcho).status == kErrBadHandle, "forged handle accepted");
+    check(call(g_echo + (1ull << 16), kEcho).status == kErrBadHandle, "wrong generation accepted");
+    check(call(0xffffffffull, kEcho).status == kErrBadHandle, "huge handle accepted");
+    int64_t n = sys::notification_create();
+    check(call(static_cast<uint64_t>(n), kEcho).status == kErrWrongType, "notification called as a service");
+    check(sys::handle_close(0xdeadbeef) == kErrBadHandle, "closing a forged handle succeeded");
+    sys::handle_close(static_cast<uint64_t>(n));
+}
+
+void test_revoke() {
+    int64_t a = sys::handle_duplicate(g_echo, kRightCall | kRightDuplicate);
+    int64_t b = sys::handle_duplicate(a, kRightCall | kRightDuplicate);
+    check(a >= 0 && b >= 0, "duplicates");
+    check(call(b, kEcho).status == kOk, "duplicate cannot call");
+    check(sys::handle_revoke(a) == kOk, "revoke failed");
+    check(call(a, kEcho).status == kErrBadHandle && call(b, kEcho).status == kErrBadHandle,
+          "revoked handles still work");
+}
+
+// --- calls -----------------------------------------------------------------------------
+
+void test_echo_round_trip() {
+    SyscallResult r = call(g_echo, kEcho, 10, 20, 30, 40, 0);
+    check(r.status == kOk, "status");
+    check(r.words[0] == kEcho && r.words[1] == 11 && r.words[2] == 21 && r.words[3] == 31 && r.words[4] == 41,
+          "results not as the handler set them");
+    check(r.words[5] == static_cast<uint64_t>(sys::process_info(kInfoPid)), "handler did not see the root caller");
+    check(sys::process_info(kInfoInvocationDepth) == 0, "depth not back to 0");
+}
+
+void test_ipc_buffer() {
+    auto* buffer = reinterpret_cast<unsigned char*>(sys::ipc_buffer());
+    uint64_t expected = 0;
+    for (int i = 0; i < 3000; ++i) {
+        buffer[i] = static_cast<unsigned char>(i * 7);
+        expected += static_cast<unsigned char>(i * 7);
+    }
+    SyscallResult r = call(g_echo, kReadIpcBuffer, 3000);
+    check(r.status == kOk && r.words[1] == expected, "service did not see the caller's IPC buffer");
+}
+
+void test_nested_chain() {
+    int64_t b = lookup("chain-b");
+    SyscallResult r = call(b, kChainDepth);
+    check(r.status == kOk && r.words[2] == static_cast<uint64_t>(kOk), "A->B->C failed");
+    check(r.words[1] == 2, "C did not run two frames deep");
+}
+
+uint64_t g_aba_stack = 0;
+void aba_handler(Message& m) {
+    volatile uint64_t local = 0;
+    m.words[1] = reinterpret_cast<uint64_t>(&local);
+}
+}  // namespace
+TESSERA_SERVICE_ENTRY(aba_entry, aba_handler);
+namespace {
+
+void test_aba_reuses_stack() {
+    int64_t b = lookup("aba-b");
+    volatile uint64_t here = 0;
+    SyscallResult r = call(b, kCallBack);
+    check(r.status == kOk && r.words[2] == static_cast<uint64_t>(kOk), "A->B->A failed");
+    // A's handler ran on the stack A already had on the chain (this thread's own stack,
+    // just below where it called B), not on a stack from A's pool.
+    uint64_t handler_local = r.words[1];
+    uint64_t mine = reinterpret_cast<uint64_t>(&here);
+    check(handler_local < mine && mine - handler_local < 64 * 1024, "A's handler did not reuse A's stack");
+    g_aba_stack = handler_local;
+}
+
+void test_hot_service_prebinds() {
+    int64_t hot = lookup("hot");
+    SyscallResult a = call(hot, kStackAddress);
+    SyscallResult b = call(hot, kStackAddress);
+    check(a.status == kOk && b.status == kOk, "calls failed");
+    check(a.words[1] == b.words[1], "a hot service used different stacks for one thread");
+}
+
+void test_blocking_in_callee() {
+    uint64_t start = now();
+    SyscallResult r = call(g_echo, kSleep, 20 * kMs);
+    uint64_t took = now() - start;
+    check(r.status == kOk, "call failed");
+    check(took >= 20 * kMs, "the callee's sleep did not block the caller");
+    check(took < 2000 * kMs, "blocked far too long");
+}
+
+void test_timeout() {
+    uint64_t start = now();
+    sys::ipc_call_timeout(now() + 30 * kMs);
+    SyscallResult r = call(g_echo, kWaitForever);
+    uint64_t took = now() - start;
+    check(r.status == kErrTimedOut, "a call past its deadline did not time out");
+    check(took >= 30 * kMs && took < 2000 * kMs, "timeout at the wrong time");
+    check(sys::process_info(kInfoInvocationDepth) == 0, "frames left after the timeout");
+    check(call(g_echo, kEcho, 1).status == kOk, "service unusable after a timed-out call");
+}
+
+void test_callee_crash() {
+    check(spawn("bin/test-services", 3) >= 0, "spawn crasher");
+    int64_t crasher = lookup("crasher");
+    SyscallResult fine = call(crasher, 0);
+    check(fine.status == kOk && fine.words[1] == 42, "crasher does not answer");
+    SyscallResult r = call(crasher, 1);
+    check(r.status == kErrCalleeFailed, "caller did not get kErrCalleeFailed from a faulting callee");
+    check(call(crasher, 0).status == kErrDead, "a crashed service still accepts calls");
+    check(call(g_echo, kEcho, 1).status == kOk, "other services broke");
+}
+
+void test_callee_exit() {
+    check(spawn("bin/test-services", 4) >= 0, "spawn exiter");
+    int64_t exiter = lookup("exiter");
+    SyscallResult r = call(exiter, 1);
+    check(r.status == kErrCalleeFailed, "caller did not get kErrCalleeFailed when the callee exited");
+    check(call(exiter, 0).status == kErrDead, "an exited service still accepts calls");
+}
+
+void test_caller_killed_mid_call() {
+    int64_t victim = spawn("bin/ipc-test", 1);  // see victim_main
+    check(victim >= 0, "spawn victim");
+    int64_t code = sys::process_wait(static_cast<uint64_t>(victim), now() + 5000 * kMs);
+    check(code == 99, "victim did not exit with its code");
+    // The call the victim was in finished in the service (the count went up), after which
+    // the victim's thread was torn down.
+    SyscallResult r = call(g_echo, kCount);
+    check(r.status == kOk && r.words[1] >= 2, "the victim's call did not complete before teardown");
+}
+
+// 1000 threads on all CPUs calling one service at once.
+constexpr int kThreads = 1000;
+constexpr int kCallsEach = 5;
+alignas(16) char g_stacks[kThreads][8192];
+uint64_t g_thread_failures = 0;
+uint64_t g_cpus_seen = 0;
+
+void caller_thread(uint64_t index) {
+    for (int i = 0; i < kCallsEach; ++i) {
+        SyscallResult r = call(g_echo, kEcho, index, i, 0, 0);
+        if (r.status != kOk || r.words[1] != index + 1 || r.words[2] != static_cast<uint64_t>(i) + 1)
+            __atomic_add_fetch(&g_thread_failures, 1, __ATOMIC_RELAXED);
+    }
+    __atomic_or_fetch(&g_cpus_seen, 1ull << sys::process_info(kInfoCpu), __ATOMIC_RELAXED);
+    sys::thread_exit(0);
+}
+}  // namespace
+extern "C" void caller_thread_entry(uint64_t index) { caller_thread(index); }
+namespace {
+
+void test_thousand_threads() {
+    int64_t before = sys::service_stats(g_echo);
+    static int64_t handles[kThreads];
+    int created = 0;
+    for (int i = 0; i < kThreads; ++i) {
+        handles[i] = sys::thread_create(reinterpret_cast<uint64_t>(caller_thread_entry),
+                                        reinterpret_cast<uint64_t>(g_stacks[i] + sizeof(g_stacks[i])), i);
+        if (handles[i] < 0) break;
+        ++created;
+    }
+    check(created == kThreads, "could not create 1000 threads");
+    for (int i = 0; i < created; ++i) {
+        sys::thread_join(static_cast<uint64_t>(handles[i]));
+        sys::handle_close(static_cast<uint64_t>(handles[i]));
+    }
+    check(g_thread_failures == 0, "some calls returned wrong results");
+    int64_t after = sys::service_stats(g_echo);
+    check((after & 0xffffffff) >= (before & 0xffffffff), "stack count went down");
+    int cpus = __builtin_popcountll(g_cpus_seen);
+    print("utest:   callers ended on ");
+    print_u64(static_cast<uint64_t>(cpus));
+    print(" CPUs; echo has ");
+    print_u64(static_cast<uint64_t>(after & 0xffffffff));
+    print(" stacks\n");
+}
+
+void test_pool_grows_and_refills() {
+    int64_t cold = lookup("cold");
+    int64_t before = sys::service_stats(cold);
+    check((before >> 32) == 0, "cold pool not empty at start");
+    SyscallResult r = call(cold, kEcho, 1);
+    check(r.status == kOk, "call to a service with an empty pool failed");
+    // The empty pool was below the low-water mark: the refill worker adds stacks off the
+    // critical path. Give it a moment.
+    int64_t after = before;
+    for (int i = 0; i < 200 && (after >> 32) < 2; ++i) {
+        sys::sleep_ns(1 * kMs);
+        after = sys::service_stats(cold);
+    }
+    check((after & 0xffffffff) > (before & 0xffffffff), "no stack was allocated");
+    check((after >> 32) >= 2, "the pool was not refilled above the low-water mark");
+}
+
+void test_injected_oom_reclaims() {
+    int64_t reclaimer = lookup("reclaimer");
+    SyscallResult before = call(reclaimer, 0);
+    // A service in another process with nothing in its pool: the call must allocate a
+    // stack, and the first allocations fail as if memory ran out.
+    int64_t cold = lookup("cold-oom");
+    check((sys::service_stats(cold) >> 32) == 0, "pool not empty");
+    sys::test_control(kTestInjectAllocFailures, 3);
+    SyscallResult r = call(cold, kEcho, 1);
+    sys::test_control(kTestInjectAllocFailures, 0);
+    check(r.status == kOk && r.words[1] == 2, "the call did not succeed after reclaim");
+    SyscallResult after = call(reclaimer, 0);
+    check(after.words[1] > before.words[1], "the kernel did not call the reclaim service");
+}
+
+void test_root_caller_accounting() {
+    AccountInfo a{}, b{};
+    check(sys::account_query(kAccountSelf, reinterpret_cast<uint64_t>(&a)) == kOk, "query");
+    SyscallResult r = call(g_echo, kSpin, 30 * kMs);
+    check(r.status == kOk, "spin call");
+    check(sys::account_query(kAccountSelf, reinterpret_cast<uint64_t>(&b)) == kOk, "query");
+    check(b.in_service_ns - a.in_service_ns >= 25 * kMs, "time in the service not charged to the caller");
+    check(b.cpu_ns - a.cpu_ns >= 25 * kMs, "cpu time not charged");
+    check(b.ipc_calls >= a.ipc_calls + 1, "call not counted");
+    // A stack allocated synchronously for our call is kernel memory charged to us.
+    int64_t cold = lookup("cold-account");
+    AccountInfo c{};
+    sys::account_query(kAccountSelf, reinterpret_cast<uint64_t>(&c));
+    call(cold, kEcho);
+    AccountInfo d{};
+    sys::account_query(kAccountSelf, reinterpret_cast<uint64_t>(&d));
+    check(d.kernel_bytes >= c.kernel_bytes + 16384, "stack memory not charged to the root caller");
+    check(sys::account_query(kAccountSelf, 0x10) == kErrFault, "bad pointer accepted");
+}
+
+void test_bad_syscalls() {
+    check(raw_syscall(0x1fff) == kErrNoSyscall, "unknown syscall");
+    check(sys::debug_write(0xffff800000000000ull, 10) == kErrFault, "kernel pointer accepted");
+    check(sys::debug_write(0x10, 10) == kErrFault, "unmapped pointer accepted");
+    check(sys::ipc_return() == kErrInvalidArgs, "ipc_return outside a call accepted");
+    check(sys::service_create(0xffff800000001000ull, 4096, 0, 0) == kErrInvalidArgs, "kernel entry accepted");
+}
+
+// The victim: one thread calls a slow service while another ends the process.
+alignas(16) char g_victim_stack[16384];
+void victim_killer(uint64_t) {
+    sys::sleep_ns(10 * kMs);
+    sys::process_exit(99);
+}
+}  // namespace
+extern "C" void victim_killer_entry(uint64_t arg) { victim_killer(arg); }
+namespace {
+
+long victim_main() {
+    int64_t echo = lookup("echo");
+    sys::thread_create(reinterpret_cast<uint64_t>(victim_killer_entry),
+                       reinterpret_cast<uint64_t>(g_victim_stack + sizeof(g_victim_stack)), 0);
+    call(echo, kCount);
+    call(echo, kSleep, 50 * kMs);  // killed during this call
+    call(echo, kCount);            // never reached: torn down when the call returns
+    print("utest: victim survived its own death\n");
+    return 1;
+}
+
+}  // namespace
+
+long main(unsigned long arg) {
+    if (arg == 1) return victim_main();
+    check(spawn("bin/test-services", 1) >= 0, "spawn test-services");
+    check(spawn("bin/test-services", 2) >= 0, "spawn chain tail");
+    publish(sys::service_create(reinterpret_cast<uint64_t>(aba_entry), 16384, 2, 0), "aba-a");
+    g_echo = lookup("echo");
+    if (g_echo < 0) {
+        print("utest: FAIL setup: no echo service\n");
+        return 1;
+    }
+    run("handle_rights", test_handle_rights);
+    run("forged_handles", test_forged_handles);
+    run("revoke", test_revoke);
+    run("echo_round_trip", test_echo_round_trip);
+    run("ipc_buffer", test_ipc_buffer);
+    run("nested_chain", test_nested_chain);
+    run("aba_reuses_stack", test_aba_reuses_stack);
+    run("hot_service_prebinds", test_hot_service_prebinds);
+    run("blocking_in_callee", test_blocking_in_callee);
+    run("timeout", test_timeout);
+    run("callee_crash", test_callee_crash);
+    run("callee_exit", test_callee_exit);
+    run("caller_killed_mid_call", test_caller_killed_mid_call);
+    run("thousand_threads", test_thousand_threads);
+    run("pool_grows_and_refills", test_pool_grows_and_refills);
+    run("injected_oom_reclaims", test_injected_oom_reclaims);
+    run("root_caller_accounting", test_root_caller_accounting);
+    run("bad_syscalls", test_bad_syscalls);
+    print("utest: ");
+    print_u64(static_cast<uint64_t>(g_passed));
+    print(" passed, ");
+    print_u64(static_cast<uint64_t>(g_failed));
+    print(" failed\n");
+    return g_failed;
+}
