@@ -121,7 +121,9 @@ void start_boot_services() {
 
 // Runs init and ends the machine when it exits, with its exit code as the result.
 void run_init(StringView path) {
-    Result<RefPtr<Process>> init = spawn_from_boot_archive(path, 0);
+    u64 arg = 0;
+    (void)g_cmdline.get_u64("initarg", &arg);
+    Result<RefPtr<Process>> init = spawn_from_boot_archive(path, arg);
     if (!init.ok()) {
         kprintf("tessera: cannot start init (%.*s)\n", static_cast<int>(path.length), path.data);
         arch::debug_exit(kBootFailureExitCode);

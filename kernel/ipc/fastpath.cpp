@@ -61,22 +61,6 @@ Result<uptr> choose_stack(UserContext& u, arch::TrapFrame& f, Service* service, 
     return service->take_stack(u.home);
 }
 
-// The IPC buffer appears at the same address in every space the thread calls into: mapped
-// on the first call there, free afterwards. A thread keeps at most kBufferSpaces such
-// mappings; the oldest is dropped (and re-made on demand) beyond that.
-void map_ipc_buffer(UserContext& u, AddressSpace& space) {
-    if (&space == &u.home->address_space() || space.translate(u.ipc_buffer).ok()) return;
-    u32 slot = u.buffer_space_next++ % UserContext::kBufferSpaces;
-    if (AddressSpace* old = u.buffer_spaces[slot]) {
-        (void)old->unmap(u.ipc_buffer, 1);
-        old->unref();
-        u.buffer_spaces[slot] = nullptr;
-    }
-    if (!space.map_physical(u.ipc_buffer, u.ipc_buffer_phys, 1, arch::kPageWrite).ok()) return;
-    space.ref();
-    u.buffer_spaces[slot] = &space;
-}
-
 // Pushes a frame and turns `f` into an entry of `service` on `stack_top`.
 void enter_service(arch::TrapFrame& f, UserContext& u, Service* service, uptr stack_top, StackKind stack_kind,
                    InvocationFrame::Kind kind, u64 handle) {
@@ -110,7 +94,9 @@ void enter_service(arch::TrapFrame& f, UserContext& u, Service* service, uptr st
     callee.ref();
     u.domain = &callee;
     callee.address_space().activate();
-    map_ipc_buffer(u, callee.address_space());
+    // The IPC buffer appears at the same address in every space the thread calls into:
+    // mapped on the first call there, free afterwards.
+    u.home->map_ipc_buffer_into(callee.address_space(), {u.ipc_buffer, u.ipc_buffer_phys});
 
     f.rip = service->entry();
     f.rsp = stack_top - 8;

@@ -6,6 +6,7 @@
 #include "mm/address_space.hpp"
 #include "object/handle_table.hpp"
 #include "object/object.hpp"
+#include "sync/spinlock.hpp"
 
 namespace kernel {
 
@@ -31,6 +32,21 @@ public:
     u64 ipc_calls() const { return __atomic_load_n(&ipc_calls_, __ATOMIC_RELAXED); }
     i64 kernel_bytes() const { return __atomic_load_n(&kernel_bytes_, __ATOMIC_RELAXED); }
 
+    // IPC buffers (paper §4.1: arguments beyond six words). Each thread of the process gets a
+    // page at an address unique system-wide (a per-process window), mapped owned in the home
+    // space and, on first use, in every service space the thread calls into. A dying
+    // thread's buffer is recycled to the next thread of the same process, so thread exit
+    // needs no unmapping (no TLB shootdown); the service-side mappings go when the process
+    // dies.
+    struct IpcBuffer {
+        uptr va;
+        u64 phys;
+    };
+    Result<IpcBuffer> take_ipc_buffer();
+    void recycle_ipc_buffer(IpcBuffer buffer);
+    // Maps `buffer` into `space` (a service's) if it is not there yet.
+    void map_ipc_buffer_into(AddressSpace& space, IpcBuffer buffer);
+
     u32 thread_count() const { return __atomic_load_n(&threads_, __ATOMIC_RELAXED); }
     void thread_started() { __atomic_fetch_add(&threads_, 1, __ATOMIC_RELAXED); }
     // Returns true when this was the last thread.
@@ -55,6 +71,16 @@ private:
     u64 ipc_calls_ = 0;
     i64 kernel_bytes_ = 0;
     u32 threads_ = 0;
+
+    static constexpr usize kIpcSlots = 2048;  // threads alive at once per process
+    static constexpr usize kMaxBufferSpaces = 32;
+    SpinLock ipc_lock_;
+    u32 next_ipc_slot_ TA_GUARDED(ipc_lock_) = 0;
+    IpcBuffer recycled_[kIpcSlots] TA_GUARDED(ipc_lock_);
+    u32 recycled_count_ TA_GUARDED(ipc_lock_) = 0;
+    AddressSpace* buffer_spaces_[kMaxBufferSpaces] TA_GUARDED(ipc_lock_) = {};  // references
+    u32 buffer_space_count_ TA_GUARDED(ipc_lock_) = 0;
+    uptr ipc_window() const;
     bool dead_ = false;
     i64 exit_code_ = 0;
 };

@@ -40,16 +40,7 @@ void release_user_context(UserContext* u) {
         if (p.service) p.service->unref();
     u->domain->unref();
     if (u->fpu) mm::free_page_phys(arch::virt_to_phys(reinterpret_cast<uptr>(u->fpu)));
-    for (AddressSpace*& space : u->buffer_spaces)
-        if (space) {
-            (void)space->unmap(u->ipc_buffer, 1);
-            space->unref();
-            space = nullptr;
-        }
-    if (u->ipc_buffer_phys) {
-        (void)u->home->address_space().unmap(u->ipc_buffer, 1);
-        mm::free_page_phys(u->ipc_buffer_phys);
-    }
+    if (u->ipc_buffer) u->home->recycle_ipc_buffer({u->ipc_buffer, u->ipc_buffer_phys});
     if (u->object) u->object->unref();
     Process* home = u->home;
     if (home->thread_exited() && !home->dead()) home->mark_dead(u->exit_code);
@@ -92,13 +83,13 @@ Result<Thread*> create_user_thread(Process& process, uptr entry, uptr stack_top,
     t->detached = true;
     auto* u = knew<UserContext>();
     Result<u64> fpu = mm::alloc_page_phys();
-    Result<u64> buffer = mm::alloc_page_phys();
+    Result<Process::IpcBuffer> buffer = process.take_ipc_buffer();
     auto* object = knew<UserThread>();
     if (!u || !fpu.ok() || !buffer.ok() || !object) {
         // Not started yet: undo by hand.
         if (u) kdelete(u);
         if (fpu.ok()) mm::free_page_phys(fpu.value());
-        if (buffer.ok()) mm::free_page_phys(buffer.value());
+        if (buffer.ok()) process.recycle_ipc_buffer(buffer.value());
         if (object) object->unref();
         kfree(start);
         thread_destroy_unstarted(t);
@@ -106,18 +97,8 @@ Result<Thread*> create_user_thread(Process& process, uptr entry, uptr stack_top,
     }
     u->fpu = arch::phys_to_ptr<u8>(fpu.value());
     arch::fpu_init_area(u->fpu);
-    u->ipc_buffer = kIpcBufferWindow + u64{t->id} * arch::kPageSize;
-    u->ipc_buffer_phys = buffer.value();
-    Result<void> mapped = process.address_space().map_physical(u->ipc_buffer, u->ipc_buffer_phys, 1, arch::kPageWrite);
-    if (!mapped.ok()) {
-        kdelete(u);
-        mm::free_page_phys(fpu.value());
-        mm::free_page_phys(buffer.value());
-        object->unref();
-        kfree(start);
-        thread_destroy_unstarted(t);
-        return mapped.error();
-    }
+    u->ipc_buffer = buffer.value().va;
+    u->ipc_buffer_phys = buffer.value().phys;
     process.ref();
     process.ref();
     u->home = &process;

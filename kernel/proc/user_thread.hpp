@@ -9,8 +9,6 @@
 
 namespace kernel {
 
-inline constexpr uptr kIpcBufferWindow = 0x0000700000000000;  // one page per thread id
-
 class UserThread final : public KernelObject {
 public:
     static constexpr ObjectType kType = ObjectType::Thread;

@@ -41,12 +41,7 @@ struct UserContext {
     InvocationFrame frames[kMaxInvocationDepth];
     u32 depth = 0;
     uptr ipc_buffer = 0;        // user VA, same in every space the thread calls into
-    u64 ipc_buffer_phys = 0;
-    // Address spaces (besides home) the IPC buffer is mapped in, each holding a reference;
-    // unmapped when the thread dies so no service keeps a window on a freed page.
-    static constexpr usize kBufferSpaces = 8;
-    AddressSpace* buffer_spaces[kBufferSpaces] = {};
-    u32 buffer_space_next = 0;
+    u64 ipc_buffer_phys = 0;    // owned by the home process (recycled, not freed, at exit)
     u64 next_call_deadline = 0; // set by ipc_call_timeout, consumed by the next call
     u32 reclaim_attempts = 0;   // reclaim calls made for the call now being retried
     u64 fs_base = 0, gs_base = 0;
