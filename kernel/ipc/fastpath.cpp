@@ -95,8 +95,14 @@ void enter_service(arch::TrapFrame& f, UserContext& u, Service* service, uptr st
     u.domain = &callee;
     callee.address_space().activate();
     // The IPC buffer appears at the same address in every space the thread calls into:
-    // mapped on the first call there, free afterwards.
-    u.home->map_ipc_buffer_into(callee.address_space(), {u.ipc_buffer, u.ipc_buffer_phys});
+    // mapped on the first call there, free afterwards (the ids of recent spaces are cached
+    // so the common call does not even walk the page table to check).
+    u64 space_id = callee.address_space().id();
+    if (u.buffer_mapped_in[0] != space_id && u.buffer_mapped_in[1] != space_id && u.buffer_mapped_in[2] != space_id &&
+        u.buffer_mapped_in[3] != space_id) {
+        u.home->map_ipc_buffer_into(callee.address_space(), {u.ipc_buffer, u.ipc_buffer_phys});
+        u.buffer_mapped_in[u.depth & 3] = space_id;
+    }
 
     f.rip = service->entry();
     f.rsp = stack_top - 8;
@@ -106,9 +112,10 @@ void enter_service(arch::TrapFrame& f, UserContext& u, Service* service, uptr st
     u.home->count_call();
 }
 
-// Pops the top frame and makes `f` return into its caller.
-InvocationFrame pop_frame(arch::TrapFrame& f, UserContext& u) {
-    InvocationFrame frame = u.frames[--u.depth];
+// Pops the top frame and makes `f` return into its caller. The returned slot stays valid
+// until the next call pushes a frame.
+const InvocationFrame& pop_frame(arch::TrapFrame& f, UserContext& u) {
+    const InvocationFrame& frame = u.frames[--u.depth];
     Service* service = frame.service;
     // The root caller is charged for the time its call spent in services.
     if (u.depth == 0) u.home->charge_in_service(tsc_to_ns(arch::rdtsc() - frame.enter_tsc));
@@ -180,10 +187,11 @@ void ipc_return(arch::TrapFrame& f) {
     UserContext& u = *current_thread()->user;
     if (u.depth == 0) return set_status(f, tessera::kErrInvalidArgs);
     // Results travel in rdi, rsi, rdx, r10, r8, r9 untouched.
-    InvocationFrame frame = pop_frame(f, u);
+    const InvocationFrame& frame = pop_frame(f, u);
     set_status(f, tessera::kOk);
     if (frame.kind == InvocationFrame::Kind::Reclaim) {
-        // Memory was reclaimed (or not): retry the call that needed it, with its arguments.
+        // Memory was reclaimed (or not): retry the call that needed it, with its arguments
+        // (read before ipc_call pushes a new frame into the same slot).
         f.rdi = frame.args[0];
         f.rsi = frame.args[1];
         f.rdx = frame.args[2];
@@ -198,10 +206,9 @@ void ipc_return(arch::TrapFrame& f) {
 bool ipc_unwind_top(arch::TrapFrame& f, i64 status) {
     UserContext* u = current_thread()->user;
     if (!u || u->depth == 0) return false;
-    InvocationFrame frame = pop_frame(f, *u);
+    (void)pop_frame(f, *u);
     set_status(f, status);
     f.rdi = f.rsi = f.rdx = f.r10 = f.r8 = f.r9 = 0;
-    (void)frame;
     return true;
 }
 

@@ -37,7 +37,9 @@ Result<RefPtr<AddressSpace>> AddressSpace::create() {
         mm::free_page_phys(root);
         return Error::NoMemory;
     }
-    return RefPtr<AddressSpace>::adopt(new (memory) AddressSpace(root, alloc_pcid()));
+    static u64 next_id = 1;
+    u64 id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
+    return RefPtr<AddressSpace>::adopt(new (memory) AddressSpace(root, alloc_pcid(), id));
 }
 
 AddressSpace::~AddressSpace() {

@@ -30,6 +30,8 @@ public:
     void activate() const { arch::activate_root(root_, pcid_); }
     u64 root() const { return root_; }
     u16 pcid() const { return pcid_; }
+    // Never reused, unlike the object's address: safe to cache.
+    u64 id() const { return id_; }
 
     // Finds `pages` of free virtual space in [from, to) (simple bump allocator).
     Result<uptr> reserve(usize pages, uptr from = kDynamicBase);
@@ -37,11 +39,12 @@ public:
     static constexpr uptr kDynamicBase = 0x0000600000000000;
 
 private:
-    AddressSpace(u64 root, u16 pcid) : KernelObject(kType), root_(root), pcid_(pcid) {}
+    AddressSpace(u64 root, u16 pcid, u64 id) : KernelObject(kType), root_(root), pcid_(pcid), id_(id) {}
 
     SpinLock lock_;
     u64 root_;
     u16 pcid_;
+    u64 id_;
     uptr next_dynamic_ TA_GUARDED(lock_) = kDynamicBase;
 };
 

@@ -42,6 +42,7 @@ struct UserContext {
     u32 depth = 0;
     uptr ipc_buffer = 0;        // user VA, same in every space the thread calls into
     u64 ipc_buffer_phys = 0;    // owned by the home process (recycled, not freed, at exit)
+    u64 buffer_mapped_in[4] = {};  // ids of spaces known to map the buffer (skips a page walk)
     u64 next_call_deadline = 0; // set by ipc_call_timeout, consumed by the next call
     u32 reclaim_attempts = 0;   // reclaim calls made for the call now being retried
     u64 fs_base = 0, gs_base = 0;

@@ -226,7 +226,8 @@ void destroy_user_root(u64 root, void (*free_page)(u64)) {
     if (g_free) g_free(root);
 }
 
-bool pcid_enabled() { return read_cr4() & (1u << 17); }
+// Decided once at boot (enable_cpu_features) and the same on every CPU.
+bool pcid_enabled() { return g_cpu_features.pcid; }
 
 void activate_root(u64 root, u16 pcid) {
     if (pcid_enabled())
