@@ -54,6 +54,7 @@ enum class ObjectType : uint8_t {
     IoPortRange,
     MmioRegion,
     Timer,
+    KernelPage,  // a kernel object on a page of its own, grantable by address token
 };
 
 // service_create flags.

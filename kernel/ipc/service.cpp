@@ -3,6 +3,7 @@
 #include "arch/user.hpp"
 #include "debug/log.hpp"
 #include "mm/heap.hpp"
+#include "object/kernel_page.hpp"
 #include "sched/scheduler.hpp"
 #include "sched/wait_queue.hpp"
 
@@ -39,7 +40,50 @@ Result<RefPtr<Service>> Service::create(RefPtr<Process> owner, uptr entry, usize
     return service;
 }
 
-Service::~Service() = default;  // stacks live in the owner's address space and die with it
+// Stacks live in the owner's address space and die with it.
+Service::~Service() {
+    if (pool_params_) {
+        pool_params_->detach_owner();
+        pool_params_->unref();
+    }
+}
+
+extern const KobjLayout kServicePoolLayout;
+
+Result<KernelPage*> Service::pool_params() {
+    KernelPage* page = __atomic_load_n(&pool_params_, __ATOMIC_ACQUIRE);
+    if (page) return page;
+    RefPtr<KernelPage> created = TRY(KernelPage::create_read_write<tessera::ServicePoolParams>(kServicePoolLayout, this));
+    auto* p = created->as<tessera::ServicePoolParams>();
+    p->low_water = kLowWater;
+    p->refill_batch = kRefillBatch;
+    KernelPage* expected = nullptr;
+    if (__atomic_compare_exchange_n(&pool_params_, &expected, created.get(), false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        return created.leak();
+    }
+    return expected;  // another thread made it first; ours is dropped
+}
+
+// The service writes these fields whenever it likes: read each once, clamp, never trust.
+usize Service::low_water() {
+    KernelPage* page = __atomic_load_n(&pool_params_, __ATOMIC_ACQUIRE);
+    if (!page) return kLowWater;
+    u32 v = __atomic_load_n(&page->as<tessera::ServicePoolParams>()->low_water, __ATOMIC_RELAXED);
+    return v < 1 ? 1 : v > 64 ? 64 : v;
+}
+
+usize Service::refill_batch() {
+    KernelPage* page = __atomic_load_n(&pool_params_, __ATOMIC_ACQUIRE);
+    if (!page) return kRefillBatch;
+    auto* p = page->as<tessera::ServicePoolParams>();
+    // The lock lives in service-writable memory: trylock only (a service holding it forever
+    // must not stall the kernel); busy means the defaults this time.
+    u32 expected = 0;
+    if (!__atomic_compare_exchange_n(&p->lock, &expected, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return kRefillBatch;
+    u32 batch = p->refill_batch;
+    __atomic_store_n(&p->lock, 0, __ATOMIC_RELEASE);
+    return batch < 1 ? 1 : batch > 64 ? 64 : batch;
+}
 
 Result<uptr> Service::allocate_stack(Process* charge) {
     AddressSpace& space = owner_->address_space();
@@ -57,7 +101,7 @@ Result<uptr> Service::take_stack(Process* charge) {
     {
         IrqSpinLockGuard guard(lock_);
         if (pool_count_) top = pool_[--pool_count_];
-        if (pool_count_ < kLowWater && !refill_queued_) {
+        if (pool_count_ < low_water() && !refill_queued_) {
             refill_queued_ = true;
             queue = true;
         }
@@ -104,7 +148,8 @@ void Service::return_reserved_stack(uptr top) {
 }
 
 void Service::refill() {
-    while (pooled() < kLowWater + kRefillBatch && !dead()) {
+    usize target = min(low_water() + refill_batch(), kMaxPool);
+    while (pooled() < target && !dead()) {
         Result<uptr> top = allocate_stack(owner_.get());
         if (!top.ok()) {
             LOG_WARN("ipc: cannot refill the stack pool of a service of %s: %s", owner_->name(), error_name(top.error()));

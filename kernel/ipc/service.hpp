@@ -38,6 +38,8 @@ public:
 
     // The refill worker's part: brings the pool back above the low-water mark.
     void refill();
+    // The service's ServicePoolParams object (address token, read-write grantable).
+    Result<class KernelPage*> pool_params();
     usize pooled();
     usize allocated() const { return __atomic_load_n(&allocated_, __ATOMIC_RELAXED); }
 
@@ -56,6 +58,10 @@ private:
     usize pool_count_ TA_GUARDED(lock_) = 0;
     uptr reserved_[kReservedStacks] TA_GUARDED(lock_) = {};
     bool refill_queued_ TA_GUARDED(lock_) = false;
+    // Clamped values from the pool-params object, or the defaults.
+    usize low_water();
+    usize refill_batch();
+    class KernelPage* pool_params_ = nullptr;  // reference; read without locks (plain values)
     friend void ipc_refill_worker(void*);
     Service* next_refill_ = nullptr;
 };

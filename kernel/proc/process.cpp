@@ -2,6 +2,7 @@
 
 #include "lib/format.hpp"
 #include "mm/heap.hpp"
+#include "object/kernel_page.hpp"
 
 namespace kernel {
 namespace {
@@ -62,7 +63,31 @@ void Process::map_ipc_buffer_into(AddressSpace& space, IpcBuffer buffer) {
     (void)space.map_physical(buffer.va, buffer.phys, 1, arch::kPageWrite);
 }
 
+Result<void> Process::add_grant(uptr va, KernelPage* page, bool writable) {
+    IrqSpinLockGuard guard(ipc_lock_);
+    for (Grant& g : grants_)
+        if (!g.page) {
+            page->ref();
+            g = {va, page, writable};
+            return {};
+        }
+    return Error::OutOfRange;
+}
+
+KernelPage* Process::find_grant(uptr va, bool* writable) {
+    IrqSpinLockGuard guard(ipc_lock_);
+    for (Grant& g : grants_)
+        if (g.page && g.va == align_down<uptr>(va, arch::kPageSize)) {
+            *writable = g.writable;
+            g.page->ref();
+            return g.page;
+        }
+    return nullptr;
+}
+
 Process::~Process() {
+    for (Grant& g : grants_)
+        if (g.page) g.page->unref();
     // Service spaces still map our buffer pages, which die with our address space.
     for (u32 i = 0; i < buffer_space_count_; ++i) {
         (void)buffer_spaces_[i]->unmap(ipc_window(), next_ipc_slot_);

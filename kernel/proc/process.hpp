@@ -47,6 +47,11 @@ public:
     // Maps `buffer` into `space` (a service's) if it is not there yet.
     void map_ipc_buffer_into(AddressSpace& space, IpcBuffer buffer);
 
+    // Address-token grants: which kernel page is mapped where (kobj_write finds the object
+    // by address). Each grant holds a reference until the process dies.
+    Result<void> add_grant(uptr va, class KernelPage* page, bool writable);
+    class KernelPage* find_grant(uptr va, bool* writable);
+
     u32 thread_count() const { return __atomic_load_n(&threads_, __ATOMIC_RELAXED); }
     void thread_started() { __atomic_fetch_add(&threads_, 1, __ATOMIC_RELAXED); }
     // Returns true when this was the last thread.
@@ -81,6 +86,14 @@ private:
     AddressSpace* buffer_spaces_[kMaxBufferSpaces] TA_GUARDED(ipc_lock_) = {};  // references
     u32 buffer_space_count_ TA_GUARDED(ipc_lock_) = 0;
     uptr ipc_window() const;
+
+    static constexpr usize kMaxGrants = 32;
+    struct Grant {
+        uptr va;
+        class KernelPage* page;
+        bool writable;
+    };
+    Grant grants_[kMaxGrants] TA_GUARDED(ipc_lock_) = {};
     bool dead_ = false;
     i64 exit_code_ = 0;
 };

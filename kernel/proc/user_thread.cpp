@@ -5,6 +5,7 @@
 #include "ipc/service.hpp"
 #include "mm/heap.hpp"
 #include "mm/physical.hpp"
+#include "object/kernel_page.hpp"
 #include "sched/cpu.hpp"
 #include "sched/scheduler.hpp"
 #include "sync/spinlock.hpp"
@@ -42,6 +43,10 @@ void release_user_context(UserContext* u) {
     if (u->fpu) mm::free_page_phys(arch::virt_to_phys(reinterpret_cast<uptr>(u->fpu)));
     if (u->ipc_buffer) u->home->recycle_ipc_buffer({u->ipc_buffer, u->ipc_buffer_phys});
     if (u->object) u->object->unref();
+    if (u->params) {
+        u->params->detach_owner();  // the object may outlive the thread through handles
+        u->params->unref();
+    }
     Process* home = u->home;
     if (home->thread_exited() && !home->dead()) home->mark_dead(u->exit_code);
     home->unref();

@@ -356,6 +356,26 @@ void thread_set_affinity(Thread* t, u64 affinity) {
         arch::smp_send_reschedule(cpu);
 }
 
+void thread_set_priority(Thread* t, u8 priority) {
+    if (priority >= kPriorityLevels) priority = kPriorityLevels - 1;
+    // A queued thread sits in its priority's list: move it under that queue's lock. The
+    // loop covers the thread moving between queues while we look.
+    for (;;) {
+        u32 cpu = __atomic_load_n(&t->cpu, __ATOMIC_RELAXED);
+        RunQueue& rq = g_cpus[cpu].run_queue;
+        IrqSpinLockGuard guard(rq.lock);
+        if (t->cpu != cpu) continue;
+        if (t->state == ThreadState::Runnable && rq.levels[t->priority].contains(t)) {
+            remove_locked(rq, t);
+            t->priority = priority;
+            enqueue_locked(rq, t);
+        } else {
+            t->priority = priority;  // running or blocked: takes effect at its next enqueue
+        }
+        return;
+    }
+}
+
 void scheduler_init_cpu(u32 cpu_index, uptr idle_stack_bottom) {
     Cpu& cpu = g_cpus[cpu_index];
     Thread* idle = knew<Thread>();

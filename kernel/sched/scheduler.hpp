@@ -23,6 +23,7 @@ void thread_destroy_unstarted(Thread* thread);
 // Waits for `thread` to exit and frees it.
 void thread_join(Thread* thread);
 void thread_set_affinity(Thread* thread, u64 affinity);
+void thread_set_priority(Thread* thread, u8 priority);
 
 // Charges the current thread's CPU time up to now (before reading accounting).
 void account_current_thread();

@@ -54,6 +54,7 @@ struct UserContext {
         uptr stack_top;
     } prebound[kPreboundSlots] = {};
     class UserThread* object = nullptr;
+    class KernelPage* params = nullptr;  // ThreadParams address-token object, made on demand
 };
 
 enum class ThreadState : u8 {

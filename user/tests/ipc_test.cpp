@@ -4,6 +4,7 @@
 // address spaces.
 
 #include "tessera.hpp"
+#include "tessera/kobj.hpp"
 
 using namespace tessera;
 
@@ -244,15 +245,16 @@ void test_pool_grows_and_refills() {
     check((before >> 32) == 0, "cold pool not empty at start");
     SyscallResult r = call(cold, kEcho, 1);
     check(r.status == kOk, "call to a service with an empty pool failed");
-    // The empty pool was below the low-water mark: the refill worker adds stacks off the
-    // critical path. Give it a moment.
+    // The empty pool was below the low-water mark, which test-services set to 6 through the
+    // pool's read-write address token: the refill worker brings it to 6 + 4 (the batch)
+    // off the critical path. Give it a moment.
     int64_t after = before;
-    for (int i = 0; i < 200 && (after >> 32) < 2; ++i) {
+    for (int i = 0; i < 500 && (after >> 32) < 10; ++i) {
         sys::sleep_ns(1 * kMs);
         after = sys::service_stats(cold);
     }
     check((after & 0xffffffff) > (before & 0xffffffff), "no stack was allocated");
-    check((after >> 32) >= 2, "the pool was not refilled above the low-water mark");
+    check((after >> 32) == 10, "the pool was not refilled to the token's low-water mark + batch");
 }
 
 void test_injected_oom_reclaims() {
@@ -305,6 +307,63 @@ void test_bad_syscalls() {
     check(sys::service_create(0xffff800000001000ull, 4096, 0, 0) == kErrInvalidArgs, "kernel entry accepted");
 }
 
+// --- address tokens ----------------------------------------------------------------------
+
+void test_token_read_only_grant() {
+    int64_t h = sys::kobj_thread_params();
+    check(h >= 0, "no ThreadParams object");
+    check(sys::kobj_map(static_cast<uint64_t>(h), 1) == kErrAccessDenied, "a read-only object was mapped writable");
+    int64_t va = sys::kobj_map(static_cast<uint64_t>(h), 0);
+    check(va > 0, "map read-only");
+    auto* p = reinterpret_cast<volatile ThreadParams*>(va);
+    check(p->kind == static_cast<uint32_t>(KobjKind::ThreadParams) && p->priority == 16, "object not readable directly");
+    uint64_t prio = static_cast<uint64_t>(va) + offsetof(ThreadParams, priority);
+    check(sys::kobj_write(prio, 20) == kOk, "checked write refused a good value");
+    check(p->priority == 20, "write not visible through the token");
+    check(sys::kobj_write(prio, 0) == kErrInvalidArgs, "priority 0 (idle) accepted");
+    check(sys::kobj_write(prio, 99) == kErrInvalidArgs, "priority 99 accepted");
+    check(p->priority == 20, "a refused write changed the object");
+    check(sys::kobj_write(static_cast<uint64_t>(va) + offsetof(ThreadParams, thread_id), 5) == kErrAccessDenied,
+          "a read-only field was written");
+    check(sys::kobj_write(0x1000, 1) == kErrFault, "kobj_write outside a token accepted");
+    check(sys::kobj_read_cap(static_cast<uint64_t>(h), offsetof(ThreadParams, priority)) == 20,
+          "the capability path reads something else");
+    sys::kobj_write(prio, 16);
+    // Affinity through the token moves the thread.
+    uint64_t aff = static_cast<uint64_t>(va) + offsetof(ThreadParams, affinity);
+    check(sys::kobj_write(aff, 0) == kErrInvalidArgs, "empty affinity accepted");
+    check(sys::kobj_write(aff, 1) == kOk && sys::process_info(kInfoCpu) == 0, "affinity to cpu0 did not move us");
+    sys::kobj_write(aff, ~0ull);
+}
+
+void test_token_write_to_read_only_faults() {
+    int64_t child = spawn("bin/ipc-test", 3);  // see token_victim_main
+    check(child >= 0, "spawn");
+    int64_t code = sys::process_wait(static_cast<uint64_t>(child), now() + 5000 * kMs);
+    check(code == -14, "a store to a read-only token did not fault (#PF ends the process with -14)");
+}
+
+void test_token_read_write_grant() {
+    int64_t cold = sys::service_create(reinterpret_cast<uint64_t>(aba_entry), 16384, 0, 0);
+    int64_t h = sys::kobj_service_pool(static_cast<uint64_t>(cold));
+    check(h >= 0, "no ServicePoolParams object");
+    int64_t va = sys::kobj_map(static_cast<uint64_t>(h), 1);
+    check(va > 0, "map read-write");
+    auto* p = reinterpret_cast<volatile ServicePoolParams*>(va);
+    check(p->low_water == 2 && p->refill_batch == 4, "defaults not visible");
+    p->low_water = 6;  // a plain store: no syscall
+    // The pool is empty, below the new low-water mark: the refill worker brings it to 6 + 4.
+    // (The service is our own, so a call would reuse this thread's stack; trigger the pool
+    // with a thread of another process instead: the echo service's pool stays untouched.)
+    check(sys::kobj_read_cap(static_cast<uint64_t>(h), 8) == (6ull | (4ull << 32)), "kernel does not see the store");
+    p->low_water = 1000000;  // nonsense: the kernel clamps it
+    p->lock = 1;             // and a lock held forever: the kernel only trylocks
+    int64_t echo_pool = sys::kobj_service_pool(static_cast<uint64_t>(cold));
+    check(echo_pool >= 0, "second handle");
+    p->lock = 0;
+    p->low_water = 2;
+}
+
 // The victim: one thread calls a slow service while another ends the process.
 alignas(16) char g_victim_stack[16384];
 void victim_killer(uint64_t) {
@@ -326,10 +385,19 @@ long victim_main() {
     return 1;
 }
 
+long token_victim_main() {
+    int64_t h = sys::kobj_thread_params();
+    auto* p = reinterpret_cast<volatile ThreadParams*>(sys::kobj_map(static_cast<uint64_t>(h), 0));
+    p->priority = 3;  // read-only mapping: must fault
+    print("utest: a store to a read-only token went through\n");
+    return 1;
+}
+
 }  // namespace
 
 long main(unsigned long arg) {
     if (arg == 1) return victim_main();
+    if (arg == 3) return token_victim_main();
     check(spawn("bin/test-services", 1) >= 0, "spawn test-services");
     check(spawn("bin/test-services", 2) >= 0, "spawn chain tail");
     publish(sys::service_create(reinterpret_cast<uint64_t>(aba_entry), 16384, 2, 0), "aba-a");
@@ -356,6 +424,9 @@ long main(unsigned long arg) {
     run("injected_oom_reclaims", test_injected_oom_reclaims);
     run("root_caller_accounting", test_root_caller_accounting);
     run("bad_syscalls", test_bad_syscalls);
+    run("token_read_only_grant", test_token_read_only_grant);
+    run("token_write_to_read_only_faults", test_token_write_to_read_only_faults);
+    run("token_read_write_grant", test_token_read_write_grant);
     print("utest: ");
     print_u64(static_cast<uint64_t>(g_passed));
     print(" passed, ");

@@ -2,6 +2,7 @@
 // spaces. The spawn argument picks which services this instance provides.
 
 #include "tessera.hpp"
+#include "tessera/kobj.hpp"
 
 using namespace tessera;
 
@@ -114,7 +115,13 @@ long main(unsigned long mode) {
     case kMain: {
         publish(create(main_entry, 4), "echo");
         publish(create(main_entry, 2, kServiceHot), "hot");
-        publish(create(main_entry, 0), "cold");
+        int64_t cold = create(main_entry, 0);
+        // Tune the pool through its read-write address token: a plain store, read by the
+        // kernel's refill logic (the IPC test checks the pool grows to 6 + 4).
+        auto* params = reinterpret_cast<volatile ServicePoolParams*>(
+            sys::kobj_map(static_cast<uint64_t>(sys::kobj_service_pool(static_cast<uint64_t>(cold))), 1));
+        params->low_water = 6;
+        publish(cold, "cold");
         publish(create(main_entry, 0), "cold-oom");
         publish(create(main_entry, 0), "cold-account");
         publish(create(main_entry, 2), "chain-b");
