@@ -254,7 +254,9 @@ void test_pool_grows_and_refills() {
         after = sys::service_stats(cold);
     }
     check((after & 0xffffffff) > (before & 0xffffffff), "no stack was allocated");
-    check((after >> 32) == 10, "the pool was not refilled to the token's low-water mark + batch");
+    // 10, or 11 when the stack our call used came back after the refill.
+    int64_t pooled = after >> 32;
+    check(pooled == 10 || pooled == 11, "the pool was not refilled to the token's low-water mark + batch");
 }
 
 void test_injected_oom_reclaims() {
