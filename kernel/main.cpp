@@ -115,7 +115,7 @@ void start_boot_services() {
         StringView line = rest.substr(0, nl);
         rest = rest.substr(nl == rest.length ? nl : nl + 1);
         if (line.empty() || line[0] == '#') continue;
-        (void)spawn_from_boot_archive(line, 0);  // errors are logged with the file name
+        (void)spawn_from_boot_archive(line, 0, true);  // errors are logged with the file name
     }
 }
 
@@ -123,7 +123,7 @@ void start_boot_services() {
 void run_init(StringView path) {
     u64 arg = 0;
     (void)g_cmdline.get_u64("initarg", &arg);
-    Result<RefPtr<Process>> init = spawn_from_boot_archive(path, arg);
+    Result<RefPtr<Process>> init = spawn_from_boot_archive(path, arg, true);
     if (!init.ok()) {
         kprintf("tessera: cannot start init (%.*s)\n", static_cast<int>(path.length), path.data);
         arch::debug_exit(kBootFailureExitCode);

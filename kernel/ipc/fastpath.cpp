@@ -94,6 +94,7 @@ void enter_service(arch::TrapFrame& f, UserContext& u, Service* service, uptr st
     callee.ref();
     u.domain = &callee;
     callee.address_space().activate();
+    if (callee.io_bitmap() || frame.caller_domain->io_bitmap()) callee.apply_io_permissions();
     // The IPC buffer appears at the same address in every space the thread calls into:
     // mapped on the first call there, free afterwards (the ids of recent spaces are cached
     // so the common call does not even walk the page table to check).
@@ -124,6 +125,7 @@ const InvocationFrame& pop_frame(arch::TrapFrame& f, UserContext& u) {
     Process* leaving = u.domain;
     u.domain = frame.caller_domain;
     u.domain->address_space().activate();
+    if (u.domain->io_bitmap() || leaving->io_bitmap()) u.domain->apply_io_permissions();
     f.rip = frame.return_rip;
     f.rsp = frame.return_rsp;
     f.rflags = frame.return_rflags;

@@ -55,4 +55,14 @@ Result<void> Notification::bind_interrupt(u8 vector, u64 bits) {
     return {};
 }
 
+void Notification::unbind_interrupt(u8 vector) {
+    Notification* old;
+    {
+        IrqSpinLockGuard guard(g_bindings_lock);
+        old = g_bindings[vector].notification;
+        g_bindings[vector] = {};
+    }
+    if (old) old->unref();
+}
+
 }  // namespace kernel

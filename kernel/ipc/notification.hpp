@@ -19,6 +19,7 @@ public:
     u64 wait(u64 deadline_ns);
     // Signals `bits` whenever the interrupt `vector` fires on any CPU.
     Result<void> bind_interrupt(u8 vector, u64 bits);
+    static void unbind_interrupt(u8 vector);
 
 private:
     SpinLock lock_;

@@ -68,7 +68,7 @@ bool boot_archive_has(StringView path) {
     return find(path, &why).ok();
 }
 
-Result<RefPtr<Process>> spawn_from_boot_archive(StringView path, u64 arg) {
+Result<RefPtr<Process>> spawn_from_boot_archive(StringView path, u64 arg, bool privileged) {
     const char* why = nullptr;
     auto fail = [&](Error e) -> Result<RefPtr<Process>> {
         LOG_ERROR("spawn %.*s: %s", static_cast<int>(path.length), path.data, why ? why : error_name(e));
@@ -90,6 +90,7 @@ Result<RefPtr<Process>> spawn_from_boot_archive(StringView path, u64 arg) {
     Result<RefPtr<Process>> created = Process::create(name);
     if (!created.ok()) return fail(created.error());
     RefPtr<Process> process = created.release_value();
+    if (privileged) process->set_privileged();
     uptr bias = image.value().type == loader::kElfTypeDyn ? kPieBase : 0;
     Result<void> loaded = load_segments(process->address_space(), image.value(), entry.value().data, bias);
     if (!loaded.ok()) {

@@ -1,6 +1,8 @@
 #include "proc/process.hpp"
 
 #include "lib/format.hpp"
+#include "lib/string.hpp"
+#include "sched/cpu.hpp"
 #include "mm/heap.hpp"
 #include "object/kernel_page.hpp"
 
@@ -63,12 +65,12 @@ void Process::map_ipc_buffer_into(AddressSpace& space, IpcBuffer buffer) {
     (void)space.map_physical(buffer.va, buffer.phys, 1, arch::kPageWrite);
 }
 
-Result<void> Process::add_grant(uptr va, KernelPage* page, bool writable) {
+Result<void> Process::add_grant(uptr va, KernelObject* object, bool writable) {
     IrqSpinLockGuard guard(ipc_lock_);
     for (Grant& g : grants_)
-        if (!g.page) {
-            page->ref();
-            g = {va, page, writable};
+        if (!g.object) {
+            object->ref();
+            g = {va, object, writable};
             return {};
         }
     return Error::OutOfRange;
@@ -76,18 +78,38 @@ Result<void> Process::add_grant(uptr va, KernelPage* page, bool writable) {
 
 KernelPage* Process::find_grant(uptr va, bool* writable) {
     IrqSpinLockGuard guard(ipc_lock_);
-    for (Grant& g : grants_)
-        if (g.page && g.va == align_down<uptr>(va, arch::kPageSize)) {
+    for (Grant& g : grants_) {
+        KernelPage* page = downcast<KernelPage>(g.object);
+        if (page && g.va == align_down<uptr>(va, arch::kPageSize)) {
             *writable = g.writable;
-            g.page->ref();
-            return g.page;
+            page->ref();
+            return page;
         }
+    }
     return nullptr;
 }
 
+Result<void> Process::allow_ports(u16 first, u16 count) {
+    if (u32{first} + count > 65536) return Error::InvalidArgument;
+    IrqSpinLockGuard guard(ipc_lock_);
+    if (!io_bitmap_) {
+        auto* bitmap = static_cast<u8*>(kmalloc(8192));
+        if (!bitmap) return Error::NoMemory;
+        memset(bitmap, 0xff, 8192);
+        __atomic_store_n(&io_bitmap_, bitmap, __ATOMIC_RELEASE);
+    }
+    for (u32 port = first; port < u32{first} + count; ++port) io_bitmap_[port / 8] &= static_cast<u8>(~(1u << (port % 8)));
+    static u64 next_version = 1;
+    __atomic_store_n(&io_version_, __atomic_fetch_add(&next_version, 1, __ATOMIC_RELAXED), __ATOMIC_RELEASE);
+    return {};
+}
+
+void Process::apply_io_permissions() { arch::set_io_bitmap(current_cpu().arch, io_bitmap(), io_version()); }
+
 Process::~Process() {
     for (Grant& g : grants_)
-        if (g.page) g.page->unref();
+        if (g.object) g.object->unref();
+    if (io_bitmap_) kfree(io_bitmap_);
     // Service spaces still map our buffer pages, which die with our address space.
     for (u32 i = 0; i < buffer_space_count_; ++i) {
         (void)buffer_spaces_[i]->unmap(ipc_window(), next_ipc_slot_);

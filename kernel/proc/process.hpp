@@ -49,8 +49,23 @@ public:
 
     // Address-token grants: which kernel page is mapped where (kobj_write finds the object
     // by address). Each grant holds a reference until the process dies.
-    Result<void> add_grant(uptr va, class KernelPage* page, bool writable);
+    // Memory regions and device registers mapped into the process hold references the
+    // same way.
+    Result<void> add_grant(uptr va, KernelObject* object, bool writable);
     class KernelPage* find_grant(uptr va, bool* writable);
+
+    // Started by the kernel from the boot archive (boot services, init): may create device
+    // objects. A first step until the device manager hands out device capabilities.
+    bool privileged() const { return privileged_; }
+    void set_privileged() { privileged_ = true; }
+
+    // I/O permission bitmap (a set bit denies the port, as the TSS wants it), allocated when
+    // the process is first granted ports; nullptr means no ports.
+    const u8* io_bitmap() const { return __atomic_load_n(&io_bitmap_, __ATOMIC_ACQUIRE); }
+    u64 io_version() const { return __atomic_load_n(&io_version_, __ATOMIC_ACQUIRE); }
+    // Makes the CPU's port permissions this process's (on every switch into its code).
+    void apply_io_permissions();
+    Result<void> allow_ports(u16 first, u16 count);
 
     u32 thread_count() const { return __atomic_load_n(&threads_, __ATOMIC_RELAXED); }
     void thread_started() { __atomic_fetch_add(&threads_, 1, __ATOMIC_RELAXED); }
@@ -90,9 +105,12 @@ private:
     static constexpr usize kMaxGrants = 32;
     struct Grant {
         uptr va;
-        class KernelPage* page;
+        KernelObject* object;
         bool writable;
     };
+    bool privileged_ = false;
+    u8* io_bitmap_ = nullptr;
+    u64 io_version_ = 0;
     Grant grants_[kMaxGrants] TA_GUARDED(ipc_lock_) = {};
     bool dead_ = false;
     i64 exit_code_ = 0;

@@ -144,6 +144,7 @@ void user_context_switch_out(Thread* t) {
 void user_context_switch_in(Thread* t) {
     UserContext* u = t->user;
     u->domain->address_space().activate();
+    u->domain->apply_io_permissions();
     arch::fpu_restore(u->fpu);
     arch::set_user_fs_base(u->fs_base);
     arch::set_user_gs_base(u->gs_base);

@@ -165,10 +165,12 @@ void switch_thread_state(Cpu& cpu, Thread* prev, Thread* next) {
     if (prev->user) user_context_switch_out(prev);
     cpu.kernel_rsp = next->kernel_stack_top;
     arch::set_kernel_stack(cpu.arch, next->kernel_stack_top);
-    if (next->user)
+    if (next->user) {
         user_context_switch_in(next);
-    else if (prev->user || prev->state == ThreadState::Dead)
+    } else if (prev->user || prev->state == ThreadState::Dead) {
         arch::activate_root(arch::kernel_page_table().root(), 0);  // never run on a dying space
+        arch::set_io_bitmap(cpu.arch, nullptr, 0);
+    }
 }
 
 void account(Cpu& cpu, Thread* t, u64 now_tsc) {

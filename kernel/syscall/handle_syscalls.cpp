@@ -1,6 +1,7 @@
 // Handles: close, duplicate (rights only shrink), inspect, revoke.
 
 #include "object/handle_table.hpp"
+#include "proc/process.hpp"
 #include "proc/user_thread.hpp"
 #include "sched/cpu.hpp"
 #include "syscall/status.hpp"
@@ -38,6 +39,25 @@ void sys_handle_info(arch::TrapFrame& f) {
 void sys_handle_revoke(arch::TrapFrame& f) {
     Result<void> r = handles().revoke(f.rdi);
     set(f, r.ok() ? tessera::kOk : tessera::kErrBadHandle);
+}
+
+}  // namespace kernel::syscalls
+
+namespace kernel::syscalls {
+
+// Moves a handle into another process (its rights unchanged); the caller tells the
+// receiver the new value, typically in an IPC word.
+void sys_handle_transfer(arch::TrapFrame& f) {
+    Result<RefPtr<Process>> target = handles().get<Process>(f.rsi, tessera::kRightManage);
+    if (!target.ok()) return set(f, status_from_handle_error(target.error()));
+    u32 rights = 0;
+    Result<RefPtr<KernelObject>> object = handles().lookup(f.rdi, &rights);
+    if (!object.ok()) return set(f, tessera::kErrBadHandle);
+    if (!(rights & tessera::kRightTransfer)) return set(f, tessera::kErrAccessDenied);
+    Result<Handle> moved = target.value()->handles().add(object.value().get(), rights);
+    if (!moved.ok()) return set(f, tessera::kErrNoResources);
+    (void)handles().close(f.rdi);
+    set(f, static_cast<i64>(moved.value()));
 }
 
 }  // namespace kernel::syscalls

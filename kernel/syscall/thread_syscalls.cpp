@@ -124,7 +124,7 @@ void sys_process_spawn(arch::TrapFrame& f) {
     if (f.rsi == 0 || f.rsi >= sizeof(path)) return f.rax = static_cast<u64>(tessera::kErrInvalidArgs), void();
     if (!arch::copy_from_user(path, f.rdi, f.rsi)) return f.rax = static_cast<u64>(tessera::kErrFault), void();
     path[f.rsi] = 0;
-    Result<RefPtr<Process>> p = spawn_from_boot_archive(StringView(path, f.rsi), f.rdx);
+    Result<RefPtr<Process>> p = spawn_from_boot_archive(StringView(path, f.rsi), f.rdx, false);
     if (!p.ok()) return f.rax = static_cast<u64>(p.error() == Error::NoMemory ? tessera::kErrNoMemory : tessera::kErrInvalidArgs), void();
     Result<Handle> h = current_thread()->user->domain->handles().add(p.value().get(), tessera::kRightsAll);
     f.rax = h.ok() ? h.value() : static_cast<u64>(tessera::kErrNoResources);

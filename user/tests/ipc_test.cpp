@@ -10,7 +10,7 @@ using namespace tessera;
 
 namespace {
 
-enum Op : uint64_t { kEcho = 1, kDepth = 2, kStackAddress = 3, kSleep = 4, kWaitForever = 5, kSpin = 6, kCallBack = 7, kCount = 8, kReadIpcBuffer = 9 };
+enum Op : uint64_t { kEcho = 1, kDepth = 2, kStackAddress = 3, kSleep = 4, kWaitForever = 5, kSpin = 6, kCallBack = 7, kCount = 8, kReadIpcBuffer = 9, kSignalHandle = 10, kMapAndSum = 11 };
 constexpr uint64_t kChainDepth = kDepth + 100;
 
 int g_failed = 0;
@@ -45,6 +45,7 @@ uint64_t now() { return static_cast<uint64_t>(sys::clock_ns()); }
 constexpr uint64_t kMs = 1000000;
 
 int64_t g_echo = -1;
+int64_t g_services_process = -1;
 
 // --- handles ---------------------------------------------------------------------------
 
@@ -366,6 +367,96 @@ void test_token_read_write_grant() {
     p->low_water = 2;
 }
 
+// --- transfer, memory, devices, timers -------------------------------------------------
+
+void test_handle_transfer() {
+    int64_t n = sys::notification_create();
+    int64_t mine = sys::handle_duplicate(static_cast<uint64_t>(n), kRightsAll);
+    int64_t no_transfer = sys::handle_duplicate(static_cast<uint64_t>(n), kRightSignal | kRightDuplicate);
+    check(sys::handle_transfer(static_cast<uint64_t>(no_transfer), static_cast<uint64_t>(g_services_process)) ==
+              kErrAccessDenied, "moved a handle without the Transfer right");
+    int64_t theirs = sys::handle_transfer(static_cast<uint64_t>(mine), static_cast<uint64_t>(g_services_process));
+    check(theirs > 0, "transfer failed");
+    check(sys::handle_info(static_cast<uint64_t>(mine)) == kErrBadHandle, "the moved handle is still ours");
+    SyscallResult r = call(g_echo, kSignalHandle, static_cast<uint64_t>(theirs), 0x5);
+    check(r.status == kOk && r.words[1] == static_cast<uint64_t>(kOk), "the service could not use the handle");
+    check(sys::notification_wait(static_cast<uint64_t>(n), now() + 1000 * kMs) == 0x5, "the signal did not arrive");
+}
+
+void test_memory_region_shared() {
+    int64_t m = sys::memory_create(2);
+    check(m >= 0, "memory_create");
+    int64_t va = sys::memory_map(static_cast<uint64_t>(m), 1);
+    check(va > 0, "memory_map");
+    auto* bytes = reinterpret_cast<unsigned char*>(va);
+    uint64_t expected = 0;
+    for (int i = 0; i < 8192; ++i) {
+        check(bytes[i] == 0, "new memory not zeroed");
+        bytes[i] = static_cast<unsigned char>(i * 13);
+        expected += static_cast<unsigned char>(i * 13);
+    }
+    int64_t copy = sys::handle_duplicate(static_cast<uint64_t>(m), kRightsAll);
+    int64_t theirs = sys::handle_transfer(static_cast<uint64_t>(copy), static_cast<uint64_t>(g_services_process));
+    SyscallResult r = call(g_echo, kMapAndSum, static_cast<uint64_t>(theirs), 8192);
+    check(r.status == kOk && r.words[1] == expected, "the other process does not see the same memory");
+    check(sys::memory_map(static_cast<uint64_t>(sys::notification_create()), 0) == kErrWrongType, "mapped a notification");
+    check(sys::memory_create(0) == kErrInvalidArgs && sys::memory_create(1ull << 40) == kErrInvalidArgs, "bad sizes");
+}
+
+void test_timer_object() {
+    int64_t t = sys::timer_create();
+    int64_t n = sys::notification_create();
+    uint64_t start = now();
+    check(sys::timer_set(static_cast<uint64_t>(t), start + 10 * kMs, static_cast<uint64_t>(n), 4) == kOk, "set");
+    int64_t bits = sys::notification_wait(static_cast<uint64_t>(n), start + 2000 * kMs);
+    check(bits == 4, "the timer did not signal");
+    check(now() - start >= 10 * kMs, "the timer fired early");
+    sys::timer_set(static_cast<uint64_t>(t), now() + 10 * kMs, static_cast<uint64_t>(n), 4);
+    sys::timer_set(static_cast<uint64_t>(t), 0, 0, 0);  // cancel
+    check(sys::notification_wait(static_cast<uint64_t>(n), now() + 40 * kMs) == kErrTimedOut, "a cancelled timer fired");
+}
+
+inline void outb(uint16_t port, uint8_t value) { asm volatile("outb %0, %1" : : "a"(value), "Nd"(port)); }
+
+void test_interrupt_and_ports() {
+    // The PIT (IRQ 0, routed through the IOAPIC's source override) as a device we drive
+    // from user space: its ports through an IoPortRange, its interrupt into a notification.
+    int64_t irq = sys::interrupt_create(0);
+    int64_t n = sys::notification_create();
+    int64_t ports = sys::ioport_create(0x40, 4);
+    check(irq >= 0 && ports >= 0, "privileged init could not create device objects");
+    check(sys::interrupt_bind(static_cast<uint64_t>(irq), static_cast<uint64_t>(n), 1) == kOk, "bind");
+    check(sys::ioport_enable(static_cast<uint64_t>(ports)) == kOk, "enable ports");
+    outb(0x43, 0x30);  // channel 0, lobyte/hibyte, mode 0 (interrupt on terminal count)
+    outb(0x40, 0xa9);  // 1193 ticks: 1 ms
+    outb(0x40, 0x04);
+    check(sys::notification_wait(static_cast<uint64_t>(n), now() + 1000 * kMs) == 1, "the PIT interrupt did not arrive");
+    int64_t child = spawn("bin/ipc-test", 4);  // see port_victim_main
+    check(sys::process_wait(static_cast<uint64_t>(child), now() + 5000 * kMs) == -13,
+          "an unprivileged process used a port without #GP");
+    sys::handle_close(static_cast<uint64_t>(irq));  // unbinds and masks the line
+}
+
+void test_mmio_region() {
+    int64_t hpet = sys::mmio_create(0xfed00000, 1024);
+    check(hpet >= 0, "mmio_create");
+    int64_t va = sys::memory_map(static_cast<uint64_t>(hpet), 0);
+    check(va > 0, "map");
+    uint64_t caps = *reinterpret_cast<volatile uint64_t*>(va);
+    uint64_t period_fs = caps >> 32;
+    check(period_fs > 0 && period_fs <= 100000000, "HPET capabilities not readable through the mapping");
+}
+
+void test_thread_fs_base() {
+    uint64_t value = 0x00007f0012345000ull;
+    asm volatile("wrfsbase %0" : : "r"(value));
+    sys::sleep_ns(2 * kMs);  // another thread runs meanwhile
+    uint64_t back = 0;
+    asm volatile("rdfsbase %0" : "=r"(back));
+    check(back == value, "FS base not kept across a context switch");
+    asm volatile("wrfsbase %0" : : "r"(0ull));
+}
+
 // The victim: one thread calls a slow service while another ends the process.
 alignas(16) char g_victim_stack[16384];
 void victim_killer(uint64_t) {
@@ -387,6 +478,15 @@ long victim_main() {
     return 1;
 }
 
+long port_victim_main() {
+    if (sys::ioport_create(0x40, 4) != kErrAccessDenied) print("utest: unprivileged ioport_create allowed\n");
+    if (sys::interrupt_create(0) != kErrAccessDenied) print("utest: unprivileged interrupt_create allowed\n");
+    uint8_t v;
+    asm volatile("inb $0x40, %0" : "=a"(v));  // no permission: #GP ends the process
+    print("utest: a port access without permission went through\n");
+    return 1;
+}
+
 long token_victim_main() {
     int64_t h = sys::kobj_thread_params();
     auto* p = reinterpret_cast<volatile ThreadParams*>(sys::kobj_map(static_cast<uint64_t>(h), 0));
@@ -400,7 +500,9 @@ long token_victim_main() {
 long main(unsigned long arg) {
     if (arg == 1) return victim_main();
     if (arg == 3) return token_victim_main();
-    check(spawn("bin/test-services", 1) >= 0, "spawn test-services");
+    if (arg == 4) return port_victim_main();
+    g_services_process = spawn("bin/test-services", 1);
+    check(g_services_process >= 0, "spawn test-services");
     check(spawn("bin/test-services", 2) >= 0, "spawn chain tail");
     publish(sys::service_create(reinterpret_cast<uint64_t>(aba_entry), 16384, 2, 0), "aba-a");
     g_echo = lookup("echo");
@@ -429,6 +531,12 @@ long main(unsigned long arg) {
     run("token_read_only_grant", test_token_read_only_grant);
     run("token_write_to_read_only_faults", test_token_write_to_read_only_faults);
     run("token_read_write_grant", test_token_read_write_grant);
+    run("handle_transfer", test_handle_transfer);
+    run("memory_region_shared", test_memory_region_shared);
+    run("timer_object", test_timer_object);
+    run("interrupt_and_ports", test_interrupt_and_ports);
+    run("mmio_region", test_mmio_region);
+    run("thread_fs_base", test_thread_fs_base);
     print("utest: ");
     print_u64(static_cast<uint64_t>(g_passed));
     print(" passed, ");

@@ -9,7 +9,7 @@ using namespace tessera;
 namespace {
 
 enum Mode : unsigned long { kMain = 1, kChainTail = 2, kCrasher = 3, kExiter = 4 };
-enum Op : uint64_t { kEcho = 1, kDepth = 2, kStackAddress = 3, kSleep = 4, kWaitForever = 5, kSpin = 6, kCallBack = 7, kCount = 8, kReadIpcBuffer = 9 };
+enum Op : uint64_t { kEcho = 1, kDepth = 2, kStackAddress = 3, kSleep = 4, kWaitForever = 5, kSpin = 6, kCallBack = 7, kCount = 8, kReadIpcBuffer = 9, kSignalHandle = 10, kMapAndSum = 11 };
 
 uint64_t g_counter = 0;
 int64_t g_forever = -1;     // a notification nobody signals
@@ -51,6 +51,17 @@ void common(Message& m) {
         uint64_t sum = 0;
         for (uint64_t i = 0; i < m.words[1]; ++i) sum += static_cast<unsigned char>(buffer[i]);
         m.words[1] = sum;
+        break;
+    }
+    case kSignalHandle:  // a notification handle transferred to this process
+        m.words[1] = static_cast<uint64_t>(sys::notification_signal(m.words[1], m.words[2]));
+        break;
+    case kMapAndSum: {  // a memory region handle transferred to this process
+        int64_t va = sys::memory_map(m.words[1], 0);
+        uint64_t sum = 0;
+        if (va > 0)
+            for (uint64_t i = 0; i < m.words[2]; ++i) sum += reinterpret_cast<const unsigned char*>(va)[i];
+        m.words[1] = va > 0 ? sum : static_cast<uint64_t>(va);
         break;
     }
     default:

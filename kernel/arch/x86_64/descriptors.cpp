@@ -60,10 +60,12 @@ void idt_init() {
 }
 
 void load_descriptor_tables(CpuArchState& state) {
-    memset(&state.tss, 0, sizeof(state.tss));
+    memset(&state.task, 0xff, sizeof(state.task));
+    memset(&state.task.tss, 0, sizeof(state.task.tss));
     for (unsigned i = 0; i < 3; ++i)
-        state.tss.ist[i] = reinterpret_cast<uptr>(state.ist_stacks[i]) + kIstStackSize;
-    state.tss.iopb_offset = sizeof(Tss);  // no I/O bitmap: ring 3 gets no ports
+        state.task.tss.ist[i] = reinterpret_cast<uptr>(state.ist_stacks[i]) + kIstStackSize;
+    state.task.tss.iopb_offset = kIoMapDenyAll;  // ring 3 gets no ports until a process has some
+    state.io_bitmap_version = 0;
 
     state.gdt[0] = 0;
     state.gdt[1] = kGdtKernelCode;
@@ -71,8 +73,8 @@ void load_descriptor_tables(CpuArchState& state) {
     state.gdt[3] = kGdtUserCode32;
     state.gdt[4] = kGdtUserData;
     state.gdt[5] = kGdtUserCode64;
-    uptr tss = reinterpret_cast<uptr>(&state.tss);
-    u64 limit = sizeof(Tss) - 1;
+    uptr tss = reinterpret_cast<uptr>(&state.task);
+    u64 limit = sizeof(TssWithIoBitmap) - 1;
     state.gdt[6] = (limit & 0xffff) | ((tss & 0xffffff) << 16) | (u64{0x89} << 40) | ((limit >> 16) << 48) |
                    (((tss >> 24) & 0xff) << 56);
     state.gdt[7] = tss >> 32;
@@ -102,6 +104,20 @@ void load_descriptor_tables(CpuArchState& state) {
     asm volatile("lidt %0" : : "m"(idtr));
 }
 
-void set_kernel_stack(CpuArchState& state, uptr rsp0) { state.tss.rsp[0] = rsp0; }
+void set_kernel_stack(CpuArchState& state, uptr rsp0) { state.task.tss.rsp[0] = rsp0; }
+
+void set_io_bitmap(CpuArchState& state, const u8* bitmap, u64 version) {
+    if (!bitmap) {
+        state.task.tss.iopb_offset = kIoMapDenyAll;
+        return;
+    }
+    // Copy only when a different process's ports are wanted; the common case is a driver
+    // thread being switched back in.
+    if (state.io_bitmap_version != version) {
+        memcpy(state.task.io_bitmap, bitmap, kIoBitmapSize);
+        state.io_bitmap_version = version;
+    }
+    state.task.tss.iopb_offset = offsetof(TssWithIoBitmap, io_bitmap);
+}
 
 }  // namespace arch

@@ -55,14 +55,31 @@ usize ioapic_input_count() {
     return n;
 }
 
-Result<void> ioapic_route_isa_irq(u8 irq, u8 vector, u32 apic_id) {
+namespace {
+u32 gsi_of(u8 irq, u16* flags) {
     u32 gsi = irq;
-    u16 flags = 0;
+    *flags = 0;
     for (usize i = 0; i < g_override_count; ++i)
         if (g_overrides[i].source == irq) {
             gsi = g_overrides[i].gsi;
-            flags = g_overrides[i].flags;
+            *flags = g_overrides[i].flags;
         }
+    return gsi;
+}
+}  // namespace
+
+void ioapic_mask_isa_irq(u8 irq) {
+    u16 flags;
+    u32 gsi = gsi_of(irq, &flags);
+    for (usize i = 0; i < g_count; ++i) {
+        IoApic& a = g_ioapics[i];
+        if (gsi >= a.gsi_base && gsi < a.gsi_base + a.inputs) write(a, 0x10 + 2 * (gsi - a.gsi_base), 1u << 16);
+    }
+}
+
+Result<void> ioapic_route_isa_irq(u8 irq, u8 vector, u32 apic_id) {
+    u16 flags;
+    u32 gsi = gsi_of(irq, &flags);
     for (usize i = 0; i < g_count; ++i) {
         IoApic& a = g_ioapics[i];
         if (gsi < a.gsi_base || gsi >= a.gsi_base + a.inputs) continue;

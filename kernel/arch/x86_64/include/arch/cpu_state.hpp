@@ -32,14 +32,29 @@ inline constexpr unsigned kIstDoubleFault = 2;
 inline constexpr unsigned kIstMachineCheck = 3;
 inline constexpr usize kIstStackSize = 8192;
 
+// The TSS is followed by its I/O permission bitmap (8 KiB for all 65536 ports, plus the
+// terminating 0xff byte the CPU may read). Processes without ports get an I/O map base
+// beyond the TSS limit, which denies every port without touching the 8 KiB.
+inline constexpr usize kIoBitmapSize = 8192;
+inline constexpr u16 kIoMapDenyAll = 0xffff;
+
+struct [[gnu::packed]] TssWithIoBitmap {
+    Tss tss;
+    u8 io_bitmap[kIoBitmapSize + 1];
+};
+
 struct CpuArchState {
     alignas(16) u64 gdt[9];
-    Tss tss;
+    TssWithIoBitmap task;
+    u64 io_bitmap_version;  // version of the process bitmap last copied in (0: none)
     alignas(16) u8 ist_stacks[3][kIstStackSize];
 };
 
 // Loads this CPU's GDT, TSS and the shared IDT.
 void load_descriptor_tables(CpuArchState& state);
 void set_kernel_stack(CpuArchState& state, uptr rsp0);
+// Lets the user code that runs next use the ports `bitmap` allows (nullptr: none).
+// `version` is unique system-wide per bitmap content, so an unchanged bitmap is not copied.
+void set_io_bitmap(CpuArchState& state, const u8* bitmap, u64 version);
 
 }  // namespace arch

@@ -22,5 +22,6 @@ void ioapic_init(const IoApicDesc* ioapics, usize count, const IrqOverride* over
 // Routes ISA IRQ `irq` (after source overrides) to `vector` on the CPU with `apic_id`.
 Result<void> ioapic_route_isa_irq(u8 irq, u8 vector, u32 apic_id);
 usize ioapic_input_count();
+void ioapic_mask_isa_irq(u8 irq);
 
 }  // namespace arch
