@@ -4,6 +4,8 @@
  * syscall_dispatch(frame). The dispatcher may rewrite the frame: the IPC fastpath returns
  * to a different rip/rsp in a different address space on the same thread. */
 
+#include "trap_frame.inc"
+
 #define USER_CS (0x28 | 3)
 #define USER_DS (0x20 | 3)
 
@@ -20,21 +22,7 @@ syscall_entry:
     pushq %rcx
     pushq $0                    /* error code */
     pushq $0x80                 /* vector: syscall */
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_GENERAL_REGS
     mov %rsp, %rdi
     cld
     call syscall_dispatch
@@ -43,21 +31,7 @@ syscall_entry:
     .globl syscall_return
 syscall_return:
     cli
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
+    POP_GENERAL_REGS
     add $16, %rsp
     /* rip, cs, rflags, rsp, ss. syscall_dispatch guarantees rip is a canonical user
      * address (SYSRET to a non-canonical rip would fault in ring 0 on the user stack). */

@@ -2,6 +2,8 @@
  * dummy error code where the CPU does not, then the vector number, and joins trap_common,
  * which builds an arch::TrapFrame and calls trap_dispatch(frame). */
 
+#include "trap_frame.inc"
+
     .section .text
     .p2align 4
     .globl trap_stubs
@@ -22,41 +24,13 @@ trap_common:
     testb $3, 24(%rsp)          /* CS of the interrupted context: from ring 3? */
     jz 1f
     swapgs
-1:  pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+1:  PUSH_GENERAL_REGS
     mov %rsp, %rdi
     cld
     call trap_dispatch
     .globl trap_return
 trap_return:
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
+    POP_GENERAL_REGS
     testb $3, 24(%rsp)
     jz 2f
     swapgs
