@@ -10,6 +10,7 @@
 #include "sched/cpu.hpp"
 #include "syscall/status.hpp"
 #include "syscall/syscalls.hpp"
+#include "syscall/user_ptr.hpp"
 
 namespace kernel::syscalls {
 namespace {
@@ -29,7 +30,7 @@ NameEntry g_names[kMaxNames] TA_GUARDED(g_names_lock);
 
 bool copy_name(u64 user_ptr, u64 length, char (&out)[32]) {
     if (length == 0 || length >= sizeof(out)) return false;
-    if (!arch::copy_from_user(out, user_ptr, length)) return false;
+    if (!UserIn<char>(user_ptr).read_array(out, length)) return false;
     out[length] = 0;
     return true;
 }

@@ -11,6 +11,7 @@
 #include "sched/scheduler.hpp"
 #include "syscall/status.hpp"
 #include "syscall/syscalls.hpp"
+#include "syscall/user_ptr.hpp"
 #include "time/clock.hpp"
 
 namespace kernel::syscalls {
@@ -23,7 +24,7 @@ void sys_debug_write(arch::TrapFrame& f) {
     char buffer[256];
     u64 length = f.rsi;
     if (length > sizeof(buffer)) length = sizeof(buffer);
-    if (!arch::copy_from_user(buffer, f.rdi, length)) return set(f, tessera::kErrFault);
+    if (!UserIn<char>(f.rdi).read_array(buffer, length)) return set(f, tessera::kErrFault);
     console_write(buffer, length);
     set(f, static_cast<i64>(length));
 }
@@ -96,7 +97,7 @@ void sys_account_query(arch::TrapFrame& f) {
     account_current_thread();  // include the slice in progress
     Process& p = *user().home;
     tessera::AccountInfo info{p.cpu_ns(), p.in_service_ns(), p.ipc_calls(), static_cast<u64>(p.kernel_bytes())};
-    if (!arch::copy_to_user(f.rsi, &info, sizeof(info))) return set(f, tessera::kErrFault);
+    if (!UserOut<tessera::AccountInfo>(f.rsi).write(info)) return set(f, tessera::kErrFault);
     set(f, tessera::kOk);
 }
 
@@ -122,7 +123,7 @@ namespace kernel::syscalls {
 void sys_process_spawn(arch::TrapFrame& f) {
     char path[128];
     if (f.rsi == 0 || f.rsi >= sizeof(path)) return f.rax = static_cast<u64>(tessera::kErrInvalidArgs), void();
-    if (!arch::copy_from_user(path, f.rdi, f.rsi)) return f.rax = static_cast<u64>(tessera::kErrFault), void();
+    if (!UserIn<char>(f.rdi).read_array(path, f.rsi)) return f.rax = static_cast<u64>(tessera::kErrFault), void();
     path[f.rsi] = 0;
     Result<RefPtr<Process>> p = spawn_from_boot_archive(StringView(path, f.rsi), f.rdx, false);
     if (!p.ok()) return f.rax = static_cast<u64>(p.error() == Error::NoMemory ? tessera::kErrNoMemory : tessera::kErrInvalidArgs), void();
