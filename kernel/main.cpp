@@ -8,6 +8,7 @@
 #include "arch/ioapic.hpp"
 #include "arch/lapic.hpp"
 #include "arch/mmu.hpp"
+#include "arch/pks.hpp"
 #include "arch/pvh.hpp"
 #include "arch/serial.hpp"
 #include "arch/smp.hpp"
@@ -60,6 +61,7 @@ void ap_main(Cpu* cpu) {
     LOG_DEBUG("cpu%u entered the kernel", cpu->index);
     arch::enable_cpu_features();
     arch::load_descriptor_tables(cpu->arch);
+    arch::pks_init_cpu();
     arch::syscall_init_cpu();
     arch::fpu_init_cpu();
     arch::lapic_enable();
@@ -225,6 +227,7 @@ extern "C" [[noreturn]] void kernel_main(u32 start_info_phys) {
              f.smap, f.pcid, f.invpcid, f.fsgsbase, f.pks, f.xsave, f.x2apic);
 
     arch::paging_init(g_boot.ram, g_boot.ram_count);
+    arch::pks_init_cpu();
     if (!mm::physical_init(g_boot.memory).ok()) boot_failure("not enough usable memory (see the mm: line above)");
     arch::set_page_table_allocator(alloc_page_table_page, free_page_table_page);
     arch::paging_populate_kernel_half();

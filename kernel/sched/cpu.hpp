@@ -43,7 +43,7 @@ struct Cpu {
     u64 timer_interrupts;
     u64 idle_tsc;  // time spent halted
 
-    alignas(64) arch::CpuArchState arch;
+    arch::CpuArchState arch;  // page-aligned: PKS tags it
 };
 
 extern Cpu g_cpus[kMaxCpus];

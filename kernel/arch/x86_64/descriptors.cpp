@@ -26,13 +26,18 @@ struct IdtEntry {
 };
 static_assert(sizeof(IdtEntry) == 16);
 
-alignas(16) IdtEntry g_idt[256];
+// On a page of its own: PKS tags it as read-only for IC1 services (arch/pks.hpp).
+alignas(4096) IdtEntry g_idt[256];
+static_assert(sizeof(g_idt) == 4096);
 
-constexpr u64 kGdtKernelCode = 0x00af9a000000ffff;
-constexpr u64 kGdtKernelData = 0x00cf92000000ffff;
-constexpr u64 kGdtUserCode32 = 0x00cffa000000ffff;
-constexpr u64 kGdtUserData = 0x00cff2000000ffff;
-constexpr u64 kGdtUserCode64 = 0x00affa000000ffff;
+// The "accessed" bit is preset in every descriptor: otherwise the CPU writes it on the first
+// load, which would fault when that load happens while an IC1 service (which may only read
+// the GDT) is interrupted.
+constexpr u64 kGdtKernelCode = 0x00af9b000000ffff;
+constexpr u64 kGdtKernelData = 0x00cf93000000ffff;
+constexpr u64 kGdtUserCode32 = 0x00cffb000000ffff;
+constexpr u64 kGdtUserData = 0x00cff3000000ffff;
+constexpr u64 kGdtUserCode64 = 0x00affb000000ffff;
 
 void set_gate(u8 vector, uptr handler, u8 ist, u8 dpl) {
     IdtEntry& e = g_idt[vector];
@@ -46,6 +51,8 @@ void set_gate(u8 vector, uptr handler, u8 ist, u8 dpl) {
 }
 
 }  // namespace
+
+const void* idt_page() { return g_idt; }
 
 void idt_init() {
     for (unsigned v = 0; v < 256; ++v) {

@@ -56,6 +56,7 @@ u64 leaf_bits(u32 flags) {
     if (flags & kPageUncached) bits |= kCacheDisable | kWriteThrough;
     if (flags & kPageGlobal) bits |= kGlobal;
     if (flags & kPageOwned) bits |= kOwnedBit;
+    bits |= u64{(flags >> 8) & 0xf} << 59;  // protection key
     if (!(flags & kPageExecute) && g_cpu_features.nx) bits |= kNoExecute;
     return bits;
 }

@@ -23,6 +23,7 @@ syscall_entry:
     pushq $0                    /* error code */
     pushq $0x80                 /* vector: syscall */
     PUSH_GENERAL_REGS
+    pushq $0                    /* PKRS: user code always runs with the kernel's (0) */
     mov %rsp, %rdi
     cld
     call syscall_dispatch
@@ -31,6 +32,7 @@ syscall_entry:
     .globl syscall_return
 syscall_return:
     cli
+    add $8, %rsp                /* PKRS slot */
     POP_GENERAL_REGS
     add $16, %rsp
     /* rip, cs, rflags, rsp, ss. syscall_dispatch guarantees rip is a canonical user

@@ -25,11 +25,13 @@ trap_common:
     jz 1f
     swapgs
 1:  PUSH_GENERAL_REGS
+    SAVE_AND_CLEAR_PKRS
     mov %rsp, %rdi
     cld
     call trap_dispatch
     .globl trap_return
 trap_return:
+    RESTORE_PKRS
     POP_GENERAL_REGS
     testb $3, 24(%rsp)
     jz 2f

@@ -43,7 +43,8 @@ struct [[gnu::packed]] TssWithIoBitmap {
     u8 io_bitmap[kIoBitmapSize + 1];
 };
 
-struct CpuArchState {
+// Page-aligned and a whole number of pages: PKS tags these pages (arch/pks.hpp).
+struct alignas(4096) CpuArchState {
     alignas(16) u64 gdt[9];
     TssWithIoBitmap task;
     u64 io_bitmap_version;  // version of the process bitmap last copied in (0: none)

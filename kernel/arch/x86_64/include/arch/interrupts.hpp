@@ -20,6 +20,8 @@ inline constexpr u8 kSpurious = 0xff;
 using InterruptHandler = void (*)(TrapFrame& frame);
 
 void idt_init();
+// The page holding the IDT (for PKS tagging).
+const void* idt_page();
 void set_interrupt_handler(u8 vector, InterruptHandler handler);
 
 // A thread can ask for kernel faults to be recovered instead of panicking: the fault

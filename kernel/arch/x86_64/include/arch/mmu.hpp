@@ -33,7 +33,9 @@ enum PageFlags : u32 {
     kPageUser = 1 << 2,
     kPageUncached = 1 << 3,
     kPageGlobal = 1 << 4,
+    // Bits 8..11: the PKS protection key of a supervisor page (see arch/pks.hpp).
 };
+inline constexpr u32 page_key(u32 key) { return (key & 0xf) << 8; }
 
 // Allocates zeroed physical pages for page tables; provided by the generic mm layer.
 using PageTableAllocator = u64 (*)();  // returns physical address, 0 on failure
