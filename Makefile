@@ -1,5 +1,6 @@
 # Entry points. The real build is CMake + Ninja in build/; tools/run boots, tools/test tests.
-CONFIG ?= perf
+# make run uses CONFIG (default perf); make test runs every manifest unless CONFIG is given.
+CONFIG ?=
 BUILD := build
 QEMU_ARGS ?=
 
@@ -17,10 +18,10 @@ build: deps $(BUILD)/build.ninja
 	@ninja -C $(BUILD)
 
 run: build
-	@tools/run --no-build --config $(CONFIG) $(QEMU_ARGS)
+	@tools/run --no-build --config $(or $(CONFIG),perf) $(QEMU_ARGS)
 
 test: build
-	@tools/test --config $(CONFIG)
+	@tools/test $(if $(CONFIG),--config $(CONFIG))
 
 clean:
 	rm -rf $(BUILD)

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Packs a directory into a cpio "newc" archive (the boot archive passed with -initrd).
 
-usage: mkcpio.py DIR OUT.cpio
+usage: mkcpio.py DIR OUT.cpio [ARCHIVE_PATH=FILE ...]
 Entries are stored relative to DIR, sorted, with uid/gid 0 and mtime 0, so the archive is
-byte-identical for identical inputs.
+byte-identical for identical inputs. Each ARCHIVE_PATH=FILE adds FILE under that name.
 """
 import os
 import stat
@@ -20,9 +20,10 @@ def pad4(n):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) < 3 or any("=" not in a for a in sys.argv[3:]):
         sys.exit(__doc__)
     root, out = sys.argv[1], sys.argv[2]
+    extra = [a.split("=", 1) for a in sys.argv[3:]]
     entries = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
@@ -31,6 +32,11 @@ def main():
             entries.append((rel, None))
         for f in sorted(filenames):
             entries.append((os.path.normpath(os.path.join(rel, f)), os.path.join(dirpath, f)))
+    for name, path in extra:
+        parent = os.path.dirname(name)
+        if parent and (parent, None) not in entries:
+            entries.append((parent, None))
+        entries.append((name, path))
     data = bytearray()
     for ino, (name, path) in enumerate(entries, start=1):
         encoded = name.encode()
