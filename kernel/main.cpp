@@ -171,6 +171,7 @@ void init_thread(void*) {
         LOG_ERROR("crash=%.*s: unknown kind (pagefault, panic)", static_cast<int>(crash.length), crash.data);
     }
     ipc_init();
+    compose_services();
     start_boot_services();
     StringView init_path("sbin/init");
     bool explicit_init = g_cmdline.get("init", &init_path);

@@ -31,6 +31,9 @@ void report_command_line(const CommandLine& cmdline);
 const CommandLine& kernel_command_line();
 const BootInfo& boot_info();
 
+// Starts the services named by the boot archive's composition manifest.
+void compose_services();
+
 // The kernel's serial monitor (until the Linux shell exists): a few diagnostic commands.
 void boot_monitor(const CommandLine& cmdline);
 

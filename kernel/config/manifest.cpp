@@ -20,6 +20,7 @@ constexpr KnownService kKnownServices[] = {
     {"network", false},
     {"test-services", false},
     {"echo-ic1", false},  // IPC benchmark/test peer, placed at IC1 by perf
+    {"echo-ic1b", false},  // a second IC1 domain: cross-domain calls and containment
     {"echo-ic2", false},  // IPC benchmark/test peer, placed at IC2 by every manifest
 };
 

@@ -1,7 +1,9 @@
 #include "ipc/fastpath.hpp"
 
 #include "arch/user.hpp"
+#include "tessera/service.hpp"
 #include "debug/log.hpp"
+#include "ic1/domain.hpp"
 #include "ipc/service.hpp"
 #include "proc/process.hpp"
 #include "sched/cpu.hpp"
@@ -113,9 +115,46 @@ void enter_service(arch::TrapFrame& f, UserContext& u, Service* service, uptr st
     u.home->count_call();
 }
 
+extern "C" u64 arch_upcall(arch::TrapFrame* user_frame, uptr* save_rsp);
+extern "C" [[noreturn]] void arch_upcall_resume(uptr saved_rsp, u64 value);
+
+// Inside an IC1/IC0 service the user half still belongs to the code that called it.
+void activate_user_space(UserContext& u) {
+    Process* space = u.domain;
+    for (u32 i = u.depth; space->kernel_resident() && i-- > 0;) space = u.frames[i].caller_domain;
+    space->address_space().activate();
+}
+
+// Ends an upcall: the results (or `status`) go to the waiting kernel code, which resumes.
+[[noreturn]] void finish_upcall(arch::TrapFrame& f, UserContext& u, i64 status) {
+    InvocationFrame& frame = u.frames[--u.depth];
+    auto* message = static_cast<tessera::service::Message*>(frame.message);
+    if (status == tessera::kOk) {
+        message->words[0] = f.rdi;
+        message->words[1] = f.rsi;
+        message->words[2] = f.rdx;
+        message->words[3] = f.r10;
+        message->words[4] = f.r8;
+        message->words[5] = f.r9;
+    }
+    if (frame.stack_kind == StackKind::Pool) frame.service->return_stack(frame.stack_top);
+    Process* leaving = u.domain;
+    u.domain = frame.caller_domain;
+    activate_user_space(u);
+    leaving->unref();
+    frame.service->unref();
+    arch::disable_interrupts();
+    Thread* t = current_thread();
+    t->kernel_stack_top = frame.kernel_entry;
+    current_cpu().kernel_rsp = frame.kernel_entry;
+    arch::set_kernel_stack(current_cpu().arch, frame.kernel_entry);
+    arch_upcall_resume(frame.continuation, static_cast<u64>(status));
+}
+
 // Pops the top frame and makes `f` return into its caller. The returned slot stays valid
 // until the next call pushes a frame.
 const InvocationFrame& pop_frame(arch::TrapFrame& f, UserContext& u) {
+    if (u.frames[u.depth - 1].kind == InvocationFrame::Kind::Upcall) finish_upcall(f, u, tessera::kOk);
     const InvocationFrame& frame = u.frames[--u.depth];
     Service* service = frame.service;
     // The root caller is charged for the time its call spent in services.
@@ -156,6 +195,42 @@ bool start_reclaim(arch::TrapFrame& f, UserContext& u, u64 handle, Service* want
     return true;
 }
 
+// A call into an IC1 or IC0 service: the same invocation frame, then the handler runs from
+// here, inside this syscall, through the IC1 gate (or as a function call for IC0); no
+// return to user mode in between.
+void call_in_kernel(arch::TrapFrame& f, UserContext& u, Service* service, u64 handle) {
+    InvocationFrame& frame = u.frames[u.depth++];
+    frame.kind = InvocationFrame::Kind::Call;
+    frame.stack_kind = StackKind::Pool;
+    frame.caller_domain = u.domain;
+    frame.service = service;
+    frame.handle = handle;
+    frame.deadline_ns = u.next_call_deadline;
+    frame.enter_tsc = arch::rdtsc();
+    frame.return_rsp = f.rsp;  // where the caller left its stack (ABA reuse looks here)
+    u.next_call_deadline = 0;
+    Process& callee = service->owner();
+    callee.ref();
+    u.domain = &callee;
+    u.home->count_call();
+
+    tessera::service::Message message{{f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9}, u.home->pid()};
+    i64 status = ic1::invoke(service->domain(), service->entry(), message);
+
+    --u.depth;
+    u.domain = frame.caller_domain;
+    if (u.depth == 0) u.home->charge_in_service(tsc_to_ns(arch::rdtsc() - frame.enter_tsc));
+    callee.unref();
+    service->unref();
+    f.rdi = message.words[0];
+    f.rsi = message.words[1];
+    f.rdx = message.words[2];
+    f.r10 = message.words[3];
+    f.r8 = message.words[4];
+    f.r9 = message.words[5];
+    set_status(f, status);
+}
+
 }  // namespace
 
 void ipc_call(arch::TrapFrame& f) {
@@ -170,6 +245,7 @@ void ipc_call(arch::TrapFrame& f) {
         service->unref();
         return set_status(f, tessera::kErrDead);
     }
+    if (service->placement() != Placement::User) return call_in_kernel(f, u, service, handle);
     StackKind kind;
     Result<uptr> stack = choose_stack(u, f, service, &kind);
     if (!stack.ok()) {
@@ -208,10 +284,60 @@ void ipc_return(arch::TrapFrame& f) {
 bool ipc_unwind_top(arch::TrapFrame& f, i64 status) {
     UserContext* u = current_thread()->user;
     if (!u || u->depth == 0) return false;
+    if (u->frames[u->depth - 1].kind == InvocationFrame::Kind::Upcall) finish_upcall(f, *u, status);
     (void)pop_frame(f, *u);
     set_status(f, status);
     f.rdi = f.rsi = f.rdx = f.r10 = f.r8 = f.r9 = 0;
     return true;
+}
+
+i64 ipc_upcall(Service& service, void* raw_message) {
+    Thread* t = current_thread();
+    if (!t->user) return tessera::kErrNoSyscall;  // a kernel thread has no user mode to go to
+    UserContext& u = *t->user;
+    if (u.depth == kMaxInvocationDepth) return tessera::kErrTooDeep;
+    auto* message = static_cast<tessera::service::Message*>(raw_message);
+    arch::TrapFrame user{};
+    StackKind kind;
+    Result<uptr> stack = choose_stack(u, user, &service, &kind);
+    if (!stack.ok()) return tessera::kErrNoMemory;
+
+    service.ref();
+    InvocationFrame& frame = u.frames[u.depth++];
+    frame.kind = InvocationFrame::Kind::Upcall;
+    frame.stack_kind = kind;
+    frame.caller_domain = u.domain;
+    frame.service = &service;
+    frame.stack_top = stack.value();
+    frame.message = message;
+    frame.deadline_ns = 0;
+    frame.enter_tsc = arch::rdtsc();
+    Process& callee = service.owner();
+    callee.ref();
+    u.domain = &callee;
+    callee.address_space().activate();
+    u.home->map_ipc_buffer_into(callee.address_space(), {u.ipc_buffer, u.ipc_buffer_phys});
+    u.home->count_call();
+
+    arch::make_user_frame(&user, service.entry(), stack.value() - 8, message->words[0]);
+    user.rsi = message->words[1];
+    user.rdx = message->words[2];
+    user.r10 = message->words[3];
+    user.r8 = message->words[4];
+    user.r9 = message->words[5];
+    user.rax = message->caller_pid;
+
+    // Kernel entries from the service's code must land below the frames live on this
+    // stack now (this function and its callers wait for the upcall to return).
+    arch::disable_interrupts();
+    uptr here = align_down<uptr>(reinterpret_cast<uptr>(__builtin_frame_address(0)) - 1024, 16);
+    frame.kernel_entry = t->kernel_stack_top;
+    t->kernel_stack_top = here;
+    current_cpu().kernel_rsp = here;
+    arch::set_kernel_stack(current_cpu().arch, here);
+    i64 status = static_cast<i64>(arch_upcall(&user, &frame.continuation));
+    arch::enable_interrupts();
+    return status;
 }
 
 u64 ipc_earliest_deadline(Thread* t) {

@@ -22,6 +22,10 @@ void ipc_return(arch::TrapFrame& frame);
 bool ipc_unwind_top(arch::TrapFrame& frame, i64 status);
 // Unwinds frames whose call deadline has passed (checked on every return to user mode).
 void ipc_check_deadlines(arch::TrapFrame& frame);
+// From an IC1/IC0 service running on the current thread: calls the IC2 `service` (enters
+// user mode in it, and comes back here when it returns). Returns the call's status.
+i64 ipc_upcall(class Service& service, void* message);
+
 // The earliest deadline among the thread's pending calls (0 = none), for blocking waits.
 u64 ipc_earliest_deadline(Thread* t);
 

@@ -40,6 +40,17 @@ Result<RefPtr<Service>> Service::create(RefPtr<Process> owner, uptr entry, usize
     return service;
 }
 
+Result<RefPtr<Service>> Service::create_in_kernel(RefPtr<Process> owner, uptr handler, ic1::Domain* domain) {
+    void* memory = kmalloc(sizeof(Service));
+    if (!memory) return Error::NoMemory;
+    RefPtr<Service> service = RefPtr<Service>::adopt(new (memory) Service(owner, handler, 0, 0));
+    service->placement_ = domain ? Placement::Domain : Placement::Kernel;
+    service->domain_ = domain;
+    return service;
+}
+
+bool Service::dead() const { return owner_->dead(); }
+
 // Stacks live in the owner's address space and die with it.
 Service::~Service() {
     if (pool_params_) {

@@ -9,6 +9,17 @@
 
 namespace kernel {
 
+namespace ic1 {
+class Domain;
+}
+
+// Where a service's code runs (its isolation class).
+enum class Placement : u8 {
+    User,    // IC2: ring 3, its own address space; calls return into user mode
+    Domain,  // IC1: ring 0, a PKS domain; calls go through the IC1 gate
+    Kernel,  // IC0: linked into the kernel; calls are function calls
+};
+
 class Service final : public KernelObject {
 public:
     static constexpr ObjectType kType = ObjectType::Service;
@@ -19,12 +30,17 @@ public:
 
     static Result<RefPtr<Service>> create(RefPtr<Process> owner, uptr entry, usize stack_size, u64 flags,
                                           usize initial_stacks);
+    // An IC1 (domain != nullptr) or IC0 service whose handler is tessera::service::Handler
+    // code at the kernel address `handler`.
+    static Result<RefPtr<Service>> create_in_kernel(RefPtr<Process> owner, uptr handler, ic1::Domain* domain);
+    Placement placement() const { return placement_; }
+    ic1::Domain* domain() const { return domain_; }
     ~Service() override;
 
     Process& owner() { return *owner_; }
     uptr entry() const { return entry_; }
     bool hot() const { return flags_ & tessera::kServiceHot; }
-    bool dead() const { return owner_->dead(); }
+    bool dead() const;
 
     // A stack from the pool, or a newly mapped one when the pool is empty. Error::NoMemory
     // when the memory for a new one cannot be had. New stacks are charged to `charge`.
@@ -46,6 +62,9 @@ public:
 private:
     Service(RefPtr<Process> owner, uptr entry, usize stack_size, u64 flags)
         : KernelObject(kType), owner_(owner), entry_(entry), stack_size_(stack_size), flags_(flags) {}
+
+    Placement placement_ = Placement::User;
+    ic1::Domain* domain_ = nullptr;
 
     RefPtr<Process> owner_;
     uptr entry_;

@@ -59,6 +59,11 @@ public:
     bool privileged() const { return privileged_; }
     void set_privileged() { privileged_ = true; }
 
+    // The process of an IC1 domain or of the IC0 services: its code runs in the kernel
+    // half, so a thread inside it keeps the address space of the user code that called.
+    bool kernel_resident() const { return kernel_resident_; }
+    void set_kernel_resident() { kernel_resident_ = true; }
+
     // I/O permission bitmap (a set bit denies the port, as the TSS wants it), allocated when
     // the process is first granted ports; nullptr means no ports.
     const u8* io_bitmap() const { return __atomic_load_n(&io_bitmap_, __ATOMIC_ACQUIRE); }
@@ -109,6 +114,7 @@ private:
         bool writable;
     };
     bool privileged_ = false;
+    bool kernel_resident_ = false;
     u8* io_bitmap_ = nullptr;
     u64 io_version_ = 0;
     Grant grants_[kMaxGrants] TA_GUARDED(ipc_lock_) = {};

@@ -2,15 +2,11 @@
 // fault inside a service it called ends that service's process and unwinds the call, so
 // the caller gets kErrCalleeFailed instead of hanging (paper §4.1).
 
-#include "arch/trap_frame.hpp"
+#include "arch/interrupts.hpp"
 #include "debug/log.hpp"
 #include "ipc/fastpath.hpp"
 #include "proc/user_thread.hpp"
 #include "sched/cpu.hpp"
-
-namespace arch {
-const char* exception_name(u64 vector);
-}
 
 namespace kernel {
 

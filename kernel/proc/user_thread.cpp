@@ -2,6 +2,7 @@
 
 #include "arch/user.hpp"
 #include "debug/log.hpp"
+#include "ic1/domain.hpp"
 #include "ipc/service.hpp"
 #include "mm/heap.hpp"
 #include "mm/physical.hpp"
@@ -129,6 +130,7 @@ void exit_user_thread(i64 code) {
     }
     // Releasing may unmap (TLB shootdown by IPI), which needs interrupts on.
     arch::enable_interrupts();
+    ic1::release_thread_stacks(t);
     if (u->object) u->object->mark_exited(code);
     release_user_context(u);
     thread_exit();
@@ -143,7 +145,10 @@ void user_context_switch_out(Thread* t) {
 
 void user_context_switch_in(Thread* t) {
     UserContext* u = t->user;
-    u->domain->address_space().activate();
+    // Inside an IC1/IC0 service the user half still belongs to the code that called it.
+    Process* space = u->domain;
+    for (u32 i = u->depth; space->kernel_resident() && i-- > 0;) space = u->frames[i].caller_domain;
+    space->address_space().activate();
     u->domain->apply_io_permissions();
     arch::fpu_restore(u->fpu);
     arch::set_user_fs_base(u->fs_base);

@@ -16,7 +16,10 @@ class Service;
 // One entry of a thread's invocation stack (paper §4.1): where to return when the service
 // it called returns, and what to restore.
 struct InvocationFrame {
-    enum class Kind : u8 { Call, Reclaim };
+    // Call: from user code. Reclaim: kernel-initiated, retries the call beneath it.
+    // Upcall: from an IC1/IC0 service into an IC2 one; the kernel code that made it waits
+    // in `continuation` and resumes when the frame is popped.
+    enum class Kind : u8 { Call, Reclaim, Upcall };
     Kind kind;
     enum class StackKind : u8 { Pool, Prebound, Reused, Reserved };
     StackKind stack_kind;
@@ -29,6 +32,9 @@ struct InvocationFrame {
     u64 handle;              // original service handle (retry)
     u64 deadline_ns;         // 0: none
     u64 enter_tsc;           // for in-service time accounting
+    uptr continuation;       // Upcall: the saved kernel stack pointer to resume
+    void* message;           // Upcall: the tessera::service::Message to fill with results
+    uptr kernel_entry;       // Upcall: the thread's kernel entry stack before it
 };
 
 inline constexpr usize kMaxInvocationDepth = 16;
@@ -75,6 +81,17 @@ inline constexpr u64 kAllCpus = ~u64{0};
 
 struct Thread {
     uptr saved_rsp = 0;  // first member: arch_switch_context stores through it
+    // While the thread runs IC1 service code: the kernel stack pointer to come back to and
+    // the PKRS of the domain it is in (arch/x86_64/ic1_gate.S reads both at fixed offsets).
+    uptr ic1_kernel_rsp = 0;
+    u64 ic1_pkrs = 0;
+    void* ic1_domain = nullptr;  // the ic1::Domain whose code the thread runs (nullptr: none)
+    // Handler stacks this thread keeps for the domains it calls often, so a repeated call
+    // takes no pool lock (the IC1 counterpart of pre-bound stacks).
+    struct {
+        void* domain;
+        uptr top;
+    } ic1_stacks[4] = {};
     u8* stack = nullptr;
     ListNode run_node;   // run queue or wait queue membership (never both)
     ListNode all_node;   // g_all_threads, for diagnostics
@@ -115,5 +132,8 @@ struct Thread {
                                            __ATOMIC_RELAXED);
     }
 };
+
+static_assert(__builtin_offsetof(Thread, ic1_kernel_rsp) == 8 && __builtin_offsetof(Thread, ic1_pkrs) == 16,
+              "ic1_gate.S depends on these offsets");
 
 }  // namespace kernel

@@ -3,6 +3,7 @@
 #include "arch/user.hpp"
 #include "ipc/fastpath.hpp"
 #include "ipc/notification.hpp"
+#include "ipc/registry.hpp"
 #include "ipc/service.hpp"
 #include "lib/string.hpp"
 #include "mm/heap.hpp"
@@ -17,16 +18,6 @@ namespace {
 
 UserContext& user() { return *current_thread()->user; }
 void set(arch::TrapFrame& f, i64 value) { f.rax = static_cast<u64>(value); }
-
-// First-step name registry so boot programs can find each other's services. A real name
-// service (a service itself) replaces it once the process manager exists.
-constexpr usize kMaxNames = 32;
-struct NameEntry {
-    char name[32];
-    Service* service;  // holds a reference
-};
-SpinLock g_names_lock;
-NameEntry g_names[kMaxNames] TA_GUARDED(g_names_lock);
 
 bool copy_name(u64 user_ptr, u64 length, char (&out)[32]) {
     if (length == 0 || length >= sizeof(out)) return false;
@@ -65,27 +56,14 @@ void sys_service_publish(arch::TrapFrame& f) {
     if (!copy_name(f.rsi, f.rdx, name)) return set(f, tessera::kErrInvalidArgs);
     Result<RefPtr<Service>> s = user().domain->handles().get<Service>(f.rdi, tessera::kRightManage);
     if (!s.ok()) return set(f, status_from_handle_error(s.error()));
-    IrqSpinLockGuard guard(g_names_lock);
-    NameEntry* free_slot = nullptr;
-    for (NameEntry& e : g_names) {
-        if (e.service && strcmp(e.name, name) == 0) return set(f, tessera::kErrInvalidArgs);
-        if (!e.service && !free_slot) free_slot = &e;
-    }
-    if (!free_slot) return set(f, tessera::kErrNoResources);
-    memcpy(free_slot->name, name, sizeof(name));
-    free_slot->service = s.value().leak();
-    set(f, tessera::kOk);
+    Result<void> r = publish_service(StringView(name), s.value().get());
+    set(f, r.ok() ? tessera::kOk : r.error() == Error::OutOfRange ? tessera::kErrNoResources : tessera::kErrInvalidArgs);
 }
 
 void sys_service_lookup(arch::TrapFrame& f) {
     char name[32];
     if (!copy_name(f.rdi, f.rsi, name)) return set(f, tessera::kErrInvalidArgs);
-    RefPtr<Service> found;
-    {
-        IrqSpinLockGuard guard(g_names_lock);
-        for (NameEntry& e : g_names)
-            if (e.service && strcmp(e.name, name) == 0) found = RefPtr<Service>(e.service);
-    }
+    RefPtr<Service> found = find_service(StringView(name));
     if (!found) return set(f, tessera::kErrBadHandle);
     Result<Handle> h = user().domain->handles().add(found.get(), tessera::kRightCall | tessera::kRightDuplicate);
     set(f, h.ok() ? static_cast<i64>(h.value()) : tessera::kErrNoResources);

@@ -103,6 +103,32 @@ void kernel_object_access(uint64_t service) {
     if (sink == 42) print("");  // keep the loads
 }
 
+// The paper's Figure 4: a call round trip between isolation classes. The relays run inside
+// a service and time N calls to their target with the service clock (guest nanoseconds =
+// instructions under icount).
+void relay_round_trip(const char* name, const char* relay, uint64_t target_index) {
+    int64_t h = lookup(relay);
+    constexpr uint64_t n = 1000;
+    SyscallResult r = call(static_cast<uint64_t>(h), 0, target_index, n);
+    if (h < 0 || r.status != kOk || r.words[0] != 0) {
+        print("bench: ");
+        print(name);
+        print(" failed\n");
+        return;
+    }
+    report(name, r.words[1], n, "instructions");
+}
+
+void isolation_classes() {
+    ipc_round_trip("ipc_round_trip_ic2_to_ic0", static_cast<uint64_t>(lookup("echo-ic0")));
+    ipc_round_trip("ipc_round_trip_ic2_to_ic1", static_cast<uint64_t>(lookup("echo-ic1")));
+    ipc_round_trip("ipc_round_trip_ic2_to_ic2", static_cast<uint64_t>(lookup("echo-ic2")));
+    relay_round_trip("ipc_round_trip_ic0_to_ic0", "relay-ic0", 0);
+    relay_round_trip("ipc_round_trip_ic0_to_ic1", "relay-ic0", 1);
+    relay_round_trip("ipc_round_trip_ic1_to_ic1", "relay-ic1", 3);
+    relay_round_trip("ipc_round_trip_ic1_to_ic2", "relay-ic1", 2);
+}
+
 void echo_handler(Message& m) { m.words[1] = m.words[0] + 1; }
 
 }  // namespace
@@ -118,6 +144,7 @@ long main(unsigned long) {
     int64_t local = sys::service_create(reinterpret_cast<uint64_t>(bench_echo_entry), 16384, 2, 0);
     ipc_round_trip("ipc_round_trip_same_space", static_cast<uint64_t>(local));
     notification_wake();
+    isolation_classes();
     kernel_object_access(static_cast<uint64_t>(local));
     return 0;
 }

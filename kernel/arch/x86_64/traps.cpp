@@ -77,6 +77,8 @@ bool try_recover(TrapFrame& f) {
              static_cast<unsigned long>(at.offset), reinterpret_cast<void*>(f.rip));
     r->faulted = true;
     r->vector = f.vector;
+    r->error_code = f.error_code;
+    f.pkrs = 0;  // resume in kernel code with the kernel's rights, even if an IC1 service faulted
     r->fault_address = f.vector == vector::kPageFault ? read_cr2() : 0;
     r->fault_rip = f.rip;
     f.rip = r->resume_rip;

@@ -23,6 +23,7 @@ void idt_init();
 // The page holding the IDT (for PKS tagging).
 const void* idt_page();
 void set_interrupt_handler(u8 vector, InterruptHandler handler);
+const char* exception_name(u64 vector);
 
 // A thread can ask for kernel faults to be recovered instead of panicking: the fault
 // handler records the report and resumes at `resume_rip` with `resume_rsp`. This is how
@@ -32,6 +33,7 @@ struct FaultRecovery {
     uptr resume_rsp;
     uptr resume_rbp;
     u64 vector;
+    u64 error_code;
     u64 fault_address;
     uptr fault_rip;
     bool faulted;

@@ -1,0 +1,57 @@
+#pragma once
+// The service runtime interface (issue 4, item 1): a service is written once against this
+// header and built unchanged for any isolation class:
+//   IC2  a ring-3 program: user/lib/service_ic2.cpp runs the handlers behind IPC entries;
+//   IC1  a ring-0 module in its own PKS domain: user/lib/service_ic1.cpp, loaded by the
+//        kernel (kernel/ic1/), which fills `runtime` with gate functions;
+//   IC0  linked into the kernel image: kernel/ic1/ic0_services.cpp fills `runtime` with
+//        the kernel's own functions.
+// A service source defines its handlers and lists them with TESSERA_SERVICES.
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace tessera::service {
+
+struct Message {
+    uint64_t words[6];
+    uint64_t caller_pid;  // the root caller of the chain
+};
+
+using Handler = void (*)(Message& message);
+
+// What a service may ask of the system, whatever its class. `call` returns a native Status
+// and replaces the message's words with the callee's results.
+struct Runtime {
+    int64_t (*call)(uint64_t service, Message& message);
+    int64_t (*lookup)(const char* name);  // a service handle by published name
+    uint64_t (*clock_ns)();
+    void (*log)(const char* text);
+};
+
+struct Entry {
+    const char* name;  // published under this name
+    Handler handler;
+};
+
+// One per service binary. IC1 modules export it through their ELF entry point; the loader
+// checks `magic` and fills `runtime` before any handler runs.
+struct Module {
+    uint64_t magic;
+    const Entry* entries;
+    uint64_t count;
+    Runtime runtime;
+};
+inline constexpr uint64_t kModuleMagic = 0x3173657276696365;  // "service1"
+
+// The runtime the current build provides (defined once per isolation class).
+const Runtime& runtime();
+
+}  // namespace tessera::service
+
+// Lists a binary's handlers: TESSERA_SERVICES({"echo", echo}, {"relay", relay});
+#define TESSERA_SERVICES(...)                                                              \
+    namespace tessera::service {                                                           \
+    const Entry g_entries[] = {__VA_ARGS__};                                               \
+    Module g_module = {kModuleMagic, g_entries, sizeof(g_entries) / sizeof(g_entries[0]), {}}; \
+    }

@@ -1,0 +1,95 @@
+/* The IC1 gate (DESIGN §2, paper §4.2): entering a service in ring 0 changes only the stack
+ * pointer and IA32_PKRS; there is no address-space switch and no scheduler. The thread's
+ * kernel stack pointer and its current domain's PKRS live in the Thread (gs:24) at fixed
+ * offsets, so nested entries (IC1 calling IC1) and preemption inside a service work.
+ *
+ * Known limit: PKS confines the service's *data* accesses; it does not stop service code
+ * from jumping into kernel text (say, onto a WRMSR with registers of its choosing). That
+ * needs control-flow enforcement (CET-IBT), which QEMU's TCG does not provide. The
+ * load-time scanner keeps privileged instructions out of the service's own bytes. */
+
+#define THREAD_IC1_RSP 8
+#define THREAD_IC1_PKRS 16
+#define MSR_PKRS 0x6e1
+
+    .section .text
+
+/* u64 ic1_enter(u64 handler, u64 argument, uptr stack_top, u64 pkrs)
+ * Calls handler(argument) on stack_top with PKRS = pkrs; returns its result. */
+    .globl ic1_enter
+ic1_enter:
+    push %rbp
+    mov %rsp, %rbp
+    push %rbx
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    mov %gs:24, %rax
+    push THREAD_IC1_RSP(%rax)
+    push THREAD_IC1_PKRS(%rax)
+    mov %rsp, THREAD_IC1_RSP(%rax)
+    mov %rcx, THREAD_IC1_PKRS(%rax)
+    mov %rdi, %r11
+    mov %rsi, %rdi
+    mov %rdx, %rsp
+    mov %rcx, %rax
+    mov %rcx, %rdx
+    shr $32, %rdx
+    mov $MSR_PKRS, %ecx
+    wrmsr
+    call *%r11
+    /* Back from the service (or jumped to by it: then this is an early return). */
+    mov %rax, %r8
+    xor %eax, %eax
+    xor %edx, %edx
+    mov $MSR_PKRS, %ecx
+    wrmsr
+    mov %gs:24, %rax
+    mov THREAD_IC1_RSP(%rax), %rsp
+    pop THREAD_IC1_PKRS(%rax)
+    pop THREAD_IC1_RSP(%rax)
+    mov %r8, %rax
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbx
+    pop %rbp
+    ret
+
+/* Runtime gates: what an IC1 service calls for kernel services (tessera::service::Runtime).
+ * Each switches to the kernel's rights and stack, calls the C++ implementation with the
+ * service's two arguments, and goes back to the domain's rights and stack. */
+.macro RUNTIME_GATE name, impl
+    .globl \name
+\name:
+    xor %eax, %eax
+    xor %edx, %edx
+    mov $MSR_PKRS, %ecx
+    wrmsr
+    mov %rsp, %r11
+    mov %gs:24, %rax
+    mov THREAD_IC1_RSP(%rax), %rsp
+    and $-16, %rsp
+    push %r11
+    push %r11
+    call \impl
+    pop %r11
+    pop %r11
+    mov %rax, %r8
+    mov %gs:24, %rax
+    mov THREAD_IC1_PKRS(%rax), %rax
+    mov %r11, %rsp
+    mov %rax, %rdx
+    shr $32, %rdx
+    mov $MSR_PKRS, %ecx
+    wrmsr
+    mov %r8, %rax
+    ret
+.endm
+
+    RUNTIME_GATE ic1_gate_call, ic1_runtime_call
+    RUNTIME_GATE ic1_gate_lookup, ic1_runtime_lookup
+    RUNTIME_GATE ic1_gate_clock_ns, ic1_runtime_clock_ns
+    RUNTIME_GATE ic1_gate_log, ic1_runtime_log
