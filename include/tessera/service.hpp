@@ -34,13 +34,26 @@ struct Entry {
     Handler handler;
 };
 
+// Names a coalesced module answers itself: calls to them are plain function calls inside
+// the module, with no kernel involvement (paper §4.3). The kernel fills them in at load
+// from the composition manifest's coalescing group.
+struct LocalName {
+    char name[32];
+    uint64_t entry;  // index into Module::entries
+};
+inline constexpr uint64_t kMaxLocalNames = 16;
+inline constexpr uint64_t kLocalHandle = uint64_t{1} << 62;  // handle bit for local targets
+
 // One per service binary. IC1 modules export it through their ELF entry point; the loader
-// checks `magic` and fills `runtime` before any handler runs.
+// checks `magic` and fills `runtime` (gates into the kernel) and `local` before any
+// handler runs.
 struct Module {
     uint64_t magic;
     const Entry* entries;
     uint64_t count;
     Runtime runtime;
+    LocalName local[kMaxLocalNames];
+    uint64_t local_count;
 };
 inline constexpr uint64_t kModuleMagic = 0x3173657276696365;  // "service1"
 
@@ -53,5 +66,5 @@ const Runtime& runtime();
 #define TESSERA_SERVICES(...)                                                              \
     namespace tessera::service {                                                           \
     const Entry g_entries[] = {__VA_ARGS__};                                               \
-    Module g_module = {kModuleMagic, g_entries, sizeof(g_entries) / sizeof(g_entries[0]), {}}; \
+    Module g_module = {kModuleMagic, g_entries, sizeof(g_entries) / sizeof(g_entries[0]), {}, {}, 0}; \
     }

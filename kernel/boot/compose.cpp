@@ -27,12 +27,15 @@ Result<loader::CpioEntry> archive_file(StringView path) {
     return loader::cpio_find(arch::phys_to_ptr<const u8>(boot.initrd_phys), boot.initrd_size, path, &why);
 }
 
-// Publishes every handler of a module as "<handler>-<suffix>".
-void publish_module(const tessera::service::Module& module, Process& owner, ic1::Domain* domain, StringView suffix) {
+// Publishes every handler of a module as "<handler>-<suffix>"; in a coalesced domain the
+// module also answers those names itself.
+void publish_module(const tessera::service::Module& module, Process& owner, ic1::Domain* domain, StringView suffix,
+                    bool coalesced = false) {
     for (u64 i = 0; i < module.count; ++i) {
         const tessera::service::Entry& e = module.entries[i];
         char name[32];
         snformat(name, sizeof(name), "%s-%.*s", e.name, static_cast<int>(suffix.length), suffix.data);
+        if (coalesced) domain->add_local_name(StringView(name), i);
         Result<RefPtr<Service>> s =
             Service::create_in_kernel(RefPtr<Process>(&owner), reinterpret_cast<uptr>(e.handler), domain);
         if (!s.ok() || !publish_service(StringView(name), s.value().get()).ok())
@@ -40,23 +43,45 @@ void publish_module(const tessera::service::Module& module, Process& owner, ic1:
     }
 }
 
-// echo-ic1, echo-ic1b and echo-ic2 are the same service source; the manifest decides
-// where each instance runs. The IC2 program takes the instance as its argument.
+// The IC1 domain each coalescing group got (one module image per group).
+struct GroupDomain {
+    char group[32];
+    ic1::Domain* domain;
+};
+GroupDomain g_groups[config::kMaxServices];
+usize g_group_count = 0;
+
+// echo-ic1, echo-ic1b, echo-peer and echo-ic2 are the same service source; the manifest
+// decides where each instance runs and which share a domain. The IC2 program takes the
+// instance as its argument.
 void start_echo(const config::ServicePlacement& p) {
     StringView name(p.name);
     StringView suffix = name.substr(5);  // after "echo-"
-    u64 instance = suffix == StringView("ic1") ? 0 : suffix == StringView("ic1b") ? 1 : 2;
-    if (p.isolation_class == config::kIC1) {
+    u64 instance = suffix == StringView("ic1") ? 0 : suffix == StringView("ic1b") ? 1 : suffix == StringView("peer") ? 3 : 2;
+    if (p.isolation_class != config::kIC1) {
+        (void)spawn_from_boot_archive("bin/echo-service", instance, true);
+        return;
+    }
+    // Coalesced services share the group's domain, loaded by the first member.
+    ic1::Domain* domain = nullptr;
+    for (usize i = 0; p.grouped() && i < g_group_count; ++i)
+        if (StringView(g_groups[i].group) == StringView(p.group)) domain = g_groups[i].domain;
+    if (!domain) {
         Result<loader::CpioEntry> module = archive_file("lib/echo.ic1");
         if (!module.ok()) {
             LOG_ERROR("compose: %s: lib/echo.ic1 is not in the boot archive", p.name);
             return;
         }
-        Result<ic1::Domain*> domain = ic1::load_module(name, module.value().data, module.value().size);
-        if (domain.ok()) publish_module(domain.value()->module(), domain.value()->process(), domain.value(), suffix);
-        return;
+        Result<ic1::Domain*> loaded =
+            ic1::load_module(p.grouped() ? StringView(p.group) : name, module.value().data, module.value().size);
+        if (!loaded.ok()) return;
+        domain = loaded.value();
+        if (p.grouped()) {
+            snformat(g_groups[g_group_count].group, sizeof(g_groups[0].group), "%s", p.group);
+            g_groups[g_group_count++].domain = domain;
+        }
     }
-    (void)spawn_from_boot_archive("bin/echo-service", instance, true);
+    publish_module(domain->module(), domain->process(), domain, suffix, p.grouped());
 }
 
 }  // namespace

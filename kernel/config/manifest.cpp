@@ -21,6 +21,7 @@ constexpr KnownService kKnownServices[] = {
     {"test-services", false},
     {"echo-ic1", false},  // IPC benchmark/test peer, placed at IC1 by perf
     {"echo-ic1b", false},  // a second IC1 domain: cross-domain calls and containment
+    {"echo-peer", false},  // coalesced with echo-ic1 by perf: calls between them are function calls
     {"echo-ic2", false},  // IPC benchmark/test peer, placed at IC2 by every manifest
 };
 

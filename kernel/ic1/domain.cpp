@@ -133,6 +133,16 @@ void Domain::kill(const char* why) {
     process_->mark_dead(-1);
 }
 
+void Domain::add_local_name(StringView name, u64 entry) {
+    tessera::service::Module& m = *module_;
+    if (m.local_count >= tessera::service::kMaxLocalNames || name.length >= sizeof(m.local[0].name)) return;
+    tessera::service::LocalName& slot = m.local[m.local_count];
+    memcpy(slot.name, name.data, name.length);
+    slot.name[name.length] = 0;
+    slot.entry = entry;
+    ++m.local_count;
+}
+
 Result<uptr> Domain::take_stack() {
     {
         IrqSpinLockGuard guard(lock_);
@@ -275,6 +285,7 @@ Result<Domain*> load_module(StringView name, const u8* image, usize size) {
         return fail(Error::Corrupt);
     }
     module->runtime = {ic1_gate_call, ic1_gate_lookup, ic1_gate_clock_ns, ic1_gate_log};
+    module->local_count = 0;
     domain->module_ = module;
     LOG_INFO("ic1: loaded %s into PKS domain %u at %p (%zu KiB, %llu handlers)", domain->name_, key,
              reinterpret_cast<void*>(base), image_size / KiB, static_cast<unsigned long long>(module->count));

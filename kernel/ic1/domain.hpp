@@ -37,6 +37,8 @@ public:
         return address >= base_ && size <= kDomainSpan && address - base_ <= kDomainSpan - size;
     }
     const tessera::service::Module& module() const { return *module_; }
+    // Coalescing: makes the module answer `name` itself with entry `entry` (no IPC).
+    void add_local_name(StringView name, u64 entry);
 
     Result<uptr> take_stack();
     void return_stack(uptr top);

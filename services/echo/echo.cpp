@@ -14,7 +14,7 @@ using namespace tessera::service;
 
 namespace {
 
-const char* const kTargets[] = {"echo-ic0", "echo-ic1", "echo-ic2", "echo-ic1b"};
+const char* const kTargets[] = {"echo-ic0", "echo-ic1", "echo-ic2", "echo-ic1b", "echo-peer"};
 
 void echo(Message& m) {
     for (int i = 1; i < 5; ++i) m.words[i] += 1;

@@ -84,7 +84,7 @@ TEST(Manifest, ShippedPerfParses) {
     Parsed parsed = parse(read_source_file("config/perf.manifest"));
     ASSERT_TRUE(parsed.ok) << parsed.diagnostic.line << ": " << parsed.diagnostic.message;
     const Manifest& m = parsed.manifest;
-    EXPECT_EQ(m.count, 11u);
+    EXPECT_EQ(m.count, 12u);
     // process-manager, mmfs (memory-manager + fs), native-drivers, echo-ic1, echo-ic1b.
     EXPECT_EQ(m.ic1_domains, 5u);
     ASSERT_NE(m.find("shim"), nullptr);
@@ -112,7 +112,7 @@ TEST(Manifest, ShippedStrictParses) {
     Parsed parsed = parse(read_source_file("config/strict.manifest"));
     ASSERT_TRUE(parsed.ok) << parsed.diagnostic.line << ": " << parsed.diagnostic.message;
     const Manifest& m = parsed.manifest;
-    EXPECT_EQ(m.count, 11u);
+    EXPECT_EQ(m.count, 12u);
     EXPECT_EQ(m.ic1_domains, 0u);
     for (size_t i = 0; i < m.count; ++i) {
         const ServicePlacement& s = m.services[i];

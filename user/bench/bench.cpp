@@ -126,6 +126,7 @@ void isolation_classes() {
     relay_round_trip("ipc_round_trip_ic0_to_ic0", "relay-ic0", 0);
     relay_round_trip("ipc_round_trip_ic0_to_ic1", "relay-ic0", 1);
     relay_round_trip("ipc_round_trip_ic1_to_ic1", "relay-ic1", 3);
+    relay_round_trip("call_ic1_coalesced_peer", "relay-ic1", 4);
     relay_round_trip("ipc_round_trip_ic1_to_ic2", "relay-ic1", 2);
 }
 

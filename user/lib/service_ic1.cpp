@@ -10,7 +10,40 @@
 
 namespace tessera::service {
 extern Module g_module;
-const Runtime& runtime() { return g_module.runtime; }
+
+namespace {
+
+bool same(const char* a, const char* b) {
+    while (*a && *a == *b) ++a, ++b;
+    return *a == *b;
+}
+
+// Coalesced peers (names the kernel listed in g_module.local) are called directly: the
+// same code path a separated build takes through the kernel, minus the kernel.
+int64_t coalesced_lookup(const char* name) {
+    for (uint64_t i = 0; i < g_module.local_count && i < kMaxLocalNames; ++i)
+        if (same(g_module.local[i].name, name)) return static_cast<int64_t>(kLocalHandle | g_module.local[i].entry);
+    return g_module.runtime.lookup(name);
+}
+
+int64_t coalesced_call(uint64_t service, Message& message) {
+    if (service & kLocalHandle) {
+        uint64_t entry = service & ~kLocalHandle;
+        if (entry >= g_module.count) return -2;  // kErrBadHandle
+        g_module.entries[entry].handler(message);
+        return 0;
+    }
+    return g_module.runtime.call(service, message);
+}
+
+uint64_t kernel_clock_ns() { return g_module.runtime.clock_ns(); }
+void kernel_log(const char* text) { g_module.runtime.log(text); }
+
+const Runtime kRuntime{coalesced_call, coalesced_lookup, kernel_clock_ns, kernel_log};
+
+}  // namespace
+
+const Runtime& runtime() { return kRuntime; }
 }  // namespace tessera::service
 
 extern "C" const tessera::service::Module* tessera_module_entry() { return &tessera::service::g_module; }

@@ -13,7 +13,7 @@ namespace {
 
 using namespace tessera;
 
-constexpr const char* kSuffixes[] = {"ic1", "ic1b", "ic2"};
+constexpr const char* kSuffixes[] = {"ic1", "ic1b", "ic2", "peer"};
 constexpr int kMaxEntries = 8;
 
 int64_t rt_call(uint64_t target, service::Message& m) {
