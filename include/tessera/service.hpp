@@ -27,6 +27,9 @@ struct Runtime {
     int64_t (*lookup)(const char* name);  // a service handle by published name
     uint64_t (*clock_ns)();
     void (*log)(const char* text);
+    // Zeroed memory for the service's own use, whole pages; nullptr when there is none.
+    // Freed with the service.
+    void* (*alloc)(uint64_t bytes);
 };
 
 struct Entry {

@@ -20,6 +20,7 @@ extern "C" i64 ic1_gate_call(u64 service, tessera::service::Message& message);
 extern "C" i64 ic1_gate_lookup(const char* name);
 extern "C" u64 ic1_gate_clock_ns();
 extern "C" void ic1_gate_log(const char* text);
+extern "C" void* ic1_gate_alloc(u64 bytes);
 
 namespace kernel::ic1 {
 namespace {
@@ -153,7 +154,7 @@ Result<uptr> Domain::take_stack() {
         IrqSpinLockGuard guard(lock_);
         base = next_stack_;
         next_stack_ += kStackSize + arch::kPageSize;  // a guard page below each stack
-        if (next_stack_ > base_ + kDomainSpan) return Error::NoMemory;
+        if (next_stack_ > base_ + kHeapOffset) return Error::NoMemory;
     }
     for (uptr va = base; va < base + kStackSize; va += arch::kPageSize) {
         u64 phys = TRY(mm::alloc_page_phys());
@@ -163,6 +164,26 @@ Result<uptr> Domain::take_stack() {
         }
     }
     return base + kStackSize;
+}
+
+Result<uptr> Domain::allocate(usize bytes) {
+    if (bytes == 0 || bytes > 64 * MiB) return Error::InvalidArgument;
+    usize size = align_up<usize>(bytes, arch::kPageSize);
+    uptr base;
+    {
+        IrqSpinLockGuard guard(lock_);
+        base = next_heap_;
+        if (size > base_ + kDomainSpan - base) return Error::NoMemory;
+        next_heap_ += size;
+    }
+    for (uptr va = base; va < base + size; va += arch::kPageSize) {
+        u64 phys = TRY(mm::alloc_page_phys());
+        if (!arch::kernel_page_table().map(va, phys, arch::kPageWrite | arch::kPageGlobal | arch::page_key(key_)).ok()) {
+            mm::free_page_phys(phys);
+            return Error::NoMemory;
+        }
+    }
+    return base;
 }
 
 void Domain::return_stack(uptr top) {
@@ -236,6 +257,7 @@ Result<Domain*> load_module(StringView name, const u8* image, usize size) {
     {
         IrqSpinLockGuard guard(domain->lock_);
         domain->next_stack_ = domain->base_ + kImageLimit;
+        domain->next_heap_ = domain->base_ + kHeapOffset;
     }
     Result<RefPtr<Process>> process = Process::create(domain->name_);
     if (!process.ok()) return fail(process.error());
@@ -284,7 +306,7 @@ Result<Domain*> load_module(StringView name, const u8* image, usize size) {
         why = "bad module descriptor";
         return fail(Error::Corrupt);
     }
-    module->runtime = {ic1_gate_call, ic1_gate_lookup, ic1_gate_clock_ns, ic1_gate_log};
+    module->runtime = {ic1_gate_call, ic1_gate_lookup, ic1_gate_clock_ns, ic1_gate_log, ic1_gate_alloc};
     module->local_count = 0;
     domain->module_ = module;
     LOG_INFO("ic1: loaded %s into PKS domain %u at %p (%zu KiB, %llu handlers)", domain->name_, key,
@@ -402,6 +424,13 @@ extern "C" i64 ic1_runtime_lookup(const char* name) {
 
 extern "C" u64 ic1_runtime_clock_ns() { return uptime_ns(); }
 
+extern "C" void* ic1_runtime_alloc(u64 bytes) {
+    Domain* d = current_domain();
+    if (!d) return nullptr;
+    Result<uptr> va = d->allocate(bytes);
+    return va.ok() ? reinterpret_cast<void*>(va.value()) : nullptr;
+}
+
 extern "C" void ic1_runtime_log(const char* text) {
     Domain* d = current_domain();
     char copy[160];
@@ -419,8 +448,15 @@ i64 ic0_call(u64 handle, Message& message) { return call_service(ic0_process(), 
 i64 ic0_lookup(const char* name) { return lookup_service(ic0_process(), StringView(name)); }
 u64 ic0_clock_ns() { return uptime_ns(); }
 void ic0_log(const char* text) { LOG_INFO("[ic0] %s", text); }
+void* ic0_alloc(u64 bytes) {
+    if (bytes == 0 || bytes > 4 * MiB) return nullptr;
+    unsigned order = 0;
+    while ((arch::kPageSize << order) < bytes) ++order;
+    Result<u64> phys = mm::alloc_pages_phys(order);  // zeroed
+    return phys.ok() ? arch::phys_to_ptr<void>(phys.value()) : nullptr;
+}
 
-const tessera::service::Runtime kIc0Runtime{ic0_call, ic0_lookup, ic0_clock_ns, ic0_log};
+const tessera::service::Runtime kIc0Runtime{ic0_call, ic0_lookup, ic0_clock_ns, ic0_log, ic0_alloc};
 
 }  // namespace
 

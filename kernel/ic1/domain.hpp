@@ -22,6 +22,7 @@ inline constexpr uptr kRegionBase = 0xffffa00000000000;
 inline constexpr usize kDomainSpan = 1 * GiB;     // domain with key k lives at base + k * span
 inline constexpr usize kImageLimit = 64 * MiB;    // the module image; stacks above it
 inline constexpr usize kStackSize = 16 * KiB;
+inline constexpr usize kHeapOffset = 512 * MiB;   // Runtime::alloc memory; stacks below it
 
 class Domain {
 public:
@@ -42,6 +43,8 @@ public:
 
     Result<uptr> take_stack();
     void return_stack(uptr top);
+    // Maps zeroed pages into the domain's heap area (Runtime::alloc).
+    Result<uptr> allocate(usize bytes);
 
 private:
     friend Result<Domain*> load_module(StringView, const u8*, usize);
@@ -57,6 +60,7 @@ private:
     uptr stacks_[64] TA_GUARDED(lock_) = {};
     usize stack_count_ TA_GUARDED(lock_) = 0;
     uptr next_stack_ TA_GUARDED(lock_) = 0;
+    uptr next_heap_ TA_GUARDED(lock_) = 0;
 };
 
 // Loads `image` as a new domain called `name`. Errors are logged naming the module.

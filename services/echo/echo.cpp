@@ -7,6 +7,7 @@
 //   peek:  reads the 8 bytes at address words[1] (the containment test points it at another
 //          domain's memory).
 //   where: stores a marker in this instance's data and returns the marker's address.
+//   scratch: allocates memory from the runtime (once), fills it and returns a checksum.
 
 #include "tessera/service.hpp"
 
@@ -58,4 +59,19 @@ void where(Message& m) {
 
 }  // namespace
 
-TESSERA_SERVICES({"echo", echo}, {"relay", relay}, {"peek", peek}, {"where", where})
+uint64_t* g_scratch = nullptr;
+void scratch(Message& m) {
+    constexpr uint64_t kWords = 3 * 4096 / 8;  // three pages
+    if (!g_scratch) g_scratch = static_cast<uint64_t*>(runtime().alloc(kWords * 8));
+    if (!g_scratch) {
+        m.words[0] = ~0ull;
+        return;
+    }
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < kWords; ++i) sum += g_scratch[i];  // zeroed the first time
+    for (uint64_t i = 0; i < kWords; ++i) g_scratch[i] = i * m.words[1];
+    for (uint64_t i = 0; i < kWords; ++i) sum += g_scratch[i];
+    m.words[1] = sum;
+}
+
+TESSERA_SERVICES({"echo", echo}, {"relay", relay}, {"peek", peek}, {"where", where}, {"scratch", scratch})

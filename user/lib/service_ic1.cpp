@@ -38,8 +38,9 @@ int64_t coalesced_call(uint64_t service, Message& message) {
 
 uint64_t kernel_clock_ns() { return g_module.runtime.clock_ns(); }
 void kernel_log(const char* text) { g_module.runtime.log(text); }
+void* kernel_alloc(uint64_t bytes) { return g_module.runtime.alloc(bytes); }
 
-const Runtime kRuntime{coalesced_call, coalesced_lookup, kernel_clock_ns, kernel_log};
+const Runtime kRuntime{coalesced_call, coalesced_lookup, kernel_clock_ns, kernel_log, kernel_alloc};
 
 }  // namespace
 

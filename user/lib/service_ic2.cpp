@@ -24,8 +24,14 @@ int64_t rt_call(uint64_t target, service::Message& m) {
 int64_t rt_lookup(const char* name) { return lookup(name); }
 uint64_t rt_clock_ns() { return static_cast<uint64_t>(sys::clock_ns()); }
 void rt_log(const char* text) { print(text); }
+void* rt_alloc(uint64_t bytes) {
+    int64_t region = sys::memory_create((bytes + 4095) / 4096);
+    int64_t va = region >= 0 ? sys::memory_map(static_cast<uint64_t>(region), 1) : -1;
+    if (region >= 0) sys::handle_close(static_cast<uint64_t>(region));  // the mapping keeps it
+    return va > 0 ? reinterpret_cast<void*>(va) : nullptr;
+}
 
-const service::Runtime kRuntime{rt_call, rt_lookup, rt_clock_ns, rt_log};
+const service::Runtime kRuntime{rt_call, rt_lookup, rt_clock_ns, rt_log, rt_alloc};
 
 template <int Index>
 void dispatch(Message& m) {

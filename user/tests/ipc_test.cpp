@@ -475,6 +475,17 @@ void test_calls_into_every_class() {
     }
 }
 
+void test_service_runtime_alloc() {
+    // scratch-X allocates three zeroed pages through its runtime (whatever its class),
+    // fills them with i * k and sums them: sum = k * (n - 1) * n / 2 for n = 1536.
+    const char* names[] = {"scratch-ic0", "scratch-ic1", "scratch-ic2"};
+    for (const char* name : names) {
+        SyscallResult r = call(static_cast<uint64_t>(lookup(name)), 0, 3);
+        check(r.status == kOk && r.words[0] == 0 && r.words[1] == 3ull * 1535 * 1536 / 2,
+              "runtime memory missing, not zeroed or not writable");
+    }
+}
+
 void test_relay_between_services() {
     // relay-ic1 calls echo-ic1b 50 times: IC1 -> IC1 across PKS domains under perf.
     int64_t relay = lookup("relay-ic1");
@@ -590,6 +601,7 @@ long main(unsigned long arg) {
     run("mmio_region", test_mmio_region);
     run("thread_fs_base", test_thread_fs_base);
     run("calls_into_every_class", test_calls_into_every_class);
+    run("service_runtime_alloc", test_service_runtime_alloc);
     run("relay_between_services", test_relay_between_services);
     run("domain_isolation", test_domain_isolation);  // last: kills echo-ic1b
     print("utest: ");

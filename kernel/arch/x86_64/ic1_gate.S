@@ -93,3 +93,4 @@ ic1_enter:
     RUNTIME_GATE ic1_gate_lookup, ic1_runtime_lookup
     RUNTIME_GATE ic1_gate_clock_ns, ic1_runtime_clock_ns
     RUNTIME_GATE ic1_gate_log, ic1_runtime_log
+    RUNTIME_GATE ic1_gate_alloc, ic1_runtime_alloc
