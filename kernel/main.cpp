@@ -147,10 +147,10 @@ void init_thread(void*) {
              (unsigned long long)(tsc_to_ns(now - g_entry_tsc) / 1000), (unsigned long long)(tsc_to_ns(now) / 1000));
     kprintf("tessera: all %u CPUs online\n", g_cpus_online);
     if (g_boot.initrd_size)
-        LOG_INFO("initrd: %llu KiB at %llx (services start from it once they exist)",
+        LOG_INFO("initrd: %llu KiB at %llx",
                  (unsigned long long)(g_boot.initrd_size / KiB), (unsigned long long)g_boot.initrd_phys);
     else
-        LOG_WARN("no initrd was passed (-initrd): there are no services to start");
+        LOG_WARN("no initrd was passed (-initrd): no services, no init");
 
     StringView filter;
     if (g_cmdline.get("ktest", &filter)) {

@@ -68,8 +68,9 @@ void sys_thread_create(arch::TrapFrame& f) {
     if (!t.ok()) return set(f, status_from_error(t.error()));
     Result<Handle> h = process.handles().add(object.get(), tessera::kRightsAll);
     if (!h.ok()) {
-        // Started anyway would leave an unreachable thread; start it only with a handle.
-        LOG_WARN("thread_create: handle table of %s full", process.name());
+        // The thread runs anyway (undoing a created thread is not worth a path of its
+        // own); the caller learns it cannot join it.
+        LOG_WARN("thread_create: handle table of %s full; the new thread cannot be joined", process.name());
     }
     thread_start(t.value());
     set(f, h.ok() ? static_cast<i64>(h.value()) : tessera::kErrNoResources);
