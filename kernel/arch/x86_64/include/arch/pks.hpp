@@ -6,6 +6,9 @@
 // marks what the CPU itself reads while delivering an interrupt or exception (IDT, GDT,
 // TSS, IST stacks): an IC1 service may read it (the CPU reads it on the service's behalf
 // when the service faults or is interrupted) but not write it. Keys 1..14 are IC1 domains.
+// Consequence: an NMI, #DF or #MC arriving while IC1 code runs cannot push onto its IST
+// stack (write-disabled for the service) and resets the machine; NMIs are only sent by a
+// panic, which is already ending the run.
 
 #include "lib/types.hpp"
 
