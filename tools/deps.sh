@@ -3,7 +3,8 @@
 # missing; otherwise it prints the exact apt-get line and fails.
 set -euo pipefail
 
-packages=(qemu-system-x86 cmake ninja-build clang-14 lld-14 llvm-14 libgtest-dev libclang-rt-14-dev python3 make)
+packages=(qemu-system-x86 cmake ninja-build clang-14 lld-14 llvm-14 libgtest-dev libclang-rt-14-dev python3 make
+          gcc libc6-dev linux-libc-dev musl-tools)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

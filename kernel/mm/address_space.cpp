@@ -71,8 +71,19 @@ Result<void> AddressSpace::map_physical(uptr va, u64 phys, usize pages, u32 flag
 
 Result<void> AddressSpace::unmap(uptr va, usize pages) {
     arch::PageTable table(root_);
-    for (usize i = 0; i < pages; ++i) (void)table.unmap(va + i * arch::kPageSize);
-    arch::tlb_shootdown(va, pages);
+    // Owned pages are freed only after every CPU has dropped its TLB entries for them.
+    u64 freed[64];
+    usize count = 0;
+    for (usize i = 0; i < pages; ++i) {
+        bool owned = false;
+        Result<u64> pa = table.unmap(va + i * arch::kPageSize, &owned);
+        if (pa.ok() && owned) freed[count++] = pa.value();
+        if (count == 64 || i + 1 == pages) {
+            arch::tlb_shootdown(va, i + 1);
+            for (usize j = 0; j < count; ++j) mm::free_page_phys(freed[j]);
+            count = 0;
+        }
+    }
     return {};
 }
 

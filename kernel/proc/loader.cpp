@@ -7,9 +7,14 @@
 #include "loader/elf.hpp"
 #include "proc/user_thread.hpp"
 #include "sched/scheduler.hpp"
+#include "shim/linux_abi.hpp"
+#include "shim/linux_process.hpp"
+#include "mm/heap.hpp"
 
 namespace kernel {
 namespace {
+
+using namespace shim;
 
 constexpr uptr kPieBase = 0x400000;
 constexpr uptr kStackTop = 0x00007ffffffff000;
@@ -52,6 +57,86 @@ Result<void> load_segments(AddressSpace& space, const loader::ElfImage& image, c
         previous_last_page = end - arch::kPageSize;
     }
     return {};
+}
+
+// Native Tessera programs carry an ELF note named "Tessera" (user/lib/start.S); anything
+// else is started as a Linux program. The program headers were validated by elf_parse.
+bool is_native(const u8* file, usize size) {
+    u64 phoff = *reinterpret_cast<const u64*>(file + 32);
+    u16 phnum = *reinterpret_cast<const u16*>(file + 56);
+    for (u16 i = 0; i < phnum; ++i) {
+        const u8* ph = file + phoff + u64{i} * 56;
+        if (*reinterpret_cast<const u32*>(ph) != 4) continue;  // PT_NOTE
+        u64 off = *reinterpret_cast<const u64*>(ph + 8);
+        u64 len = *reinterpret_cast<const u64*>(ph + 32);
+        if (off > size || len > size - off) continue;
+        for (u64 at = 0; at + 12 <= len;) {
+            const u8* note = file + off + at;
+            u32 namesz = *reinterpret_cast<const u32*>(note);
+            u32 descsz = *reinterpret_cast<const u32*>(note + 4);
+            u64 next = 12 + align_up<u64>(namesz, 4) + align_up<u64>(descsz, 4);
+            if (next > len - at) break;
+            if (namesz == 8 && memcmp(note + 12, "Tessera", 8) == 0) return true;
+            at += next;
+        }
+    }
+    return false;
+}
+
+// The initial stack of a Linux program, as the kernel's ELF loader lays it out: argc, argv,
+// envp, the auxiliary vector, then the strings and AT_RANDOM's bytes above them.
+Result<uptr> build_linux_stack(AddressSpace& space, StringView path, const loader::ElfImage& image, uptr bias) {
+    constexpr usize kArea = 4096;  // everything below fits in the top page
+    u8 area[kArea];
+    memset(area, 0, sizeof(area));
+    uptr area_base = kStackTop - kArea;
+    usize top = kArea;
+    auto push_bytes = [&](const void* data, usize n) -> uptr {
+        top -= n;
+        memcpy(area + top, data, n);
+        return area_base + top;
+    };
+    char name[128];
+    usize n = min<usize>(path.length, sizeof(name) - 1);
+    memcpy(name, path.data, n);
+    name[n] = 0;
+    uptr execfn = push_bytes(name, n + 1);
+    const char* const env[] = {"HOME=/", "PATH=/bin:/sbin", "TERM=linux"};
+    uptr env_ptrs[3];
+    for (usize i = 0; i < 3; ++i) env_ptrs[i] = push_bytes(env[i], strlen(env[i]) + 1);
+    u64 random[2] = {arch::rdtsc() * 0x9e3779b97f4a7c15ull, arch::rdtsc() ^ 0xd1b54a32d192ed03ull};
+    uptr random_at = push_bytes(random, sizeof(random));
+    top = align_down<usize>(top, 16);
+
+    const u64 auxv[][2] = {
+        {kAtPhdr, image.phdr_vaddr ? bias + image.phdr_vaddr : 0},
+        {kAtPhent, image.phentsize},
+        {kAtPhnum, image.phnum},
+        {kAtPagesz, arch::kPageSize},
+        {kAtEntry, bias + image.entry},
+        {kAtUid, 0}, {kAtEuid, 0}, {kAtGid, 0}, {kAtEgid, 0},
+        {kAtSecure, 0},
+        {kAtRandom, random_at},
+        {kAtExecfn, execfn},
+        {kAtNull, 0},
+    };
+    // Words from the stack pointer up: argc, argv[0], NULL, envp..., NULL, auxv pairs.
+    usize words = 1 + 2 + 4 + 2 * (sizeof(auxv) / sizeof(auxv[0]));
+    top -= words * 8;
+    top = align_down<usize>(top, 16);  // rsp is 16-byte aligned at entry
+    auto* w = reinterpret_cast<u64*>(area + top);
+    usize i = 0;
+    w[i++] = 1;       // argc
+    w[i++] = execfn;  // argv[0]
+    w[i++] = 0;
+    for (uptr e : env_ptrs) w[i++] = e;
+    w[i++] = 0;
+    for (const auto& a : auxv) {
+        w[i++] = a[0];
+        w[i++] = a[1];
+    }
+    TRY(space.write(area_base + top, area + top, kArea - top));
+    return area_base + top;
 }
 
 StringView basename(StringView path) {
@@ -100,7 +185,21 @@ Result<RefPtr<Process>> spawn_from_boot_archive(StringView path, u64 arg, bool p
     Result<void> stack = process->address_space().map_anonymous(kStackTop - kStackPages * arch::kPageSize, kStackPages,
                                                                  arch::kPageWrite);
     if (!stack.ok()) return fail(stack.error());
-    Result<Thread*> thread = create_user_thread(*process, bias + image.value().entry, kStackTop, arg, name);
+    uptr rsp = kStackTop;
+    if (!is_native(entry.value().data, entry.value().size)) {
+        auto* state = knew<shim::LinuxProcess>();
+        if (!state) return fail(Error::NoMemory);
+        process->set_linux_state(state);
+        uptr image_end = 0;
+        for (usize i = 0; i < image.value().segment_count; ++i)
+            image_end = max<uptr>(image_end, bias + image.value().segments[i].vaddr + image.value().segments[i].memsz);
+        state->brk_start = state->brk = state->brk_mapped = align_up<uptr>(image_end, arch::kPageSize);
+        Result<uptr> linux_rsp = build_linux_stack(process->address_space(), path, image.value(), bias);
+        if (!linux_rsp.ok()) return fail(linux_rsp.error());
+        rsp = linux_rsp.value();
+        arg = 0;  // Linux entry: rdi is unspecified, rdx = 0 (no dynamic-linker fini)
+    }
+    Result<Thread*> thread = create_user_thread(*process, bias + image.value().entry, rsp, arg, name);
     if (!thread.ok()) return fail(thread.error());
     thread_start(thread.value());
     LOG_INFO("started %s (pid %u) from the boot archive", name, process->pid());

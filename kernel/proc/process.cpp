@@ -5,6 +5,7 @@
 #include "sched/cpu.hpp"
 #include "mm/heap.hpp"
 #include "object/kernel_page.hpp"
+#include "shim/linux_process.hpp"
 
 namespace kernel {
 namespace {
@@ -107,6 +108,7 @@ Result<void> Process::allow_ports(u16 first, u16 count) {
 void Process::apply_io_permissions() { arch::set_io_bitmap(current_cpu().arch, io_bitmap(), io_version()); }
 
 Process::~Process() {
+    if (linux_) kdelete(linux_);
     for (Grant& g : grants_)
         if (g.object) g.object->unref();
     if (io_bitmap_) kfree(io_bitmap_);

@@ -10,6 +10,10 @@
 
 namespace kernel {
 
+namespace shim {
+struct LinuxProcess;
+}
+
 class Process final : public KernelObject {
 public:
     static constexpr ObjectType kType = ObjectType::Process;
@@ -72,6 +76,10 @@ public:
     void apply_io_permissions();
     Result<void> allow_ports(u16 first, u16 count);
 
+    // Linux ABI state; nullptr for native Tessera programs.
+    shim::LinuxProcess* linux_state() const { return linux_; }
+    void set_linux_state(shim::LinuxProcess* state) { linux_ = state; }
+
     u32 thread_count() const { return __atomic_load_n(&threads_, __ATOMIC_RELAXED); }
     void thread_started() { __atomic_fetch_add(&threads_, 1, __ATOMIC_RELAXED); }
     // Returns true when this was the last thread.
@@ -113,6 +121,7 @@ private:
         KernelObject* object;
         bool writable;
     };
+    shim::LinuxProcess* linux_ = nullptr;  // owned
     bool privileged_ = false;
     bool kernel_resident_ = false;
     u8* io_bitmap_ = nullptr;

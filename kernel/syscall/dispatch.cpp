@@ -11,6 +11,9 @@
 #include "syscall/syscalls.hpp"
 
 namespace kernel {
+namespace shim {
+void dispatch(arch::TrapFrame& f);
+}
 namespace {
 
 using Handler = void (*)(arch::TrapFrame&);
@@ -62,6 +65,8 @@ extern "C" void syscall_dispatch(arch::TrapFrame* frame) {
     const Entry* entry = number >= kFirstNative && number < kFirstNative + kTableSize ? &kTable.entries[number - kFirstNative] : nullptr;
     if (entry && entry->handler) {
         entry->handler(f);
+    } else if (number < kFirstNative) {
+        shim::dispatch(f);  // the Linux ABI
     } else {
         f.rax = static_cast<u64>(tessera::kErrNoSyscall);
     }

@@ -34,6 +34,10 @@ class UserOut {
 public:
     explicit UserOut(u64 address) : address_(address) {}
     [[nodiscard]] bool write(const T& value) const { return arch::copy_to_user(address_, &value, sizeof(T)); }
+    [[nodiscard]] bool write_array(const T* values, usize count) const {
+        if (count > ~usize{0} / sizeof(T)) return false;
+        return arch::copy_to_user(address_, values, count * sizeof(T));
+    }
     u64 address() const { return address_; }
 
 private:

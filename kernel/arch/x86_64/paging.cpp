@@ -119,11 +119,12 @@ Result<void> PageTable::map_large(uptr va, u64 pa, u32 flags) {
     return {};
 }
 
-Result<u64> PageTable::unmap(uptr va) {
+Result<u64> PageTable::unmap(uptr va, bool* owned) {
     bool large = false;
     u64* pte = walk(va, false, &large);
     if (!pte || !(*pte & kPresent) || large) return Error::NotFound;
     u64 pa = *pte & kAddressMask;
+    if (owned) *owned = *pte & kOwnedBit;
     *pte = 0;
     flush_tlb_page(va);
     return pa;

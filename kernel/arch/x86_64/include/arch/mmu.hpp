@@ -49,8 +49,9 @@ public:
     Result<void> map(uptr va, u64 pa, u32 flags);
     // Maps a 2 MiB page (va and pa 2 MiB aligned).
     Result<void> map_large(uptr va, u64 pa, u32 flags);
-    // Returns the physical address that was mapped, or NotFound.
-    Result<u64> unmap(uptr va);
+    // Returns the physical address that was mapped, or NotFound; *owned tells whether the
+    // mapping carried kPageOwned (the caller then frees the page).
+    Result<u64> unmap(uptr va, bool* owned = nullptr);
     Result<void> protect(uptr va, u32 flags);
     Result<u64> translate(uptr va) const;
     u64 root() const { return pml4_phys_; }
