@@ -4,7 +4,7 @@ CONFIG ?=
 BUILD := build
 QEMU_ARGS ?=
 
-.PHONY: all deps build run test host-test clean
+.PHONY: all deps build run test bench clean
 
 all: build
 
@@ -22,6 +22,11 @@ run: build
 
 test: build
 	@tools/test $(if $(CONFIG),--config $(CONFIG))
+
+# Tessera against Debian's Linux 6.1 in the same QEMU (fetches the kernel package).
+bench: build
+	@tools/deps.sh bench
+	@tools/bench-report
 
 clean:
 	rm -rf $(BUILD)

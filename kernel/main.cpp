@@ -125,7 +125,9 @@ void start_boot_services() {
 void run_init(StringView path) {
     u64 arg = 0;
     (void)g_cmdline.get_u64("initarg", &arg);
-    Result<RefPtr<Process>> init = spawn_from_boot_archive(path, arg, true);
+    StringView args;
+    (void)g_cmdline.get("initargs", &args);
+    Result<RefPtr<Process>> init = spawn_from_boot_archive(path, arg, true, args);
     if (!init.ok()) {
         kprintf("tessera: cannot start init (%.*s)\n", static_cast<int>(path.length), path.data);
         arch::debug_exit(kBootFailureExitCode);

@@ -5,6 +5,8 @@ set -euo pipefail
 
 packages=(qemu-system-x86 cmake ninja-build clang-14 lld-14 llvm-14 libgtest-dev libclang-rt-14-dev python3 make
           gcc libc6-dev linux-libc-dev musl-tools)
+# `deps.sh bench` adds what make bench needs (the chart).
+[ "${1:-}" = bench ] && packages+=(gnuplot-nox)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -85,7 +85,8 @@ bool is_native(const u8* file, usize size) {
 
 // The initial stack of a Linux program, as the kernel's ELF loader lays it out: argc, argv,
 // envp, the auxiliary vector, then the strings and AT_RANDOM's bytes above them.
-Result<uptr> build_linux_stack(AddressSpace& space, StringView path, const loader::ElfImage& image, uptr bias) {
+Result<uptr> build_linux_stack(AddressSpace& space, StringView path, StringView args, const loader::ElfImage& image,
+                              uptr bias) {
     constexpr usize kArea = 4096;  // everything below fits in the top page
     u8 area[kArea];
     memset(area, 0, sizeof(area));
@@ -101,6 +102,20 @@ Result<uptr> build_linux_stack(AddressSpace& space, StringView path, const loade
     memcpy(name, path.data, n);
     name[n] = 0;
     uptr execfn = push_bytes(name, n + 1);
+    // Further arguments: `args` split at spaces (at most 8).
+    constexpr usize kMaxArgs = 8;
+    uptr arg_ptrs[kMaxArgs];
+    usize arg_count = 0;
+    while (!args.empty() && arg_count < kMaxArgs) {
+        usize space_at = args.find(' ');
+        StringView word = args.substr(0, space_at);
+        args = args.substr(space_at == args.length ? space_at : space_at + 1);
+        if (word.empty() || word.length >= 64) continue;
+        char copy[64];
+        memcpy(copy, word.data, word.length);
+        copy[word.length] = 0;
+        arg_ptrs[arg_count++] = push_bytes(copy, word.length + 1);
+    }
     const char* const env[] = {"HOME=/", "PATH=/bin:/sbin", "TERM=linux"};
     uptr env_ptrs[3];
     for (usize i = 0; i < 3; ++i) env_ptrs[i] = push_bytes(env[i], strlen(env[i]) + 1);
@@ -121,13 +136,14 @@ Result<uptr> build_linux_stack(AddressSpace& space, StringView path, const loade
         {kAtNull, 0},
     };
     // Words from the stack pointer up: argc, argv[0], NULL, envp..., NULL, auxv pairs.
-    usize words = 1 + 2 + 4 + 2 * (sizeof(auxv) / sizeof(auxv[0]));
+    usize words = 1 + 2 + arg_count + 4 + 2 * (sizeof(auxv) / sizeof(auxv[0]));
     top -= words * 8;
     top = align_down<usize>(top, 16);  // rsp is 16-byte aligned at entry
     auto* w = reinterpret_cast<u64*>(area + top);
     usize i = 0;
-    w[i++] = 1;       // argc
-    w[i++] = execfn;  // argv[0]
+    w[i++] = 1 + arg_count;  // argc
+    w[i++] = execfn;         // argv[0]
+    for (usize a = 0; a < arg_count; ++a) w[i++] = arg_ptrs[a];
     w[i++] = 0;
     for (uptr e : env_ptrs) w[i++] = e;
     w[i++] = 0;
@@ -153,7 +169,7 @@ bool boot_archive_has(StringView path) {
     return find(path, &why).ok();
 }
 
-Result<RefPtr<Process>> spawn_from_boot_archive(StringView path, u64 arg, bool privileged) {
+Result<RefPtr<Process>> spawn_from_boot_archive(StringView path, u64 arg, bool privileged, StringView linux_args) {
     const char* why = nullptr;
     auto fail = [&](Error e) -> Result<RefPtr<Process>> {
         LOG_ERROR("spawn %.*s: %s", static_cast<int>(path.length), path.data, why ? why : error_name(e));
@@ -194,7 +210,7 @@ Result<RefPtr<Process>> spawn_from_boot_archive(StringView path, u64 arg, bool p
         for (usize i = 0; i < image.value().segment_count; ++i)
             image_end = max<uptr>(image_end, bias + image.value().segments[i].vaddr + image.value().segments[i].memsz);
         state->brk_start = state->brk = state->brk_mapped = align_up<uptr>(image_end, arch::kPageSize);
-        Result<uptr> linux_rsp = build_linux_stack(process->address_space(), path, image.value(), bias);
+        Result<uptr> linux_rsp = build_linux_stack(process->address_space(), path, linux_args, image.value(), bias);
         if (!linux_rsp.ok()) return fail(linux_rsp.error());
         rsp = linux_rsp.value();
         arg = 0;  // Linux entry: rdi is unspecified, rdx = 0 (no dynamic-linker fini)
