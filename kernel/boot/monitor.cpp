@@ -2,6 +2,7 @@
 // (issue 6 replaces it with busybox sh). Polls COM1; commands inspect the kernel.
 
 #include "arch/debug_exit.hpp"
+#include "arch/cpu.hpp"
 #include "arch/serial.hpp"
 #include "boot/boot.hpp"
 #include "debug/log.hpp"
@@ -17,9 +18,13 @@ namespace {
 void show_cpus() {
     for (u32 i = 0; i < g_cpu_count; ++i) {
         Cpu& c = g_cpus[i];
+        // Idle time is charged when the idle thread is switched out; add the stretch a CPU
+        // that is halted right now has not been charged for yet.
+        u64 idle = c.idle_tsc;
+        if (c.in_idle && c.idle_thread) idle += arch::rdtsc() - c.idle_thread->slice_start_tsc;
         kprintf("cpu%u apic %u %s queued %u interrupts %llu idle %llu%%\n", i, c.apic_id, c.online ? "online" : "offline",
                 run_queue_length(i), (unsigned long long)c.interrupts,
-                (unsigned long long)(uptime_ns() ? tsc_to_ns(c.idle_tsc) * 100 / uptime_ns() : 0));
+                (unsigned long long)(uptime_ns() ? min<u64>(tsc_to_ns(idle) * 100 / uptime_ns(), 100) : 0));
     }
 }
 
@@ -46,6 +51,8 @@ void execute(StringView line) {
     } else if (line == StringView("poweroff")) {
         kprintf("tessera: power off\n");
         arch::acpi_power_off();
+        sleep_ns(500 * kNsPerMs);  // QEMU stops the machine asynchronously
+        LOG_ERROR("ACPI S5 power-off did not take effect");
         arch::debug_exit(0);
     } else {
         kprintf("unknown command '%.*s' (try help)\n", static_cast<int>(line.length), line.data);
