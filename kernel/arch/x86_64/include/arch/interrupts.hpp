@@ -11,8 +11,7 @@ inline constexpr u8 kPageFault = 14;
 inline constexpr u8 kFirstIrq = 32;      // IOAPIC-routed legacy IRQs: 32 + GSI
 inline constexpr u8 kTimer = 0xe0;       // LAPIC timer
 inline constexpr u8 kIpiReschedule = 0xf0;
-inline constexpr u8 kIpiTlbShootdown = 0xf1;
-inline constexpr u8 kIpiCall = 0xf2;
+inline constexpr u8 kIpiCall = 0xf2;     // smp_call_others (TLB shootdown uses it)
 inline constexpr u8 kIpiHalt = 0xf3;
 inline constexpr u8 kSpurious = 0xff;
 }  // namespace vector
