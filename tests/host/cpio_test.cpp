@@ -1,6 +1,8 @@
 // gtest first: glibc's noexcept string.h declarations must precede string.hpp's.
 #include <gtest/gtest.h>
 
+#include "test_support.hpp"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -467,28 +469,9 @@ TEST(Cpio, FindResolvesHardLinkData) {
 }
 
 // Cross-check against GNU cpio's own newc writer.
-std::string run(const std::string& command) {
-    std::string out;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (!pipe) return out;
-    char buffer[4096];
-    size_t n;
-    while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) out.append(buffer, n);
-    if (pclose(pipe) != 0) out.clear();
-    return out;
-}
+using test_support::run;
 
-// Removed on scope exit, so a failing assertion leaves nothing behind.
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char dir_template[] = "/tmp/tessera_cpio_XXXXXX";
-        if (char* dir = mkdtemp(dir_template)) path = dir;
-    }
-    ~TempDir() {
-        if (!path.empty()) run("rm -rf '" + path + "'");
-    }
-};
+using test_support::TempDir;
 
 TEST(Cpio, MatchesGnuCpio) {
     if (access("/usr/bin/cpio", X_OK) != 0) GTEST_SKIP() << "cpio not installed";

@@ -1,6 +1,8 @@
 // gtest first: glibc's noexcept string.h declarations must precede string.hpp's.
 #include <gtest/gtest.h>
 
+#include "test_support.hpp"
+
 #include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -430,16 +432,7 @@ TEST(Elf, RejectsMissingLoadsAndBadAuxiliaryHeaders) {
 
 // ---- Real binaries, cross-checked against binutils' readelf -lW. ----
 
-std::string run(const std::string& command) {
-    std::string out;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (!pipe) return out;
-    char buffer[4096];
-    size_t n;
-    while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) out.append(buffer, n);
-    if (pclose(pipe) != 0) out.clear();
-    return out;
-}
+using test_support::run;
 
 std::vector<u8> read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -581,14 +574,12 @@ TEST(Elf, HostSharedLibrariesAndTools) {
 class ElfStatic : public ::testing::Test {
 protected:
     void SetUp() override {
-        char dir_template[] = "/tmp/tessera_elf_XXXXXX";
-        char* d = mkdtemp(dir_template);
-        ASSERT_NE(d, nullptr);
-        dir_ = d;
+        ASSERT_FALSE(temp_.path.empty());
+        dir_ = temp_.path;
         std::ofstream(dir_ + "/t.c") << "__thread int tls_counter = 7;\n"
                                         "int main(void) { return tls_counter - 7; }\n";
     }
-    void TearDown() override { run("rm -rf '" + dir_ + "'"); }
+    test_support::TempDir temp_;
 
     // Builds t.c with `flags`; empty path when the toolchain cannot (no static libc).
     std::string build(const std::string& name, const std::string& flags) {
