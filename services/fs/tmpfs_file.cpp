@@ -1,0 +1,162 @@
+// tmpfs regular file data: pages in a two-level table, optionally backed by initramfs bytes.
+//
+// Pages rather than one buffer so the memory manager can map them one by one, and so a
+// sparse file costs only what was written. A file unpacked from the initramfs points at the
+// archive (`backing`) and copies a page only when that page is first written: executables
+// are never written, so a 2 MiB busybox costs nothing beyond the archive itself.
+
+#include "fs/vfs_internal.hpp"
+
+namespace fs {
+
+namespace {
+
+constexpr u64 kPagesMax = kTableFanout * kTableFanout;
+
+// The slot for page `index`, making the table and leaf when `create`; nullptr when absent
+// (or when making them failed).
+u8** slot_locked(FileData& d, u64 index, bool create) TA_REQ(g_lock) {
+    if (index >= kPagesMax) return nullptr;
+    if (!d.table) {
+        if (!create) return nullptr;
+        d.table = static_cast<u8***>(env().alloc(kTableFanout * sizeof(u8**)));
+        if (!d.table) return nullptr;
+    }
+    u8**& leaf = d.table[index / kTableFanout];
+    if (!leaf) {
+        if (!create) return nullptr;
+        leaf = static_cast<u8**>(env().alloc(kTableFanout * sizeof(u8*)));
+        if (!leaf) return nullptr;
+    }
+    return &leaf[index % kTableFanout];
+}
+
+u8* page_locked(FileData& d, u64 index) TA_REQ(g_lock) {
+    u8** slot = slot_locked(d, index, false);
+    return slot ? *slot : nullptr;
+}
+
+// Copies the part of page `index` that the backing covers; the rest of `out` is untouched.
+void copy_backing_locked(const FileData& d, u64 index, u8* out) TA_REQ(g_lock) {
+    u64 start = index * kPageSize;
+    if (!d.backing || start >= d.backing_length) return;
+    usize n = static_cast<usize>(min<u64>(kPageSize, d.backing_length - start));
+    memcpy(out, d.backing + start, n);
+}
+
+// Page `index`, materialised: a new zeroed page filled from the backing if needed.
+u8* page_make_locked(FileData& d, u64 index) TA_REQ(g_lock) {
+    u8** slot = slot_locked(d, index, true);
+    if (!slot) return nullptr;
+    if (!*slot) {
+        u8* page = static_cast<u8*>(env().alloc(kPageSize));
+        if (!page) return nullptr;
+        copy_backing_locked(d, index, page);
+        *slot = page;
+        ++d.pages;
+    }
+    return *slot;
+}
+
+// Frees every page at or after `first`, and leaves (and the table) left empty.
+void free_pages_from_locked(FileData& d, u64 first) TA_REQ(g_lock) {
+    if (!d.table) return;
+    for (u64 l = first / kTableFanout; l < kTableFanout; ++l) {
+        u8** leaf = d.table[l];
+        if (!leaf) continue;
+        u64 from = l == first / kTableFanout ? first % kTableFanout : 0;
+        for (u64 i = from; i < kTableFanout; ++i) {
+            if (leaf[i]) {
+                env().free(leaf[i]);
+                leaf[i] = nullptr;
+                --d.pages;
+            }
+        }
+        if (from == 0) {
+            env().free(leaf);
+            d.table[l] = nullptr;
+        }
+    }
+    if (first == 0) {
+        env().free(d.table);
+        d.table = nullptr;
+    }
+}
+
+}  // namespace
+
+i64 file_read_locked(Node* node, u64 offset, void* buffer, usize length) {
+    if (offset >= node->size) return 0;
+    usize total = static_cast<usize>(min<u64>(length, node->size - offset));
+    auto* out = static_cast<u8*>(buffer);
+    FileData& d = node->data;
+    usize done = 0;
+    while (done < total) {
+        u64 position = offset + done;
+        u64 index = position / kPageSize;
+        usize in_page = static_cast<usize>(position % kPageSize);
+        usize n = min<usize>(kPageSize - in_page, total - done);
+        if (u8* page = page_locked(d, index)) {
+            memcpy(out + done, page + in_page, n);
+        } else {
+            // A hole, or bytes still in the archive: whatever the backing covers, zero after.
+            memset(out + done, 0, n);
+            if (d.backing && position < d.backing_length) {
+                usize from_backing = static_cast<usize>(min<u64>(n, d.backing_length - position));
+                memcpy(out + done, d.backing + position, from_backing);
+            }
+        }
+        done += n;
+    }
+    return static_cast<i64>(total);
+}
+
+i64 file_write_locked(Node* node, u64 offset, const void* buffer, usize length) {
+    auto* in = static_cast<const u8*>(buffer);
+    FileData& d = node->data;
+    usize done = 0;
+    while (done < length) {
+        u64 position = offset + done;
+        u8* page = page_make_locked(d, position / kPageSize);
+        if (!page) break;
+        usize in_page = static_cast<usize>(position % kPageSize);
+        usize n = min<usize>(kPageSize - in_page, length - done);
+        memcpy(page + in_page, in + done, n);
+        done += n;
+    }
+    if (offset + done > node->size) node->size = offset + done;
+    if (done == 0 && length > 0) return -err::kENOSPC;
+    return static_cast<i64>(done);
+}
+
+i64 file_truncate_locked(Node* node, u64 size) {
+    FileData& d = node->data;
+    if (size < node->size) {
+        u64 keep_pages = align_up<u64>(size, kPageSize) / kPageSize;
+        free_pages_from_locked(d, keep_pages);
+        // The kept part of the last page must read as zero if the file grows again.
+        if (size % kPageSize) {
+            if (u8* page = page_locked(d, size / kPageSize))
+                memset(page + size % kPageSize, 0, kPageSize - size % kPageSize);
+        }
+        if (d.backing_length > size) d.backing_length = size;
+        if (d.backing_length == 0) d.backing = nullptr;
+    }
+    node->size = size;
+    return 0;
+}
+
+void file_free_locked(Node* node) {
+    free_pages_from_locked(node->data, 0);
+    node->data = FileData{};
+}
+
+i64 file_page_locked(Node* node, u64 index, u8** page) {
+    if (index >= align_up<u64>(node->size, kPageSize) / kPageSize) return -err::kEINVAL;
+    u8* p = page_make_locked(node->data, index);
+    if (!p) return -err::kENOMEM;
+    *page = p;
+    return 0;
+}
+
+}  // namespace fs
