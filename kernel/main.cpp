@@ -27,6 +27,7 @@
 #include "proc/loader.hpp"
 #include "sched/cpu.hpp"
 #include "sched/scheduler.hpp"
+#include "shim/linux.hpp"
 #include "time/clock.hpp"
 
 extern "C" char boot_stack_bottom[];
@@ -174,6 +175,7 @@ void init_thread(void*) {
     }
     ipc_init();
     compose_services();
+    if (g_boot.initrd_size) shim::linux_boot();  // the FS service and the console tty
     start_boot_services();
     StringView init_path("sbin/init");
     bool explicit_init = g_cmdline.get("init", &init_path);

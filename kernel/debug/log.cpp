@@ -24,7 +24,7 @@ void line_put(void* context, char c) {
     if (line->used < sizeof(line->data)) line->data[line->used++] = c;
 }
 
-void write_locked_or_forced(const char* data, usize length) TA_NO_THREAD_SAFETY_ANALYSIS {
+void write_locked_or_forced(const char* data, usize length, bool raw) TA_NO_THREAD_SAFETY_ANALYSIS {
     // In panic mode the lock holder may be dead: wait a bounded time, then write anyway.
     u64 flags = arch::save_and_disable_interrupts();
     bool locked = false;
@@ -34,7 +34,10 @@ void write_locked_or_forced(const char* data, usize length) TA_NO_THREAD_SAFETY_
         g_console_lock.lock();
         locked = true;
     }
-    arch::serial_write(data, length);
+    if (raw)
+        arch::serial_write_raw(data, length);
+    else
+        arch::serial_write(data, length);
     if (locked) g_console_lock.unlock();
     arch::restore_interrupts(flags);
 }
@@ -47,7 +50,8 @@ void set_log_level(LogLevel level) { g_level = level; }
 LogLevel log_level() { return g_level; }
 void console_enter_panic_mode() { g_panic_mode = true; }
 
-void console_write(const char* data, usize length) { write_locked_or_forced(data, length); }
+void console_write(const char* data, usize length) { write_locked_or_forced(data, length, false); }
+void console_write_raw(const char* data, usize length) { write_locked_or_forced(data, length, true); }
 
 void vklog(LogLevel level, const char* format, va_list args) {
     if (level > g_level) return;
@@ -61,7 +65,7 @@ void vklog(LogLevel level, const char* format, va_list args) {
     vformat(line_put, &line, format, args);
     if (line.used == sizeof(line.data)) line.used--;  // keep room for the newline
     line.data[line.used++] = '\n';
-    write_locked_or_forced(line.data, line.used);
+    write_locked_or_forced(line.data, line.used, false);
 }
 
 void klog(LogLevel level, const char* format, ...) {
@@ -77,7 +81,7 @@ void kprintf(const char* format, ...) {
     va_start(args, format);
     vformat(line_put, &line, format, args);
     va_end(args);
-    write_locked_or_forced(line.data, line.used);
+    write_locked_or_forced(line.data, line.used, false);
 }
 
 }  // namespace kernel

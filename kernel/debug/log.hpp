@@ -20,6 +20,8 @@ void vklog(LogLevel level, const char* format, va_list args);
 // Raw console output without prefix (panic reports, test harness lines).
 __attribute__((format(printf, 1, 2))) void kprintf(const char* format, ...);
 void console_write(const char* data, usize length);
+// The bytes exactly as given (the tty has done its own output processing).
+void console_write_raw(const char* data, usize length);
 
 // While a panic is in progress the console lock is bypassed after a bounded wait, because
 // the CPU that holds it may be the one that died.

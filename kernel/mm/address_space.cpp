@@ -105,6 +105,67 @@ Result<void> AddressSpace::write(uptr va, const void* data, usize length) {
     return {};
 }
 
+namespace {
+bool in_kernel_window(uptr va) { return va >= AddressSpace::kKernelWindowBase && va < AddressSpace::kKernelWindowEnd; }
+}  // namespace
+
+Result<void> AddressSpace::copy_owned_pages_from(AddressSpace& parent) {
+    struct Copy {
+        AddressSpace* child;
+        bool failed;
+    } copy{this, false};
+    arch::for_each_user_page(parent.root_, {&copy, [](void* raw, uptr va, u64 phys, u32 flags) {
+        auto* c = static_cast<Copy*>(raw);
+        if (c->failed || !(flags & arch::kPageOwned) || in_kernel_window(va)) return;
+        Result<u64> page = mm::alloc_page_phys();
+        if (!page.ok()) {
+            c->failed = true;
+            return;
+        }
+        memcpy(arch::phys_to_ptr<u8>(page.value()), arch::phys_to_ptr<const u8>(phys), arch::kPageSize);
+        arch::PageTable table(c->child->root_);
+        if (!table.map(va, page.value(), flags | arch::kPageOwned).ok()) {
+            mm::free_page_phys(page.value());
+            c->failed = true;
+        }
+    }});
+    {
+        IrqSpinLockGuard guard(lock_);
+        IrqSpinLockGuard parent_guard(parent.lock_);
+        next_dynamic_ = parent.next_dynamic_;
+    }
+    return copy.failed ? Result<void>(Error::NoMemory) : Result<void>();
+}
+
+Result<void> AddressSpace::move_page_to(AddressSpace& other, uptr va) {
+    arch::PageTable table(root_);
+    bool owned = false;
+    u64 phys = TRY(table.unmap(va, &owned));
+    arch::tlb_shootdown(va, 1);
+    arch::PageTable target(other.root_);
+    return target.map(va, phys, arch::kPageWrite | arch::kPageUser | (owned ? arch::kPageOwned : 0));
+}
+
+void AddressSpace::drop_owned_pages() {
+    // Collected first: unmapping while walking would change the tables under the walk.
+    constexpr usize kBatch = 256;
+    uptr batch[kBatch];
+    for (;;) {
+        struct Collect {
+            uptr* vas;
+            usize count;
+        } c{batch, 0};
+        arch::for_each_user_page(root_, {&c, [](void* raw, uptr va, u64, u32 flags) {
+            auto* c = static_cast<Collect*>(raw);
+            if (c->count < kBatch && (flags & arch::kPageOwned) && !in_kernel_window(va)) c->vas[c->count++] = va;
+        }});
+        for (usize i = 0; i < c.count; ++i) (void)unmap(batch[i], 1);
+        if (c.count < kBatch) break;
+    }
+    IrqSpinLockGuard guard(lock_);
+    next_dynamic_ = kDynamicBase;
+}
+
 Result<uptr> AddressSpace::reserve(usize pages, uptr) {
     IrqSpinLockGuard guard(lock_);
     uptr va = next_dynamic_;

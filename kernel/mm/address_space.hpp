@@ -33,6 +33,17 @@ public:
     // Never reused, unlike the object's address: safe to cache.
     u64 id() const { return id_; }
 
+    // Linux process calls (first step, until the memory manager owns VSpaces): fork copies
+    // every owned page of `parent` into this (empty) space eagerly, no copy-on-write yet;
+    // exec drops every owned page. Both leave the kernel-managed window alone (IPC buffers,
+    // which belong to their thread, not to the program image).
+    Result<void> copy_owned_pages_from(AddressSpace& parent);
+    void drop_owned_pages();
+    // Moves the page at `va` (with its ownership) into `other` at the same address.
+    Result<void> move_page_to(AddressSpace& other, uptr va);
+    static constexpr uptr kKernelWindowBase = 0x0000700000000000;
+    static constexpr uptr kKernelWindowEnd = 0x00007f0000000000;
+
     // Finds `pages` of free virtual space in [from, to) (simple bump allocator).
     Result<uptr> reserve(usize pages, uptr from = kDynamicBase);
 

@@ -8,7 +8,7 @@
 #include "proc/user_thread.hpp"
 #include "sched/scheduler.hpp"
 #include "shim/linux_abi.hpp"
-#include "shim/linux_process.hpp"
+#include "shim/linux.hpp"
 #include "mm/heap.hpp"
 
 namespace kernel {
@@ -83,42 +83,42 @@ bool is_native(const u8* file, usize size) {
     return false;
 }
 
-// The initial stack of a Linux program, as the kernel's ELF loader lays it out: argc, argv,
+// The initial stack of a Linux program, as Linux's ELF loader lays it out: argc, argv,
 // envp, the auxiliary vector, then the strings and AT_RANDOM's bytes above them.
-Result<uptr> build_linux_stack(AddressSpace& space, StringView path, StringView args, const loader::ElfImage& image,
+Result<uptr> build_linux_stack(AddressSpace& space, const LinuxArguments& args, const loader::ElfImage& image,
                               uptr bias) {
-    constexpr usize kArea = 4096;  // everything below fits in the top page
-    u8 area[kArea];
-    memset(area, 0, sizeof(area));
-    uptr area_base = kStackTop - kArea;
-    usize top = kArea;
+    usize strings = sizeof(u64) * 2 + args.exec_path.length + 1;
+    for (usize i = 0; i < args.argc; ++i) strings += strlen(args.argv[i]) + 1;
+    for (usize i = 0; i < args.envc; ++i) strings += strlen(args.envp[i]) + 1;
+    constexpr usize kAuxvWords = 13 * 2;
+    usize words = 1 + args.argc + 1 + args.envc + 1 + kAuxvWords;
+    usize area_size = align_up<usize>(strings + words * 8 + 64, arch::kPageSize);
+    if (area_size > kStackPages * arch::kPageSize / 2) return Error::OutOfRange;  // E2BIG
+    auto* area = static_cast<u8*>(kmalloc(area_size));
+    if (!area) return Error::NoMemory;
+    memset(area, 0, area_size);
+    uptr area_base = kStackTop - area_size;
+    usize top = area_size;
     auto push_bytes = [&](const void* data, usize n) -> uptr {
         top -= n;
         memcpy(area + top, data, n);
         return area_base + top;
     };
-    char name[128];
-    usize n = min<usize>(path.length, sizeof(name) - 1);
-    memcpy(name, path.data, n);
-    name[n] = 0;
-    uptr execfn = push_bytes(name, n + 1);
-    // Further arguments: `args` split at spaces (at most 8).
-    constexpr usize kMaxArgs = 8;
-    uptr arg_ptrs[kMaxArgs];
-    usize arg_count = 0;
-    while (!args.empty() && arg_count < kMaxArgs) {
-        usize space_at = args.find(' ');
-        StringView word = args.substr(0, space_at);
-        args = args.substr(space_at == args.length ? space_at : space_at + 1);
-        if (word.empty() || word.length >= 64) continue;
-        char copy[64];
-        memcpy(copy, word.data, word.length);
-        copy[word.length] = 0;
-        arg_ptrs[arg_count++] = push_bytes(copy, word.length + 1);
+    auto push_string = [&](const char* text, usize n) -> uptr {
+        top -= n + 1;
+        memcpy(area + top, text, n);
+        area[top + n] = 0;
+        return area_base + top;
+    };
+    uptr execfn = push_string(args.exec_path.data, args.exec_path.length);
+    // Pointers are collected in the words area first and written below the strings.
+    auto* argv_at = static_cast<uptr*>(kmalloc((args.argc + args.envc + 1) * sizeof(uptr)));
+    if (!argv_at) {
+        kfree(area);
+        return Error::NoMemory;
     }
-    const char* const env[] = {"HOME=/", "PATH=/bin:/sbin", "TERM=linux"};
-    uptr env_ptrs[3];
-    for (usize i = 0; i < 3; ++i) env_ptrs[i] = push_bytes(env[i], strlen(env[i]) + 1);
+    for (usize i = 0; i < args.argc; ++i) argv_at[i] = push_string(args.argv[i], strlen(args.argv[i]));
+    for (usize i = 0; i < args.envc; ++i) argv_at[args.argc + i] = push_string(args.envp[i], strlen(args.envp[i]));
     u64 random[2] = {arch::rdtsc() * 0x9e3779b97f4a7c15ull, arch::rdtsc() ^ 0xd1b54a32d192ed03ull};
     uptr random_at = push_bytes(random, sizeof(random));
     top = align_down<usize>(top, 16);
@@ -135,23 +135,24 @@ Result<uptr> build_linux_stack(AddressSpace& space, StringView path, StringView 
         {kAtExecfn, execfn},
         {kAtNull, 0},
     };
-    // Words from the stack pointer up: argc, argv[0], NULL, envp..., NULL, auxv pairs.
-    usize words = 1 + 2 + arg_count + 4 + 2 * (sizeof(auxv) / sizeof(auxv[0]));
+    static_assert(sizeof(auxv) / sizeof(u64) == kAuxvWords);
     top -= words * 8;
     top = align_down<usize>(top, 16);  // rsp is 16-byte aligned at entry
     auto* w = reinterpret_cast<u64*>(area + top);
     usize i = 0;
-    w[i++] = 1 + arg_count;  // argc
-    w[i++] = execfn;         // argv[0]
-    for (usize a = 0; a < arg_count; ++a) w[i++] = arg_ptrs[a];
+    w[i++] = args.argc;
+    for (usize a = 0; a < args.argc; ++a) w[i++] = argv_at[a];
     w[i++] = 0;
-    for (uptr e : env_ptrs) w[i++] = e;
+    for (usize e = 0; e < args.envc; ++e) w[i++] = argv_at[args.argc + e];
     w[i++] = 0;
     for (const auto& a : auxv) {
         w[i++] = a[0];
         w[i++] = a[1];
     }
-    TRY(space.write(area_base + top, area + top, kArea - top));
+    Result<void> written = space.write(area_base + top, area + top, area_size - top);
+    kfree(argv_at);
+    kfree(area);
+    if (!written.ok()) return written.error();
     return area_base + top;
 }
 
@@ -163,6 +164,32 @@ StringView basename(StringView path) {
 }
 
 }  // namespace
+
+Result<LinuxEntry> load_linux_image(AddressSpace& space, const u8* file, usize size, const loader::ElfImage& image,
+                                    const LinuxArguments& args, const char** why) {
+    (void)size;
+    uptr bias = image.type == loader::kElfTypeDyn ? kPieBase : 0;
+    if (Result<void> r = load_segments(space, image, file, bias); !r.ok()) {
+        *why = "cannot map its segments";
+        return r.error();
+    }
+    if (Result<void> r = space.map_anonymous(kStackTop - kStackPages * arch::kPageSize, kStackPages, arch::kPageWrite);
+        !r.ok()) {
+        *why = "no memory for its stack";
+        return r.error();
+    }
+    Result<uptr> rsp = build_linux_stack(space, args, image, bias);
+    if (!rsp.ok()) {
+        *why = rsp.error() == Error::OutOfRange ? "arguments and environment too large" : "cannot build its stack";
+        return rsp.error();
+    }
+    uptr image_end = 0;
+    for (usize i = 0; i < image.segment_count; ++i)
+        image_end = max<uptr>(image_end, bias + image.segments[i].vaddr + image.segments[i].memsz);
+    return LinuxEntry{bias + image.entry, rsp.value(), align_up<uptr>(image_end, arch::kPageSize)};
+}
+
+bool is_native_program(const u8* file, usize size) { return is_native(file, size); }
 
 bool boot_archive_has(StringView path) {
     const char* why = nullptr;
@@ -192,30 +219,54 @@ Result<RefPtr<Process>> spawn_from_boot_archive(StringView path, u64 arg, bool p
     if (!created.ok()) return fail(created.error());
     RefPtr<Process> process = created.release_value();
     if (privileged) process->set_privileged();
-    uptr bias = image.value().type == loader::kElfTypeDyn ? kPieBase : 0;
-    Result<void> loaded = load_segments(process->address_space(), image.value(), entry.value().data, bias);
-    if (!loaded.ok()) {
-        why = "cannot map its segments";
-        return fail(loaded.error());
-    }
-    Result<void> stack = process->address_space().map_anonymous(kStackTop - kStackPages * arch::kPageSize, kStackPages,
-                                                                 arch::kPageWrite);
-    if (!stack.ok()) return fail(stack.error());
-    uptr rsp = kStackTop;
+    uptr entry_point;
+    uptr rsp;
     if (!is_native(entry.value().data, entry.value().size)) {
-        auto* state = knew<shim::LinuxProcess>();
+        // argv: the path, then `linux_args` split at spaces.
+        constexpr usize kMaxArgs = 16;
+        char words[kMaxArgs][64];
+        const char* argv[kMaxArgs + 1];
+        usize argc = 0;
+        usize n = min<usize>(path.length, sizeof(words[0]) - 1);
+        memcpy(words[0], path.data, n);
+        words[0][n] = 0;
+        argv[argc++] = words[0];
+        StringView rest = linux_args;
+        while (!rest.empty() && argc < kMaxArgs) {
+            usize space_at = rest.find(' ');
+            StringView word = rest.substr(0, space_at);
+            rest = rest.substr(space_at == rest.length ? space_at : space_at + 1);
+            if (word.empty() || word.length >= sizeof(words[0])) continue;
+            memcpy(words[argc], word.data, word.length);
+            words[argc][word.length] = 0;
+            argv[argc] = words[argc];
+            ++argc;
+        }
+        const char* const env[] = {"HOME=/", "PATH=/bin:/sbin:/usr/bin:/usr/sbin", "TERM=linux"};
+        LinuxArguments args{argv, argc, env, 3, path};
+        shim::LinuxProcess* state = shim::create_initial_linux_state(*process, path, argv, argc);
         if (!state) return fail(Error::NoMemory);
-        process->set_linux_state(state);
-        uptr image_end = 0;
-        for (usize i = 0; i < image.value().segment_count; ++i)
-            image_end = max<uptr>(image_end, bias + image.value().segments[i].vaddr + image.value().segments[i].memsz);
-        state->brk_start = state->brk = state->brk_mapped = align_up<uptr>(image_end, arch::kPageSize);
-        Result<uptr> linux_rsp = build_linux_stack(process->address_space(), path, linux_args, image.value(), bias);
-        if (!linux_rsp.ok()) return fail(linux_rsp.error());
-        rsp = linux_rsp.value();
+        Result<LinuxEntry> loaded = load_linux_image(process->address_space(), entry.value().data, entry.value().size,
+                                                     image.value(), args, &why);
+        if (!loaded.ok()) return fail(loaded.error());
+        state->brk_start = state->brk = state->brk_mapped = loaded.value().brk_start;
+        entry_point = loaded.value().entry;
+        rsp = loaded.value().stack_pointer;
         arg = 0;  // Linux entry: rdi is unspecified, rdx = 0 (no dynamic-linker fini)
+    } else {
+        uptr bias = image.value().type == loader::kElfTypeDyn ? kPieBase : 0;
+        Result<void> loaded = load_segments(process->address_space(), image.value(), entry.value().data, bias);
+        if (!loaded.ok()) {
+            why = "cannot map its segments";
+            return fail(loaded.error());
+        }
+        Result<void> stack = process->address_space().map_anonymous(kStackTop - kStackPages * arch::kPageSize,
+                                                                     kStackPages, arch::kPageWrite);
+        if (!stack.ok()) return fail(stack.error());
+        entry_point = bias + image.value().entry;
+        rsp = kStackTop;
     }
-    Result<Thread*> thread = create_user_thread(*process, bias + image.value().entry, rsp, arg, name);
+    Result<Thread*> thread = create_user_thread(*process, entry_point, rsp, arg, name);
     if (!thread.ok()) return fail(thread.error());
     thread_start(thread.value());
     LOG_INFO("started %s (pid %u) from the boot archive", name, process->pid());

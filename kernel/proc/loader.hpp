@@ -4,6 +4,7 @@
 
 #include "lib/result.hpp"
 #include "lib/string.hpp"
+#include "loader/elf.hpp"
 #include "proc/process.hpp"
 
 namespace kernel {
@@ -15,6 +16,26 @@ namespace kernel {
 // argv[1..] of a Linux program.
 Result<RefPtr<Process>> spawn_from_boot_archive(StringView path, u64 arg, bool privileged,
                                                 StringView linux_args = StringView());
+
+// Loads a static Linux program (elf_parse'd) into `space`, which holds no image: its
+// segments, a stack with argv, envp and the auxiliary vector laid out as Linux does.
+// Used for the first program and by execve. Failures set *why.
+struct LinuxArguments {
+    const char* const* argv;
+    usize argc;
+    const char* const* envp;
+    usize envc;
+    StringView exec_path;  // AT_EXECFN
+};
+struct LinuxEntry {
+    uptr entry;
+    uptr stack_pointer;
+    uptr brk_start;  // end of the image, page aligned
+};
+Result<LinuxEntry> load_linux_image(AddressSpace& space, const u8* file, usize size, const loader::ElfImage& image,
+                                    const LinuxArguments& args, const char** why);
+// True when the program carries Tessera's ELF note (a native program).
+bool is_native_program(const u8* file, usize size);
 
 // True when the boot archive holds `path`.
 bool boot_archive_has(StringView path);

@@ -5,7 +5,7 @@
 #include "sched/cpu.hpp"
 #include "mm/heap.hpp"
 #include "object/kernel_page.hpp"
-#include "shim/linux_process.hpp"
+#include "shim/linux.hpp"
 
 namespace kernel {
 namespace {
@@ -23,11 +23,34 @@ Result<RefPtr<Process>> Process::create(const char* name) {
     return RefPtr<Process>::adopt(p);
 }
 
+Result<RefPtr<Process>> Process::create_in(const char* name, RefPtr<AddressSpace> space) {
+    void* memory = kmalloc(sizeof(Process));
+    if (!memory) return Error::NoMemory;
+    auto* p = new (memory) Process();
+    p->space_ = space;
+    p->pid_ = __atomic_fetch_add(&g_next_pid, 1, __ATOMIC_RELAXED);
+    snformat(p->name_, sizeof(p->name_), "%s", name);
+    return RefPtr<Process>::adopt(p);
+}
+
+Result<void> Process::replace_address_space(uptr ipc_buffer_va) {
+    RefPtr<AddressSpace> fresh = TRY(AddressSpace::create());
+    TRY(space_->move_page_to(*fresh, ipc_buffer_va));
+    space_ = fresh;
+    return {};
+}
+
 namespace {
 constexpr uptr kIpcBufferWindow = 0x0000700000000000;
 }
 
 uptr Process::ipc_window() const { return kIpcBufferWindow + u64{pid_} * kIpcSlots * arch::kPageSize; }
+
+void Process::set_name(StringView name) {
+    usize n = min<usize>(name.length, sizeof(name_) - 1);
+    memcpy(name_, name.data, n);
+    name_[n] = 0;
+}
 
 Result<Process::IpcBuffer> Process::take_ipc_buffer() {
     u32 slot;
@@ -108,7 +131,7 @@ Result<void> Process::allow_ports(u16 first, u16 count) {
 void Process::apply_io_permissions() { arch::set_io_bitmap(current_cpu().arch, io_bitmap(), io_version()); }
 
 Process::~Process() {
-    if (linux_) kdelete(linux_);
+    if (linux_) shim::release_linux_state(linux_);
     for (Grant& g : grants_)
         if (g.object) g.object->unref();
     if (io_bitmap_) kfree(io_bitmap_);

@@ -5,6 +5,7 @@
 
 #include "mm/address_space.hpp"
 #include "object/handle_table.hpp"
+#include "lib/string.hpp"
 #include "object/object.hpp"
 #include "sync/spinlock.hpp"
 
@@ -19,11 +20,17 @@ public:
     static constexpr ObjectType kType = ObjectType::Process;
 
     static Result<RefPtr<Process>> create(const char* name);
+    // A process running in an existing address space (vfork's child, until it execs).
+    static Result<RefPtr<Process>> create_in(const char* name, RefPtr<AddressSpace> space);
+    // Gives the process a new, empty address space (exec in a vfork child). The calling
+    // thread's IPC buffer page moves along; the caller activates the new space.
+    Result<void> replace_address_space(uptr ipc_buffer_va);
     ~Process() override;
 
     AddressSpace& address_space() { return *space_; }
     HandleTable& handles() { return handles_; }
     const char* name() const { return name_; }
+    void set_name(StringView name);  // execve
     u32 pid() const { return pid_; }
 
     // Accounting (atomics: charged from any CPU).

@@ -7,6 +7,7 @@
 #include "ipc/fastpath.hpp"
 #include "proc/user_thread.hpp"
 #include "sched/cpu.hpp"
+#include "shim/linux.hpp"
 
 namespace kernel {
 
@@ -23,6 +24,10 @@ void handle_user_exception(arch::TrapFrame& f, u64 fault_address) {
         LOG_WARN("service process %s ends; the call returns kErrCalleeFailed to its caller", culprit->name());
         culprit->mark_dead(-static_cast<i64>(f.vector));
         (void)ipc_unwind_top(f, tessera::kErrCalleeFailed);
+        return;
+    }
+    if (u->home->linux_state()) {
+        shim::raise_fault_signal(f, fault_address);  // delivered on the way back to user mode
         return;
     }
     u->home->mark_dead(-static_cast<i64>(f.vector));

@@ -15,19 +15,16 @@ namespace kernel {
 namespace {
 
 struct StartInfo {
-    uptr entry, stack_top;
-    u64 arg;
+    arch::TrapFrame frame;  // the registers user mode starts with
 };
 
 void user_thread_start(void* raw) {
     auto* start = static_cast<StartInfo*>(raw);
-    StartInfo info = *start;
-    kfree(start);
     // The frame lives in this function's stack frame (not at the top of the kernel stack,
     // where our own callers' frames still are); enter_user never returns, and from then on
     // every kernel entry starts again at the top.
-    arch::TrapFrame frame;
-    arch::make_user_frame(&frame, info.entry, info.stack_top, info.arg);
+    arch::TrapFrame frame = start->frame;
+    kfree(start);
     arch::enter_user(&frame);
 }
 
@@ -79,8 +76,17 @@ bool UserThread::exited() {
 Result<Thread*> create_user_thread(Process& process, uptr entry, uptr stack_top, u64 arg, const char* name,
                                    RefPtr<UserThread>* object_out) {
     if (!arch::is_user_address(entry) || !arch::is_user_address(stack_top)) return Error::InvalidArgument;
-    auto* start = knew<StartInfo>(StartInfo{entry, stack_top, arg});
+    arch::TrapFrame frame;
+    arch::make_user_frame(&frame, entry, stack_top, arg);
+    return create_user_thread_from_frame(process, frame, name, object_out);
+}
+
+Result<Thread*> create_user_thread_from_frame(Process& process, const arch::TrapFrame& frame, const char* name,
+                                              RefPtr<UserThread>* object_out) {
+    if (!arch::is_user_address(frame.rip)) return Error::InvalidArgument;
+    auto* start = knew<StartInfo>();
     if (!start) return Error::NoMemory;
+    start->frame = frame;
     Thread* t = thread_create(name, user_thread_start, start);
     if (!t) {
         kfree(start);

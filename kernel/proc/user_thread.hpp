@@ -1,6 +1,7 @@
 #pragma once
 // Threads that run user code, and the handle-visible object for them.
 
+#include "arch/trap_frame.hpp"
 #include "lib/result.hpp"
 #include "object/object.hpp"
 #include "proc/process.hpp"
@@ -30,6 +31,10 @@ private:
 // `stack_top` and `arg` in rdi. `object_out`, when given, receives its UserThread.
 Result<Thread*> create_user_thread(Process& process, uptr entry, uptr stack_top, u64 arg, const char* name,
                                    RefPtr<UserThread>* object_out = nullptr);
+
+// Same, starting with a whole register image (fork's child: the parent's registers).
+Result<Thread*> create_user_thread_from_frame(Process& process, const arch::TrapFrame& frame, const char* name,
+                                              RefPtr<UserThread>* object_out = nullptr);
 
 // Ends the current user thread (releases its user state; last thread ends the process).
 [[noreturn]] void exit_user_thread(i64 code);

@@ -54,6 +54,9 @@ struct UserContext {
     u64 fs_base = 0, gs_base = 0;
     u8* fpu = nullptr;          // XSAVE area
     bool killed = false;        // torn down when its chain returns to home
+    // Set when a syscall rewrote the whole register image (rt_sigreturn): the return to
+    // user mode then goes through IRET, since SYSRET would clobber rcx and r11.
+    bool restore_all_registers = false;
     i64 exit_code = 0;
     struct {
         Service* service;

@@ -1,22 +1,117 @@
 #pragma once
-// What the ABI shim keeps per Linux process (first step): the program break, the thread's
-// clear_child_tid address, and the fd table. The shim owns the fd table (DESIGN §2); for
-// now its only open file is the console on fds 0, 1 and 2 (the FS service brings the rest).
+// What the ABI shim keeps per Linux process: the fd table (the shim owns it, DESIGN §2),
+// signal dispositions and the pending/blocked sets, the program break, and — as the first
+// step of the process manager, until that service exists — the process tree (parent,
+// children, process group, session) and the exit status a parent collects with wait4.
+//
+// Everything here is guarded by the one Linux-personality lock (linux_lock()), which the
+// FS service also uses as its lock while it is linked into the kernel: a signal sent
+// under it can wake a thread blocked inside the FS without a lost wakeup.
 
-#include "lib/types.hpp"
+#include "lib/list.hpp"
+#include "sched/wait_queue.hpp"
+#include "sync/spinlock.hpp"
+#include "time/timer.hpp"
+
+namespace fs {
+struct Node;
+}
+
+namespace kernel {
+class Process;
+}
 
 namespace kernel::shim {
 
-inline constexpr usize kMaxFds = 64;
+inline constexpr usize kMaxFds = 256;
+inline constexpr u32 kSignalCount = 64;  // signals 1..64
 
-enum class FdKind : u8 { Closed, Console };
+// An open file description (open(2)): what dup'ed fds and forked children share.
+struct OpenFile {
+    u32 refs = 1;
+    fs::Node* node = nullptr;  // a reference
+    u64 offset = 0;
+    u32 flags = 0;  // Linux O_* status flags and the access mode
+    char* path = nullptr;  // absolute, lexically normalized (fchdir, /proc/<pid>/fd); owned
+};
+
+struct FdEntry {
+    OpenFile* file = nullptr;
+    bool close_on_exec = false;
+};
+
+struct SignalAction {
+    u64 handler = 0;  // SIG_DFL 0, SIG_IGN 1, or a user address
+    u64 flags = 0;    // SA_*
+    u64 restorer = 0;
+    u64 mask = 0;
+};
 
 struct LinuxProcess {
-    uptr brk_start = 0;  // end of the loaded image, page aligned
-    uptr brk = 0;        // current break
-    uptr brk_mapped = 0; // pages are mapped up to here
+    Process* process = nullptr;  // the owner (not a reference: it owns us)
+
+    // Memory (first step: the shim maps eagerly; the memory manager will own this).
+    uptr brk_start = 0;   // end of the loaded image, page aligned
+    uptr brk = 0;         // current break
+    uptr brk_mapped = 0;  // pages are mapped up to here
     u64 clear_child_tid = 0;
-    FdKind fds[kMaxFds] = {FdKind::Console, FdKind::Console, FdKind::Console};
+
+    // Files.
+    FdEntry fds[kMaxFds];
+    fs::Node* cwd = nullptr;  // a reference
+    char cwd_path[256] = {'/'};
+    u32 umask = 022;
+
+    // Signals (one thread per process so far: the mask is the process's).
+    SignalAction actions[kSignalCount + 1];
+    u64 pending = 0;  // bit (sig - 1)
+    u64 blocked = 0;
+    struct {
+        u64 sp = 0, size = 0;
+        u32 flags = 2;  // SS_DISABLE
+    } altstack;
+    struct PendingInfo {
+        u32 sender_pid = 0;
+        i32 code = 0;
+        u64 address = 0;  // si_addr for faults, the status for SIGCHLD, si_value for sigqueue
+    };
+    PendingInfo info[kSignalCount + 1];  // siginfo of each pending standard signal
+    static constexpr u32 kMaxQueued = 32;  // real-time signals queued (Linux: RLIMIT_SIGPENDING)
+    struct {
+        int signal;
+        PendingInfo info;
+    } queued[kMaxQueued];
+    u32 queued_count = 0;
+    u64 saved_mask = 0;  // rt_sigsuspend's mask to restore after the handler
+    bool mask_saved = false;
+    bool stopped = false;  // by a stop signal, until SIGCONT
+    bool stop_reported = false;
+    bool continued = false;  // resumed by SIGCONT, not yet reported to wait
+    int stop_signal = 0;
+    u64 syscall_number = 0;  // of the call in progress (restarts after a handler)
+    Timer alarm_timer;
+    u64 alarm_deadline = 0;  // ITIMER_REAL (alarm)
+    u64 alarm_interval = 0;
+    WaitQueue* blocked_on = nullptr;
+    u64 wait_deadline = 0;  // for FS waits made on behalf of poll/select (0: none)  // where the thread sleeps interruptibly, if it does
+    WaitQueue signal_wait;            // rt_sigsuspend, pause, sigtimedwait
+
+    // The process tree (process manager, first step).
+    u32 pid = 0, pgid = 0, sid = 0;
+    LinuxProcess* parent = nullptr;
+    ListNode all_node;  // every Linux process (find_process, kill -1)
+    ListNode sibling;
+    IntrusiveList<LinuxProcess, &LinuxProcess::sibling> children;  // each holds a Process ref
+    WaitQueue child_events;  // a child exited (wait4)
+    LinuxProcess* vfork_parent = nullptr;  // waiting in vfork until this child execs or exits
+    WaitQueue vfork_wait;
+    bool exited = false;     // a zombie until the parent reaps it
+    bool reaped = false;
+    u32 wait_status = 0;     // as wait4 reports it
+    char exe_path[128] = {};
+    char cmdline[256] = {};  // NUL-separated, as /proc/<pid>/cmdline
+    usize cmdline_length = 0;
+    u64 start_ns = 0;
 };
 
 }  // namespace kernel::shim

@@ -13,6 +13,7 @@
 namespace kernel {
 namespace shim {
 void dispatch(arch::TrapFrame& f);
+void deliver_signals(arch::TrapFrame& f);
 }
 namespace {
 
@@ -53,11 +54,13 @@ void prepare_return_to_user(arch::TrapFrame& f) {
     // has returned to it.
     if (u->depth == 0 && u->home->dead()) exit_user_thread(u->home->exit_code());
     if (current_cpu().need_resched) schedule();
+    // Linux programs: pending signals run their handlers (or default actions) now.
+    if (u->depth == 0 && u->home->linux_state()) shim::deliver_signals(f);
 }
 
 }  // namespace kernel
 
-extern "C" void syscall_dispatch(arch::TrapFrame* frame) {
+extern "C" bool syscall_dispatch(arch::TrapFrame* frame) {
     using namespace kernel;
     arch::TrapFrame& f = *frame;
     arch::enable_interrupts();
@@ -78,4 +81,8 @@ extern "C" void syscall_dispatch(arch::TrapFrame* frame) {
         exit_user_thread(-1);
     }
     arch::disable_interrupts();
+    UserContext* u = current_thread()->user;
+    bool restore_all = u->restore_all_registers;
+    u->restore_all_registers = false;
+    return restore_all;
 }

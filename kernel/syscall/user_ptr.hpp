@@ -44,4 +44,20 @@ private:
     u64 address_;
 };
 
+// Copies a NUL-terminated user string into `out` (at most `room` bytes with the NUL).
+// Returns its length, -1 for a bad address, -2 when it does not fit. Copies page by page:
+// bytes after the NUL on the same page may be read, never bytes on a page beyond it.
+inline i64 copy_string_from_user(u64 user, char* out, usize room) {
+    usize done = 0;
+    while (done < room) {
+        usize to_page_end = 4096 - ((user + done) & 4095);
+        usize chunk = min<usize>(to_page_end, room - done);
+        if (!arch::copy_from_user(out + done, user + done, chunk)) return -1;
+        for (usize i = 0; i < chunk; ++i)
+            if (out[done + i] == 0) return static_cast<i64>(done + i);
+        done += chunk;
+    }
+    return -2;
+}
+
 }  // namespace kernel

@@ -221,6 +221,30 @@ void free_level(u64 table_phys, unsigned level, void (*free_page)(u64)) {
 }
 }  // namespace
 
+namespace {
+void visit_level(u64 table_phys, unsigned level, uptr base, const UserPageVisitor& visit) {
+    const u64* table = phys_to_ptr<u64>(table_phys);
+    for (unsigned i = 0; i < 512; ++i) {
+        u64 e = table[i];
+        if (!(e & kPresent)) continue;
+        uptr va = base + (uptr{i} << (12 + 9 * level));
+        if (level == 0) {
+            u32 flags = ((e & kWritable) ? kPageWrite : 0) | ((e & kNoExecute) ? 0 : kPageExecute) |
+                        ((e & kOwnedBit) ? kPageOwned : 0) | ((e & kUser) ? kPageUser : 0);
+            visit.fn(visit.context, va, e & kAddressMask, flags);
+        } else if (!(e & kHuge)) {
+            visit_level(e & kAddressMask, level - 1, va, visit);
+        }
+    }
+}
+}  // namespace
+
+void for_each_user_page(u64 root, const UserPageVisitor& visit) {
+    const u64* pml4 = phys_to_ptr<u64>(root);
+    for (unsigned i = 0; i < 256; ++i)
+        if (pml4[i] & kPresent) visit_level(pml4[i] & kAddressMask, 2, uptr{i} << 39, visit);
+}
+
 void destroy_user_root(u64 root, void (*free_page)(u64)) {
     u64* pml4 = phys_to_ptr<u64>(root);
     for (unsigned i = 0; i < 256; ++i)

@@ -28,6 +28,15 @@ void serial_write(const char* data, usize length) {
     }
 }
 
+void serial_write_raw(const char* data, usize length) {
+    for (usize i = 0; i < length; ++i) {
+        while (!(inb(kCom1 + 5) & 0x20)) pause();
+        outb(kCom1, static_cast<u8>(data[i]));
+    }
+}
+
+void serial_enable_receive_interrupt() { outb(kCom1 + 1, 0x01); }
+
 int serial_read_nonblocking() {
     if (!(inb(kCom1 + 5) & 0x01)) return -1;
     return inb(kCom1);

@@ -27,6 +27,10 @@ syscall_entry:
     mov %rsp, %rdi
     cld
     call syscall_dispatch
+    /* true: the frame was rewritten as a whole (rt_sigreturn); only IRET restores every
+     * register. The frame has the same layout as an interrupt's. */
+    test %al, %al
+    jnz trap_return
     /* Fall into syscall_return. */
 
     .globl syscall_return

@@ -78,6 +78,18 @@ void fpu_save(u8* area) {
         asm volatile("fxsave64 (%0)" : : "r"(area) : "memory");
 }
 
+void fpu_sanitize(u8* area) {
+    // The fields XRSTOR/FXRSTOR fault on: MXCSR reserved bits, and for XSAVE's header,
+    // components not enabled in XCR0, a compacted-format flag and reserved bytes.
+    auto* mxcsr = reinterpret_cast<u32*>(area + 24);
+    *mxcsr &= 0xffbf;
+    if (g_xcr0) {
+        auto* header = reinterpret_cast<u64*>(area + 512);
+        header[0] &= g_xcr0;
+        for (int i = 1; i < 8; ++i) header[i] = 0;
+    }
+}
+
 void fpu_restore(const u8* area) {
     if (g_xcr0)
         asm volatile("xrstor64 (%0)" : : "r"(area), "a"(static_cast<u32>(g_xcr0)), "d"(static_cast<u32>(g_xcr0 >> 32)) : "memory");

@@ -93,6 +93,14 @@ inline constexpr u32 kPageOwned = 1 << 5;
 Result<u64> create_user_root();
 // Frees the user half's page tables and every kPageOwned page; `free_page` returns pages.
 void destroy_user_root(u64 root, void (*free_page)(u64 phys));
+// Calls `fn` for every present 4 KiB user page of `root`, in address order, with the
+// page's flags (kPageWrite/kPageExecute/kPageOwned). The visitor must not change the
+// tables it walks.
+struct UserPageVisitor {
+    void* context;
+    void (*fn)(void* context, uptr va, u64 phys, u32 flags);
+};
+void for_each_user_page(u64 root, const UserPageVisitor& visit);
 // Switches to `root`. With PCID the switch keeps the TLB entries tagged with `pcid`.
 void activate_root(u64 root, u16 pcid);
 bool pcid_enabled();

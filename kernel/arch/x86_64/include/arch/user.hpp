@@ -17,6 +17,8 @@ usize fpu_area_size();
 void fpu_init_area(u8* area);
 void fpu_save(u8* area);
 void fpu_restore(const u8* area);
+// Makes a save area that came from user memory (a signal frame) safe to restore.
+void fpu_sanitize(u8* area);
 
 // Starts user mode in the current thread at `frame` (built on its kernel stack).
 [[noreturn]] void enter_user(TrapFrame* frame);

@@ -1,0 +1,1232 @@
+// Linux file calls. The shim owns the fd table and the open file descriptions (DESIGN §2):
+// fd -> OpenFile {FS node, offset, flags}. Everything else — names, data, pipes, devices —
+// is the FS service's (services/fs), called with kernel buffers: the shim copies paths and
+// data between user memory and bounce buffers, so the FS never sees a user pointer.
+//
+// The FS is linked into the kernel in this first step (IC0 placement) and shares
+// g_linux_lock as its lock; fd-table updates take the same lock briefly, FS calls are made
+// without it.
+
+#include "debug/log.hpp"
+#include "fs/pipe.hpp"
+#include "fs/tty.hpp"
+#include "fs/vfs.hpp"
+#include "lib/string.hpp"
+#include "mm/heap.hpp"
+#include "shim/console.hpp"
+#include "shim/linux.hpp"
+#include "syscall/user_ptr.hpp"
+#include "time/clock.hpp"
+
+namespace kernel::shim {
+namespace {
+
+using namespace linux_errno;
+namespace flag = fs::flag;
+
+constexpr i64 kAtFdcwd = -100;
+constexpr u64 kAtSymlinkNofollow = 0x100, kAtRemovedir = 0x200, kAtSymlinkFollow = 0x400, kAtEmptyPath = 0x1000;
+constexpr usize kBounce = 64 * KiB;
+
+fs::Credentials creds() { return {0, 0, current_linux()->pid}; }
+
+// --- fd table ---------------------------------------------------------------------------
+
+OpenFile* get_file(u64 fd) {
+    LinuxProcess* l = current_linux();
+    IrqSpinLockGuard guard(g_linux_lock);
+    if (fd >= kMaxFds || !l->fds[fd].file) return nullptr;
+    OpenFile* of = l->fds[fd].file;
+    ++of->refs;
+    return of;
+}
+
+void put_file(OpenFile* of) {
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        if (--of->refs) return;
+    }
+    fs::close(of->node, of->flags);
+    kfree(of->path);
+    kdelete(of);
+}
+
+// RAII for a file taken from the table for the length of a call.
+class FileRef {
+public:
+    explicit FileRef(u64 fd) : file_(get_file(fd)) {}
+    ~FileRef() {
+        if (file_) put_file(file_);
+    }
+    TESSERA_NO_COPY(FileRef);
+    OpenFile* operator->() const { return file_; }
+    explicit operator bool() const { return file_ != nullptr; }
+    OpenFile* get() const { return file_; }
+
+private:
+    OpenFile* file_;
+};
+
+// Installs `of` at the lowest free fd >= `from`; takes over the caller's reference.
+i64 install(OpenFile* of, bool cloexec, u64 from = 0) {
+    LinuxProcess* l = current_linux();
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        for (u64 fd = from; fd < kMaxFds; ++fd)
+            if (!l->fds[fd].file) {
+                l->fds[fd] = {of, cloexec};
+                return static_cast<i64>(fd);
+            }
+    }
+    put_file(of);
+    return -kEMFILE;
+}
+
+OpenFile* make_file(fs::Node* node, u32 flags, const char* path) {
+    auto* of = knew<OpenFile>();
+    if (!of) return nullptr;
+    of->node = node;
+    of->flags = flags & ~flag::kCloseOnExec;
+    usize n = strlen(path);
+    of->path = static_cast<char*>(kmalloc(n + 1));
+    if (of->path) memcpy(of->path, path, n + 1);
+    return of;
+}
+
+// --- paths --------------------------------------------------------------------------------
+
+// Paths up to PATH_MAX live on the heap: kernel stacks are 16 KiB.
+class PathBuffer {
+public:
+    PathBuffer() : text(static_cast<char*>(kmalloc(fs::kPathMax))) {}
+    ~PathBuffer() { kfree(text); }
+    TESSERA_NO_COPY(PathBuffer);
+    char* text;
+};
+
+// The absolute names kept for getcwd, fchdir and /proc are at most this long (longer
+// ones are cut; the FS itself takes full PATH_MAX paths).
+constexpr usize kNameRoom = sizeof(LinuxProcess::cwd_path);
+
+// Copies a user path; -EFAULT, -ENAMETOOLONG, or -ENOENT for an empty one.
+i64 copy_path(u64 user, PathBuffer& out, bool allow_empty = false) {
+    if (!out.text) return -kENOMEM;
+    i64 n = copy_string_from_user(user, out.text, fs::kPathMax);
+    if (n == -1) return -kEFAULT;
+    if (n < 0) return -kENAMETOOLONG;
+    if (n == 0 && !allow_empty) return -kENOENT;
+    return n;
+}
+
+// Lexically normalized absolute form of `path` relative to `base` (for getcwd and the
+// names /proc shows; symlinks are not resolved).
+void absolute_path(const char* base, const char* path, char* out, usize room) {
+    char joined[2 * kNameRoom];
+    usize n = 0;
+    auto append = [&](const char* s) {
+        while (*s && n + 1 < sizeof(joined)) joined[n++] = *s++;
+    };
+    if (path[0] != '/') {
+        append(base);
+        append("/");
+    }
+    append(path);
+    joined[n] = 0;
+    // Split at '/', drop "." and empty parts, let ".." pop.
+    usize out_len = 0;
+    out[0] = 0;
+    for (usize i = 0; i < n;) {
+        while (i < n && joined[i] == '/') ++i;
+        usize start = i;
+        while (i < n && joined[i] != '/') ++i;
+        usize len = i - start;
+        if (len == 0 || (len == 1 && joined[start] == '.')) continue;
+        if (len == 2 && joined[start] == '.' && joined[start + 1] == '.') {
+            while (out_len > 0 && out[out_len] != '/') --out_len;
+            out[out_len] = 0;
+            continue;
+        }
+        if (out_len + 1 + len + 1 > room) break;
+        out[out_len++] = '/';
+        memcpy(out + out_len, joined + start, len);
+        out_len += len;
+        out[out_len] = 0;
+    }
+    if (out_len == 0) {
+        out[0] = '/';
+        out[1] = 0;
+    }
+}
+
+// The directory node relative paths start from: the cwd or a dirfd's. A new reference.
+i64 start_dir(i64 dirfd, const char* path, fs::Node** out, char* base_path = nullptr, usize base_room = 0) {
+    LinuxProcess* l = current_linux();
+    if (path[0] == '/' || dirfd == kAtFdcwd) {
+        // Only the process's own (single) thread changes its cwd: no lock needed to read it,
+        // and the FS's lock is the same lock, which node_ref takes.
+        *out = l->cwd;
+        if (base_path) {
+            usize n = min<usize>(strlen(l->cwd_path), base_room - 1);
+            memcpy(base_path, l->cwd_path, n);
+            base_path[n] = 0;
+        }
+        fs::node_ref(*out);
+        return 0;
+    }
+    FileRef file(static_cast<u64>(dirfd));
+    if (!file) return -kEBADF;
+    *out = file->node;
+    if (base_path) {
+        const char* p = file->path ? file->path : "/";
+        usize n = min<usize>(strlen(p), base_room - 1);
+        memcpy(base_path, p, n);
+        base_path[n] = 0;
+    }
+    fs::node_ref(*out);
+    return 0;
+}
+
+class NodeRef {
+public:
+    NodeRef() = default;
+    ~NodeRef() {
+        if (node) fs::node_unref(node);
+    }
+    TESSERA_NO_COPY(NodeRef);
+    fs::Node* node = nullptr;
+};
+
+// --- data ---------------------------------------------------------------------------------
+
+bool readable(const OpenFile& of) { return (of.flags & flag::kAccessMode) != flag::kWriteOnly && !(of.flags & flag::kPath); }
+bool writable(const OpenFile& of) { return (of.flags & flag::kAccessMode) != flag::kReadOnly && !(of.flags & flag::kPath); }
+
+// Maps an interrupted blocking FS call to a restartable one.
+i64 restartable(i64 r) { return r == -kEINTR ? -kERestartSys : r; }
+
+i64 do_read(OpenFile& of, u64 user, u64 length, u64* offset) {
+    if (!readable(of)) return -kEBADF;
+    if (length == 0) return 0;
+    bool stream = fs::node_type(of.node) != fs::NodeType::Regular;
+    usize chunk = min<usize>(length, kBounce);
+    auto* buffer = static_cast<u8*>(kmalloc(chunk));
+    if (!buffer) return -kENOMEM;
+    u64 done = 0;
+    i64 result = 0;
+    while (done < length) {
+        usize want = min<usize>(length - done, chunk);
+        i64 n = fs::read(of.node, offset, buffer, want, of.flags);
+        if (n < 0) {
+            result = n;
+            break;
+        }
+        if (n > 0 && !arch::copy_to_user(user + done, buffer, static_cast<usize>(n))) {
+            result = -kEFAULT;
+            break;
+        }
+        done += static_cast<u64>(n);
+        if (stream || static_cast<usize>(n) < want) break;
+    }
+    kfree(buffer);
+    return done ? static_cast<i64>(done) : restartable(result);
+}
+
+i64 do_write(OpenFile& of, u64 user, u64 length, u64* offset) {
+    if (!writable(of)) return -kEBADF;
+    if (length == 0) return 0;
+    usize chunk = min<usize>(length, kBounce);
+    auto* buffer = static_cast<u8*>(kmalloc(chunk));
+    if (!buffer) return -kENOMEM;
+    u64 done = 0;
+    i64 result = 0;
+    while (done < length) {
+        usize want = min<usize>(length - done, chunk);
+        if (!arch::copy_from_user(buffer, user + done, want)) {
+            result = -kEFAULT;
+            break;
+        }
+        i64 n = fs::write(of.node, offset, buffer, want, of.flags);
+        if (n < 0) {
+            result = n;
+            break;
+        }
+        done += static_cast<u64>(n);
+        if (static_cast<usize>(n) < want) break;
+    }
+    kfree(buffer);
+    if (result == -kEPIPE) {
+        IrqSpinLockGuard guard(g_linux_lock);
+        send_signal(*current_linux(), kSigPipe, current_linux()->pid, kSiKernel);
+    }
+    return done ? static_cast<i64>(done) : restartable(result);
+}
+
+}  // namespace
+
+// --- fd table management used by fork, exec and exit --------------------------------------
+
+void copy_fd_table(LinuxProcess& parent, LinuxProcess& child) {
+    for (usize fd = 0; fd < kMaxFds; ++fd) {
+        child.fds[fd] = parent.fds[fd];
+        if (child.fds[fd].file) ++child.fds[fd].file->refs;
+    }
+    child.cwd = parent.cwd;  // the caller has taken its reference (the FS lock is ours too)
+    memcpy(child.cwd_path, parent.cwd_path, sizeof(child.cwd_path));
+}
+
+void close_all_files(LinuxProcess& l) {
+    for (usize fd = 0; fd < kMaxFds; ++fd) {
+        OpenFile* of;
+        {
+            IrqSpinLockGuard guard(g_linux_lock);
+            of = l.fds[fd].file;
+            l.fds[fd] = {};
+        }
+        if (of) put_file(of);
+    }
+    fs::Node* cwd;
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        cwd = l.cwd;
+        l.cwd = nullptr;
+    }
+    if (cwd) fs::node_unref(cwd);
+}
+
+void close_on_exec(LinuxProcess& l) {
+    for (usize fd = 0; fd < kMaxFds; ++fd) {
+        OpenFile* of = nullptr;
+        {
+            IrqSpinLockGuard guard(g_linux_lock);
+            if (l.fds[fd].file && l.fds[fd].close_on_exec) {
+                of = l.fds[fd].file;
+                l.fds[fd] = {};
+            }
+        }
+        if (of) put_file(of);
+    }
+}
+
+void setup_initial_files(LinuxProcess& l) {
+    l.cwd = fs::root();
+    l.cwd_path[0] = '/';
+    fs::Node* console = nullptr;
+    fs::Credentials c{0, 0, l.pid};
+    if (fs::open(nullptr, "/dev/console", flag::kReadWrite, 0, 0, c, &console) < 0) {
+        LOG_WARN("linux: /dev/console cannot be opened: %s starts without fds 0-2", l.process->name());
+        return;
+    }
+    OpenFile* of = make_file(console, flag::kReadWrite, "/dev/console");
+    if (!of) {
+        fs::close(console, flag::kReadWrite);
+        return;
+    }
+    of->refs = 3;
+    for (int fd = 0; fd < 3; ++fd) l.fds[fd] = {of, false};
+    console_attach_session(l.sid, l.pgid);
+}
+
+i64 open_executable(LinuxProcess& l, const char* path, Executable* out) {
+    NodeRef node;
+    fs::Credentials c{0, 0, l.pid};
+    i64 r = fs::lookup(l.cwd, path, true, c, &node.node);
+    if (r < 0) return r;
+    if (fs::node_type(node.node) == fs::NodeType::Directory) return -kEACCES;
+    if (fs::node_type(node.node) != fs::NodeType::Regular) return -kEACCES;
+    if (i64 a = fs::access_node(node.node, fs::kAccessExecute, c); a < 0) return a;
+    const u8* data;
+    usize length;
+    if (fs::file_data_view(node.node, &data, &length) == 0) {
+        out->data = data;
+        out->size = length;
+        out->owned = nullptr;
+        return 0;
+    }
+    // Written since boot: read the whole file into kernel memory.
+    fs::Stat st;
+    if (i64 s = fs::stat(node.node, &st); s < 0) return s;
+    if (st.size > 64 * MiB) return -kENOMEM;
+    auto* copy = static_cast<u8*>(kmalloc(st.size ? st.size : 1));
+    if (!copy) return -kENOMEM;
+    u64 offset = 0;
+    i64 n = fs::read(node.node, &offset, copy, st.size, 0);
+    if (n < 0) {
+        kfree(copy);
+        return n;
+    }
+    out->data = copy;
+    out->size = static_cast<usize>(n);
+    out->owned = copy;
+    return 0;
+}
+
+void release_executable(Executable& e) {
+    if (e.owned) kfree(e.owned);
+    e = {};
+}
+
+// --- syscalls -----------------------------------------------------------------------------
+
+i64 sys_read(arch::TrapFrame& f) {
+    FileRef of(f.rdi);
+    if (!of) return -kEBADF;
+    return do_read(*of.get(), f.rsi, f.rdx, &of->offset);
+}
+
+i64 sys_write(arch::TrapFrame& f) {
+    FileRef of(f.rdi);
+    if (!of) return -kEBADF;
+    return do_write(*of.get(), f.rsi, f.rdx, &of->offset);
+}
+
+i64 sys_pread64(arch::TrapFrame& f) {
+    FileRef of(f.rdi);
+    if (!of) return -kEBADF;
+    if (fs::node_type(of->node) != fs::NodeType::Regular) return fs::node_type(of->node) == fs::NodeType::Directory ? -kEISDIR : -kESPIPE;
+    if (static_cast<i64>(f.r10) < 0) return -kEINVAL;
+    u64 offset = f.r10;
+    return do_read(*of.get(), f.rsi, f.rdx, &offset);
+}
+
+i64 sys_pwrite64(arch::TrapFrame& f) {
+    FileRef of(f.rdi);
+    if (!of) return -kEBADF;
+    if (fs::node_type(of->node) != fs::NodeType::Regular) return -kESPIPE;
+    if (static_cast<i64>(f.r10) < 0) return -kEINVAL;
+    u64 offset = f.r10;  // with O_APPEND the data still goes to the end, as on Linux (pwrite(2) BUGS)
+    return do_write(*of.get(), f.rsi, f.rdx, &offset);
+}
+
+namespace {
+i64 vectored(arch::TrapFrame& f, bool write, u64* offset_override) {
+    FileRef of(f.rdi);
+    if (!of) return -kEBADF;
+    if (f.rdx > 1024) return -kEINVAL;
+    u64* offset = offset_override ? offset_override : &of->offset;
+    i64 total = 0;
+    for (u64 i = 0; i < f.rdx; ++i) {
+        LinuxIovec v;
+        if (!UserIn<LinuxIovec>(f.rsi + i * sizeof(LinuxIovec)).read(&v)) return total ? total : -kEFAULT;
+        if (v.length == 0) continue;
+        i64 n = write ? do_write(*of.get(), v.base, v.length, offset) : do_read(*of.get(), v.base, v.length, offset);
+        if (n < 0) return total ? total : n;
+        total += n;
+        if (static_cast<u64>(n) < v.length) break;
+    }
+    return total;
+}
+}  // namespace
+
+i64 sys_readv(arch::TrapFrame& f) { return vectored(f, false, nullptr); }
+i64 sys_writev(arch::TrapFrame& f) { return vectored(f, true, nullptr); }
+
+i64 sys_lseek(arch::TrapFrame& f) {
+    FileRef of(f.rdi);
+    if (!of) return -kEBADF;
+    fs::NodeType type = fs::node_type(of->node);
+    if (type == fs::NodeType::Fifo) return -kESPIPE;
+    if (type == fs::NodeType::CharDevice) return 0;  // Linux: ttys and /dev/null accept and report 0
+    i64 offset = static_cast<i64>(f.rsi);
+    i64 base;
+    switch (f.rdx) {
+    case 0: base = 0; break;
+    case 1: base = static_cast<i64>(of->offset); break;
+    case 2: {
+        fs::Stat st;
+        if (i64 r = fs::stat(of->node, &st); r < 0) return r;
+        base = static_cast<i64>(st.size);
+        break;
+    }
+    default: return -kEINVAL;
+    }
+    if (type == fs::NodeType::Directory) {
+        if (f.rdx != 0 || offset != 0) return -kEINVAL;  // only rewinddir
+    }
+    i64 target = base + offset;
+    if (target < 0) return -kEINVAL;
+    of->offset = static_cast<u64>(target);
+    return target;
+}
+
+i64 sys_openat_impl(i64 dirfd, u64 user_path, u32 flags, u32 perm) {
+    PathBuffer path;
+    if (i64 r = copy_path(user_path, path); r < 0) return r;
+    char base[kNameRoom];
+    NodeRef dir;
+    if (i64 r = start_dir(dirfd, path.text, &dir.node, base, sizeof(base)); r < 0) return r;
+    fs::Node* node;
+    LinuxProcess* l = current_linux();
+    i64 r = fs::open(dir.node, path.text, flags, perm, l->umask, creds(), &node);
+    if (r < 0) return restartable(r);
+    char absolute[kNameRoom];
+    absolute_path(base, path.text, absolute, sizeof(absolute));
+    OpenFile* of = make_file(node, flags, absolute);
+    if (!of) {
+        fs::close(node, flags);
+        return -kENOMEM;
+    }
+    if (fs::node_type(node) == fs::NodeType::CharDevice && !(flags & flag::kNoCtty)) console_opened(node, *l);
+    return install(of, flags & flag::kCloseOnExec);
+}
+
+i64 sys_open(arch::TrapFrame& f) { return sys_openat_impl(kAtFdcwd, f.rdi, static_cast<u32>(f.rsi), static_cast<u32>(f.rdx)); }
+i64 sys_openat(arch::TrapFrame& f) {
+    return sys_openat_impl(static_cast<i32>(f.rdi), f.rsi, static_cast<u32>(f.rdx), static_cast<u32>(f.r10));
+}
+i64 sys_creat(arch::TrapFrame& f) {
+    return sys_openat_impl(kAtFdcwd, f.rdi, flag::kCreate | flag::kWriteOnly | flag::kTruncate, static_cast<u32>(f.rsi));
+}
+
+i64 sys_close(arch::TrapFrame& f) {
+    LinuxProcess* l = current_linux();
+    OpenFile* of;
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        if (f.rdi >= kMaxFds || !l->fds[f.rdi].file) return -kEBADF;
+        of = l->fds[f.rdi].file;
+        l->fds[f.rdi] = {};
+    }
+    put_file(of);
+    return 0;
+}
+
+namespace {
+i64 dup_to(u64 old_fd, u64 new_fd, bool cloexec) {
+    LinuxProcess* l = current_linux();
+    if (new_fd >= kMaxFds) return -kEBADF;
+    OpenFile* replaced;
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        if (old_fd >= kMaxFds || !l->fds[old_fd].file) return -kEBADF;
+        if (old_fd == new_fd) return static_cast<i64>(new_fd);
+        replaced = l->fds[new_fd].file;
+        ++l->fds[old_fd].file->refs;
+        l->fds[new_fd] = {l->fds[old_fd].file, cloexec};
+    }
+    if (replaced) put_file(replaced);
+    return static_cast<i64>(new_fd);
+}
+}  // namespace
+
+i64 sys_dup(arch::TrapFrame& f) {
+    OpenFile* of = get_file(f.rdi);
+    if (!of) return -kEBADF;
+    return install(of, false);
+}
+i64 sys_dup2(arch::TrapFrame& f) { return dup_to(f.rdi, f.rsi, false); }
+i64 sys_dup3(arch::TrapFrame& f) {
+    if (f.rdi == f.rsi) return -kEINVAL;
+    if (f.rdx & ~u64{flag::kCloseOnExec}) return -kEINVAL;
+    return dup_to(f.rdi, f.rsi, f.rdx & flag::kCloseOnExec);
+}
+
+i64 sys_fcntl(arch::TrapFrame& f) {
+    LinuxProcess* l = current_linux();
+    u64 fd = f.rdi;
+    switch (f.rsi) {
+    case 0:     // F_DUPFD
+    case 1030:  // F_DUPFD_CLOEXEC
+    {
+        if (f.rdx >= kMaxFds) return -kEINVAL;
+        OpenFile* of = get_file(fd);
+        if (!of) return -kEBADF;
+        return install(of, f.rsi == 1030, f.rdx);
+    }
+    case 1: {  // F_GETFD
+        IrqSpinLockGuard guard(g_linux_lock);
+        if (fd >= kMaxFds || !l->fds[fd].file) return -kEBADF;
+        return l->fds[fd].close_on_exec ? 1 : 0;
+    }
+    case 2: {  // F_SETFD
+        IrqSpinLockGuard guard(g_linux_lock);
+        if (fd >= kMaxFds || !l->fds[fd].file) return -kEBADF;
+        l->fds[fd].close_on_exec = f.rdx & 1;
+        return 0;
+    }
+    case 3: {  // F_GETFL
+        FileRef of(fd);
+        if (!of) return -kEBADF;
+        return of->flags & ~flag::kCloseOnExec;
+    }
+    case 4: {  // F_SETFL: only O_APPEND and O_NONBLOCK change
+        FileRef of(fd);
+        if (!of) return -kEBADF;
+        constexpr u32 kChangeable = flag::kAppend | flag::kNonBlock;
+        of->flags = (of->flags & ~kChangeable) | (static_cast<u32>(f.rdx) & kChangeable);
+        return 0;
+    }
+    case 5: case 6: case 7: {  // F_GETLK, F_SETLK, F_SETLKW: no record locks yet; report unlocked
+        FileRef of(fd);
+        if (!of) return -kEBADF;
+        if (f.rsi == 5) {
+            i16 unlocked = 2;  // F_UNLCK in struct flock's l_type
+            return UserOut<i16>(f.rdx).write(unlocked) ? 0 : -kEFAULT;
+        }
+        return 0;
+    }
+    case 1032: {  // F_GETPIPE_SZ
+        FileRef of(fd);
+        if (!of) return -kEBADF;
+        return fs::node_type(of->node) == fs::NodeType::Fifo ? static_cast<i64>(fs::kPipeCapacity) : -kEBADF;
+    }
+    default: {
+        FileRef of(fd);
+        if (!of) return -kEBADF;
+        return -kEINVAL;
+    }
+    }
+}
+
+i64 sys_ioctl(arch::TrapFrame& f) {
+    FileRef of(f.rdi);
+    if (!of) return -kEBADF;
+    u32 cmd = static_cast<u32>(f.rsi);
+    switch (cmd) {
+    case 0x5421: {  // FIONBIO
+        i32 on;
+        if (!UserIn<i32>(f.rdx).read(&on)) return -kEFAULT;
+        of->flags = on ? (of->flags | flag::kNonBlock) : (of->flags & ~flag::kNonBlock);
+        return 0;
+    }
+    case 0x5451:  // FIOCLEX
+    case 0x5450: {  // FIONCLEX
+        LinuxProcess* l = current_linux();
+        IrqSpinLockGuard guard(g_linux_lock);
+        l->fds[f.rdi].close_on_exec = cmd == 0x5451;
+        return 0;
+    }
+    default: break;
+    }
+    if (console_owns(of->node)) return console_ioctl(*current_linux(), cmd, f.rdx);
+    return -kENOTTY;  // no other device has ioctls yet
+}
+
+namespace {
+
+struct LinuxStat {
+    u64 dev, ino, nlink;
+    u32 mode, uid, gid, pad0;
+    u64 rdev;
+    i64 size, blksize, blocks;
+    i64 atime, atime_ns, mtime, mtime_ns, ctime, ctime_ns;
+    i64 unused[3];
+};
+static_assert(sizeof(LinuxStat) == 144);
+
+i64 write_stat(fs::Node* node, u64 user) {
+    fs::Stat st;
+    if (i64 r = fs::stat(node, &st); r < 0) return r;
+    LinuxStat s{};
+    s.dev = st.dev;
+    s.ino = st.ino;
+    s.nlink = st.nlink;
+    s.mode = st.mode;
+    s.uid = st.uid;
+    s.gid = st.gid;
+    s.rdev = st.rdev;
+    s.size = static_cast<i64>(st.size);
+    s.blksize = st.block_size;
+    s.blocks = static_cast<i64>(st.blocks);
+    s.atime = static_cast<i64>(st.atime_ns / kNsPerSec), s.atime_ns = static_cast<i64>(st.atime_ns % kNsPerSec);
+    s.mtime = static_cast<i64>(st.mtime_ns / kNsPerSec), s.mtime_ns = static_cast<i64>(st.mtime_ns % kNsPerSec);
+    s.ctime = static_cast<i64>(st.ctime_ns / kNsPerSec), s.ctime_ns = static_cast<i64>(st.ctime_ns % kNsPerSec);
+    return UserOut<LinuxStat>(user).write(s) ? 0 : -kEFAULT;
+}
+
+// Resolves (dirfd, path, flags) for the stat family; AT_EMPTY_PATH with "" is the dirfd itself.
+i64 resolve_at(i64 dirfd, u64 user_path, u64 at_flags, bool follow_default, NodeRef& out) {
+    PathBuffer path;
+    i64 n = copy_path(user_path, path, at_flags & kAtEmptyPath);
+    if (n < 0) return n;
+    if (n == 0) {
+        if (dirfd == kAtFdcwd) {
+            out.node = current_linux()->cwd;
+            fs::node_ref(out.node);
+            return 0;
+        }
+        FileRef of(static_cast<u64>(dirfd));
+        if (!of) return -kEBADF;
+        out.node = of->node;
+        fs::node_ref(out.node);
+        return 0;
+    }
+    NodeRef dir;
+    if (i64 r = start_dir(dirfd, path.text, &dir.node); r < 0) return r;
+    bool follow = follow_default && !(at_flags & kAtSymlinkNofollow);
+    if (at_flags & kAtSymlinkFollow) follow = true;
+    return fs::lookup(dir.node, path.text, follow, creds(), &out.node);
+}
+
+}  // namespace
+
+i64 sys_stat(arch::TrapFrame& f) {
+    NodeRef node;
+    if (i64 r = resolve_at(kAtFdcwd, f.rdi, 0, true, node); r < 0) return r;
+    return write_stat(node.node, f.rsi);
+}
+i64 sys_lstat(arch::TrapFrame& f) {
+    NodeRef node;
+    if (i64 r = resolve_at(kAtFdcwd, f.rdi, kAtSymlinkNofollow, true, node); r < 0) return r;
+    return write_stat(node.node, f.rsi);
+}
+i64 sys_fstat(arch::TrapFrame& f) {
+    FileRef of(f.rdi);
+    if (!of) return -kEBADF;
+    return write_stat(of->node, f.rsi);
+}
+i64 sys_newfstatat(arch::TrapFrame& f) {
+    if (f.r10 & ~(kAtSymlinkNofollow | kAtEmptyPath | 0x800 /* AT_NO_AUTOMOUNT */)) return -kEINVAL;
+    NodeRef node;
+    if (i64 r = resolve_at(static_cast<i32>(f.rdi), f.rsi, f.r10, true, node); r < 0) return r;
+    return write_stat(node.node, f.rdx);
+}
+
+i64 sys_statx(arch::TrapFrame& f) {
+    NodeRef node;
+    if (i64 r = resolve_at(static_cast<i32>(f.rdi), f.rsi, f.rdx & (kAtSymlinkNofollow | kAtEmptyPath), true, node);
+        r < 0)
+        return r;
+    fs::Stat st;
+    if (i64 r = fs::stat(node.node, &st); r < 0) return r;
+    struct Timestamp {
+        i64 seconds;
+        u32 nanoseconds;
+        i32 pad;
+    };
+    struct Statx {
+        u32 mask, blksize;
+        u64 attributes;
+        u32 nlink, uid, gid;
+        u16 mode, pad0;
+        u64 ino, size, blocks, attributes_mask;
+        Timestamp atime, btime, ctime, mtime;
+        u32 rdev_major, rdev_minor, dev_major, dev_minor;
+        u64 spare[14];
+    };
+    static_assert(sizeof(Statx) == 256);
+    auto ts = [](u64 ns) { return Timestamp{static_cast<i64>(ns / kNsPerSec), static_cast<u32>(ns % kNsPerSec), 0}; };
+    Statx s{};
+    s.mask = 0x7ff;  // STATX_BASIC_STATS
+    s.blksize = st.block_size;
+    s.nlink = st.nlink;
+    s.uid = st.uid;
+    s.gid = st.gid;
+    s.mode = static_cast<u16>(st.mode);
+    s.ino = st.ino;
+    s.size = st.size;
+    s.blocks = st.blocks;
+    s.atime = ts(st.atime_ns);
+    s.btime = ts(st.ctime_ns);
+    s.ctime = ts(st.ctime_ns);
+    s.mtime = ts(st.mtime_ns);
+    s.rdev_major = st.rdev_major;
+    s.rdev_minor = st.rdev_minor;
+    s.dev_major = st.dev_major;
+    s.dev_minor = st.dev_minor;
+    return UserOut<Statx>(f.r8).write(s) ? 0 : -kEFAULT;
+}
+
+i64 sys_getdents64(arch::TrapFrame& f) {
+    FileRef of(f.rdi);
+    if (!of) return -kEBADF;
+    if (fs::node_type(of->node) != fs::NodeType::Directory) return -kENOTDIR;
+    usize length = min<usize>(f.rdx, kBounce);
+    auto* buffer = static_cast<u8*>(kmalloc(length ? length : 1));
+    if (!buffer) return -kENOMEM;
+    i64 n = fs::getdents64(of->node, &of->offset, buffer, length);
+    if (n > 0 && !arch::copy_to_user(f.rsi, buffer, static_cast<usize>(n))) n = -kEFAULT;
+    kfree(buffer);
+    return n;
+}
+
+namespace {
+// The calls of the form (dirfd, path, ...) -> fs::op(dir, path, ...).
+template <typename Op>
+i64 with_path(i64 dirfd, u64 user_path, Op op) {
+    PathBuffer path;
+    if (i64 r = copy_path(user_path, path); r < 0) return r;
+    NodeRef dir;
+    if (i64 r = start_dir(dirfd, path.text, &dir.node); r < 0) return r;
+    return op(dir.node, path.text);
+}
+
+template <typename Op>
+i64 with_two_paths(i64 old_dirfd, u64 old_user, i64 new_dirfd, u64 new_user, Op op) {
+    PathBuffer from, to;
+    if (i64 r = copy_path(old_user, from); r < 0) return r;
+    if (i64 r = copy_path(new_user, to); r < 0) return r;
+    NodeRef old_dir, new_dir;
+    if (i64 r = start_dir(old_dirfd, from.text, &old_dir.node); r < 0) return r;
+    if (i64 r = start_dir(new_dirfd, to.text, &new_dir.node); r < 0) return r;
+    return op(old_dir.node, from.text, new_dir.node, to.text);
+}
+}  // namespace
+
+i64 sys_mkdirat_impl(i64 dirfd, u64 path, u32 perm) {
+    u32 umask = current_linux()->umask;
+    return with_path(dirfd, path, [&](fs::Node* d, const char* p) { return fs::mkdir(d, p, perm, umask, creds()); });
+}
+i64 sys_mkdir(arch::TrapFrame& f) { return sys_mkdirat_impl(kAtFdcwd, f.rdi, static_cast<u32>(f.rsi)); }
+i64 sys_mkdirat(arch::TrapFrame& f) { return sys_mkdirat_impl(static_cast<i32>(f.rdi), f.rsi, static_cast<u32>(f.rdx)); }
+
+i64 sys_mknodat_impl(i64 dirfd, u64 path, u32 mode, u64 dev) {
+    u32 umask = current_linux()->umask;
+    u32 major = static_cast<u32>(((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfffu));
+    u32 minor = static_cast<u32>((dev & 0xff) | ((dev >> 12) & ~0xffu));
+    if ((mode & fs::mode::kTypeMask) == 0) mode |= fs::mode::kRegular;
+    return with_path(dirfd, path,
+                     [&](fs::Node* d, const char* p) { return fs::mknod(d, p, mode, umask, major, minor, creds()); });
+}
+i64 sys_mknod(arch::TrapFrame& f) { return sys_mknodat_impl(kAtFdcwd, f.rdi, static_cast<u32>(f.rsi), f.rdx); }
+i64 sys_mknodat(arch::TrapFrame& f) {
+    return sys_mknodat_impl(static_cast<i32>(f.rdi), f.rsi, static_cast<u32>(f.rdx), f.r10);
+}
+
+i64 sys_unlink(arch::TrapFrame& f) {
+    return with_path(kAtFdcwd, f.rdi, [](fs::Node* d, const char* p) { return fs::unlink(d, p, creds()); });
+}
+i64 sys_rmdir(arch::TrapFrame& f) {
+    return with_path(kAtFdcwd, f.rdi, [](fs::Node* d, const char* p) { return fs::rmdir(d, p, creds()); });
+}
+i64 sys_unlinkat(arch::TrapFrame& f) {
+    if (f.rdx & ~kAtRemovedir) return -kEINVAL;
+    bool dir = f.rdx & kAtRemovedir;
+    return with_path(static_cast<i32>(f.rdi), f.rsi, [&](fs::Node* d, const char* p) {
+        return dir ? fs::rmdir(d, p, creds()) : fs::unlink(d, p, creds());
+    });
+}
+
+i64 sys_rename(arch::TrapFrame& f) {
+    return with_two_paths(kAtFdcwd, f.rdi, kAtFdcwd, f.rsi, [](fs::Node* a, const char* p, fs::Node* b, const char* q) {
+        return fs::rename(a, p, b, q, creds());
+    });
+}
+i64 sys_renameat(arch::TrapFrame& f) {
+    return with_two_paths(static_cast<i32>(f.rdi), f.rsi, static_cast<i32>(f.rdx), f.r10,
+                          [](fs::Node* a, const char* p, fs::Node* b, const char* q) {
+                              return fs::rename(a, p, b, q, creds());
+                          });
+}
+i64 sys_renameat2(arch::TrapFrame& f) {
+    constexpr u64 kNoReplace = 1;
+    if (f.r8 & ~kNoReplace) return -kEINVAL;  // RENAME_EXCHANGE and RENAME_WHITEOUT: not yet
+    if (f.r8 & kNoReplace) {
+        // Checked, then renamed: not atomic against a concurrent creator (first step).
+        NodeRef existing;
+        i64 r = resolve_at(static_cast<i32>(f.rdx), f.r10, kAtSymlinkNofollow, true, existing);
+        if (r == 0) return -kEEXIST;
+        if (r != -kENOENT) return r;
+    }
+    return sys_renameat(f);
+}
+
+i64 sys_link(arch::TrapFrame& f) {
+    return with_two_paths(kAtFdcwd, f.rdi, kAtFdcwd, f.rsi, [](fs::Node* a, const char* p, fs::Node* b, const char* q) {
+        return fs::link(a, p, b, q, false, creds());
+    });
+}
+i64 sys_linkat(arch::TrapFrame& f) {
+    bool follow = f.r8 & kAtSymlinkFollow;
+    return with_two_paths(static_cast<i32>(f.rdi), f.rsi, static_cast<i32>(f.rdx), f.r10,
+                          [&](fs::Node* a, const char* p, fs::Node* b, const char* q) {
+                              return fs::link(a, p, b, q, follow, creds());
+                          });
+}
+
+i64 sys_symlinkat_impl(u64 target_user, i64 dirfd, u64 path) {
+    PathBuffer target;
+    if (i64 r = copy_path(target_user, target); r < 0) return r;
+    return with_path(dirfd, path, [&](fs::Node* d, const char* p) { return fs::symlink(target.text, d, p, creds()); });
+}
+i64 sys_symlink(arch::TrapFrame& f) { return sys_symlinkat_impl(f.rdi, kAtFdcwd, f.rsi); }
+i64 sys_symlinkat(arch::TrapFrame& f) { return sys_symlinkat_impl(f.rdi, static_cast<i32>(f.rsi), f.rdx); }
+
+i64 sys_readlinkat_impl(i64 dirfd, u64 path, u64 user_buffer, u64 length) {
+    if (static_cast<i64>(length) <= 0) return -kEINVAL;
+    PathBuffer target;
+    if (!target.text) return -kENOMEM;
+    char* buffer = target.text;
+    usize want = min<usize>(length, fs::kPathMax);
+    // /proc/self/exe and friends resolve in the shim (it knows the process).
+    i64 n = with_path(dirfd, path, [&](fs::Node* d, const char* p) { return fs::readlink(d, p, buffer, want, creds()); });
+    if (n < 0) return n;
+    return arch::copy_to_user(user_buffer, buffer, static_cast<usize>(n)) ? n : -kEFAULT;
+}
+i64 sys_readlink(arch::TrapFrame& f) { return sys_readlinkat_impl(kAtFdcwd, f.rdi, f.rsi, f.rdx); }
+i64 sys_readlinkat(arch::TrapFrame& f) { return sys_readlinkat_impl(static_cast<i32>(f.rdi), f.rsi, f.rdx, f.r10); }
+
+i64 sys_faccessat_impl(i64 dirfd, u64 path, u64 mode, u64 at_flags) {
+    if (mode & ~u64{7}) return -kEINVAL;
+    bool follow = !(at_flags & kAtSymlinkNofollow);
+    return with_path(dirfd, path, [&](fs::Node* d, const char* p) {
+        return fs::access(d, p, static_cast<u32>(mode), follow, creds());
+    });
+}
+i64 sys_access(arch::TrapFrame& f) { return sys_faccessat_impl(kAtFdcwd, f.rdi, f.rsi, 0); }
+i64 sys_faccessat(arch::TrapFrame& f) { return sys_faccessat_impl(static_cast<i32>(f.rdi), f.rsi, f.rdx, 0); }
+i64 sys_faccessat2(arch::TrapFrame& f) { return sys_faccessat_impl(static_cast<i32>(f.rdi), f.rsi, f.rdx, f.r10); }
+
+i64 sys_chmod(arch::TrapFrame& f) {
+    NodeRef node;
+    if (i64 r = resolve_at(kAtFdcwd, f.rdi, 0, true, node); r < 0) return r;
+    return fs::chmod(node.node, static_cast<u32>(f.rsi), creds());
+}
+i64 sys_fchmodat(arch::TrapFrame& f) {
+    NodeRef node;
+    if (i64 r = resolve_at(static_cast<i32>(f.rdi), f.rsi, 0, true, node); r < 0) return r;
+    return fs::chmod(node.node, static_cast<u32>(f.rdx), creds());
+}
+i64 sys_fchmod(arch::TrapFrame& f) {
+    FileRef of(f.rdi);
+    if (!of) return -kEBADF;
+    return fs::chmod(of->node, static_cast<u32>(f.rsi), creds());
+}
+i64 sys_chown(arch::TrapFrame& f) {
+    NodeRef node;
+    if (i64 r = resolve_at(kAtFdcwd, f.rdi, 0, true, node); r < 0) return r;
+    return fs::chown(node.node, static_cast<u32>(f.rsi), static_cast<u32>(f.rdx), creds());
+}
+i64 sys_lchown(arch::TrapFrame& f) {
+    NodeRef node;
+    if (i64 r = resolve_at(kAtFdcwd, f.rdi, kAtSymlinkNofollow, true, node); r < 0) return r;
+    return fs::chown(node.node, static_cast<u32>(f.rsi), static_cast<u32>(f.rdx), creds());
+}
+i64 sys_fchown(arch::TrapFrame& f) {
+    FileRef of(f.rdi);
+    if (!of) return -kEBADF;
+    return fs::chown(of->node, static_cast<u32>(f.rsi), static_cast<u32>(f.rdx), creds());
+}
+i64 sys_fchownat(arch::TrapFrame& f) {
+    NodeRef node;
+    if (i64 r = resolve_at(static_cast<i32>(f.rdi), f.rsi, f.r8, true, node); r < 0) return r;
+    return fs::chown(node.node, static_cast<u32>(f.rdx), static_cast<u32>(f.r10), creds());
+}
+
+i64 sys_utimensat(arch::TrapFrame& f) {
+    fs::Timespec times[2];
+    bool have = f.rdx != 0;
+    if (have && !UserIn<fs::Timespec>(f.rdx).read_array(times, 2)) return -kEFAULT;
+    NodeRef node;
+    if (f.rsi == 0) {  // futimens: the fd itself
+        FileRef of(static_cast<u64>(static_cast<i32>(f.rdi)));
+        if (!of) return -kEBADF;
+        return fs::utimens(of->node, have ? times : nullptr, creds());
+    }
+    if (i64 r = resolve_at(static_cast<i32>(f.rdi), f.rsi, f.r10, true, node); r < 0) return r;
+    return fs::utimens(node.node, have ? times : nullptr, creds());
+}
+
+i64 sys_truncate(arch::TrapFrame& f) {
+    if (static_cast<i64>(f.rsi) < 0) return -kEINVAL;
+    NodeRef node;
+    if (i64 r = resolve_at(kAtFdcwd, f.rdi, 0, true, node); r < 0) return r;
+    if (fs::node_type(node.node) == fs::NodeType::Directory) return -kEISDIR;
+    if (i64 r = fs::access_node(node.node, fs::kAccessWrite, creds()); r < 0) return r;
+    return fs::truncate(node.node, f.rsi);
+}
+i64 sys_ftruncate(arch::TrapFrame& f) {
+    if (static_cast<i64>(f.rsi) < 0) return -kEINVAL;
+    FileRef of(f.rdi);
+    if (!of) return -kEBADF;
+    if (!writable(*of.get()) || fs::node_type(of->node) != fs::NodeType::Regular) return -kEINVAL;
+    return fs::truncate(of->node, f.rsi);
+}
+
+i64 sys_fsync(arch::TrapFrame& f) {
+    FileRef of(f.rdi);
+    return of ? 0 : -kEBADF;  // tmpfs: nothing to write back
+}
+
+i64 sys_sync(arch::TrapFrame&) { return 0; }
+
+i64 sys_umask(arch::TrapFrame& f) {
+    LinuxProcess* l = current_linux();
+    u32 old = l->umask;
+    l->umask = static_cast<u32>(f.rdi) & 0777;
+    return old;
+}
+
+i64 sys_getcwd(arch::TrapFrame& f) {
+    char path[sizeof(LinuxProcess::cwd_path)];
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        memcpy(path, current_linux()->cwd_path, sizeof(path));
+    }
+    usize n = strlen(path) + 1;
+    if (f.rsi < n) return -kERANGE;
+    return arch::copy_to_user(f.rdi, path, n) ? static_cast<i64>(n) : -kEFAULT;
+}
+
+namespace {
+i64 change_dir(fs::Node* node, const char* absolute) {
+    if (fs::node_type(node) != fs::NodeType::Directory) return -kENOTDIR;
+    if (i64 r = fs::access_node(node, fs::kAccessExecute, creds()); r < 0) return r;
+    LinuxProcess* l = current_linux();
+    fs::node_ref(node);
+    fs::Node* old = l->cwd;
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        l->cwd = node;
+        usize n = min<usize>(strlen(absolute), sizeof(l->cwd_path) - 1);
+        memcpy(l->cwd_path, absolute, n);
+        l->cwd_path[n] = 0;
+    }
+    fs::node_unref(old);
+    return 0;
+}
+}  // namespace
+
+i64 sys_chdir(arch::TrapFrame& f) {
+    PathBuffer path;
+    if (i64 r = copy_path(f.rdi, path); r < 0) return r;
+    char base[kNameRoom];
+    NodeRef dir, node;
+    if (i64 r = start_dir(kAtFdcwd, path.text, &dir.node, base, sizeof(base)); r < 0) return r;
+    if (i64 r = fs::lookup(dir.node, path.text, true, creds(), &node.node); r < 0) return r;
+    char absolute[kNameRoom];
+    absolute_path(base, path.text, absolute, sizeof(absolute));
+    return change_dir(node.node, absolute);
+}
+
+i64 sys_fchdir(arch::TrapFrame& f) {
+    FileRef of(f.rdi);
+    if (!of) return -kEBADF;
+    return change_dir(of->node, of->path ? of->path : "/");
+}
+
+i64 sys_pipe2_impl(u64 user_fds, u64 flags) {
+    if (flags & ~u64{flag::kCloseOnExec | flag::kNonBlock | 040000 /* O_DIRECT */}) return -kEINVAL;
+    fs::Node* node;
+    if (i64 r = fs::pipe_create(&node); r < 0) return r;
+    u32 extra = static_cast<u32>(flags & flag::kNonBlock);
+    fs::node_ref(node);
+    OpenFile* read_end = make_file(node, flag::kReadOnly | extra, "pipe:");
+    OpenFile* write_end = make_file(node, flag::kWriteOnly | extra, "pipe:");
+    if (!read_end || !write_end) {
+        if (read_end) put_file(read_end); else fs::close(node, flag::kReadOnly);
+        if (write_end) put_file(write_end); else fs::close(node, flag::kWriteOnly);
+        return -kENOMEM;
+    }
+    bool cloexec = flags & flag::kCloseOnExec;
+    i64 r = install(read_end, cloexec);
+    if (r < 0) {
+        put_file(write_end);
+        return r;
+    }
+    i64 w = install(write_end, cloexec);
+    if (w < 0) {
+        arch::TrapFrame close_frame{};
+        close_frame.rdi = static_cast<u64>(r);
+        (void)sys_close(close_frame);
+        return w;
+    }
+    i32 fds[2] = {static_cast<i32>(r), static_cast<i32>(w)};
+    if (!UserOut<i32>(user_fds).write_array(fds, 2)) {
+        arch::TrapFrame close_frame{};
+        close_frame.rdi = static_cast<u64>(r);
+        (void)sys_close(close_frame);
+        close_frame.rdi = static_cast<u64>(w);
+        (void)sys_close(close_frame);
+        return -kEFAULT;
+    }
+    return 0;
+}
+i64 sys_pipe(arch::TrapFrame& f) { return sys_pipe2_impl(f.rdi, 0); }
+i64 sys_pipe2(arch::TrapFrame& f) { return sys_pipe2_impl(f.rdi, f.rsi); }
+
+i64 sys_sendfile(arch::TrapFrame& f) {
+    FileRef out(f.rdi), in(f.rsi);
+    if (!out || !in) return -kEBADF;
+    if (!readable(*in.get()) || !writable(*out.get())) return -kEBADF;
+    u64 offset_value = 0;
+    u64* offset = &in->offset;
+    if (f.rdx) {
+        if (!UserIn<u64>(f.rdx).read(&offset_value)) return -kEFAULT;
+        offset = &offset_value;
+    }
+    usize chunk = min<usize>(f.r10, kBounce);
+    if (chunk == 0) return 0;
+    auto* buffer = static_cast<u8*>(kmalloc(chunk));
+    if (!buffer) return -kENOMEM;
+    u64 done = 0;
+    i64 result = 0;
+    while (done < f.r10) {
+        i64 n = fs::read(in->node, offset, buffer, min<usize>(chunk, f.r10 - done), in->flags);
+        if (n <= 0) {
+            result = n;
+            break;
+        }
+        i64 w = fs::write(out->node, &out->offset, buffer, static_cast<usize>(n), out->flags);
+        if (w < 0) {
+            result = w;
+            break;
+        }
+        done += static_cast<u64>(w);
+        if (w < n || fs::node_type(in->node) != fs::NodeType::Regular) break;
+    }
+    kfree(buffer);
+    if (f.rdx && !UserOut<u64>(f.rdx).write(offset_value)) return -kEFAULT;
+    return done ? static_cast<i64>(done) : restartable(result);
+}
+
+// --- poll and select ----------------------------------------------------------------------
+
+namespace {
+
+struct PollFd {
+    i32 fd;
+    i16 events, revents;
+};
+
+// One pass over the fds; the number ready.
+i64 poll_once(PollFd* fds, usize count) {
+    i64 ready = 0;
+    for (usize i = 0; i < count; ++i) {
+        fds[i].revents = 0;
+        if (fds[i].fd < 0) continue;
+        FileRef of(static_cast<u64>(fds[i].fd));
+        if (!of) {
+            fds[i].revents = 0x20;  // POLLNVAL
+        } else {
+            u32 mask = fs::poll(of->node, of->flags);
+            fds[i].revents = static_cast<i16>(mask & (static_cast<u16>(fds[i].events) | fs::kPollErr | fs::kPollHup));
+        }
+        if (fds[i].revents) ++ready;
+    }
+    return ready;
+}
+
+// Waits until poll_once finds something, the deadline passes (0: none; ~0: do not wait) or
+// a signal arrives.
+i64 poll_loop(PollFd* fds, usize count, u64 deadline) {
+    LinuxProcess* l = current_linux();
+    for (;;) {
+        u64 generation = fs::poll_generation();
+        i64 ready = poll_once(fds, count);
+        if (ready) return ready;
+        if (deadline == ~u64{0} || (deadline && uptime_ns() >= deadline)) return 0;
+        l->wait_deadline = deadline;
+        i64 r = fs::poll_wait(generation);
+        l->wait_deadline = 0;
+        if (r < 0) return -kEINTR;
+    }
+}
+
+u64 deadline_from_ms(i64 ms) {
+    if (ms < 0) return 0;
+    if (ms == 0) return ~u64{0};
+    return uptime_ns() + static_cast<u64>(ms) * kNsPerMs;
+}
+
+i64 deadline_from_timespec(u64 user, u64* deadline) {
+    if (!user) {
+        *deadline = 0;
+        return 0;
+    }
+    LinuxTimespec t;
+    if (!UserIn<LinuxTimespec>(user).read(&t)) return -kEFAULT;
+    if (t.seconds < 0 || t.nanoseconds < 0 || t.nanoseconds >= static_cast<i64>(kNsPerSec)) return -kEINVAL;
+    u64 ns = static_cast<u64>(t.seconds) * kNsPerSec + static_cast<u64>(t.nanoseconds);
+    *deadline = ns == 0 ? ~u64{0} : uptime_ns() + ns;
+    return 0;
+}
+
+// ppoll/pselect6's temporary signal mask, restored after a handler runs (deliver_signals).
+void swap_mask(u64 user_mask) {
+    if (!user_mask) return;
+    u64 mask;
+    if (!UserIn<u64>(user_mask).read(&mask)) return;
+    LinuxProcess* l = current_linux();
+    IrqSpinLockGuard guard(g_linux_lock);
+    l->saved_mask = l->blocked;
+    l->mask_saved = true;
+    l->blocked = mask & ~(signal_bit(kSigKill) | signal_bit(kSigStop));
+}
+
+i64 do_poll(u64 user_fds, u64 count, u64 deadline) {
+    if (count > kMaxFds) return -kEINVAL;
+    PollFd fds[kMaxFds];
+    if (count && !UserIn<PollFd>(user_fds).read_array(fds, count)) return -kEFAULT;
+    i64 r = poll_loop(fds, count, deadline);
+    if (r >= 0 && count && !UserOut<PollFd>(user_fds).write_array(fds, count)) return -kEFAULT;
+    return r;
+}
+
+i64 do_select(u64 nfds, u64 user_read, u64 user_write, u64 user_except, u64 deadline) {
+    if (nfds > kMaxFds) nfds = kMaxFds;
+    u64 sets[3][kMaxFds / 64] = {};
+    u64 users[3] = {user_read, user_write, user_except};
+    usize words = (nfds + 63) / 64;
+    for (int s = 0; s < 3; ++s)
+        if (users[s] && words && !UserIn<u64>(users[s]).read_array(sets[s], words)) return -kEFAULT;
+    PollFd fds[kMaxFds];
+    usize count = 0;
+    for (u64 fd = 0; fd < nfds; ++fd) {
+        i16 events = 0;
+        if (sets[0][fd / 64] & (u64{1} << (fd % 64))) events |= fs::kPollIn;
+        if (sets[1][fd / 64] & (u64{1} << (fd % 64))) events |= fs::kPollOut;
+        if (sets[2][fd / 64] & (u64{1} << (fd % 64))) events |= 2;  // POLLPRI
+        if (events) fds[count++] = {static_cast<i32>(fd), events, 0};
+    }
+    for (usize i = 0; i < count; ++i)
+        if (!FileRef(static_cast<u64>(fds[i].fd))) return -kEBADF;
+    i64 r = poll_loop(fds, count, deadline);
+    if (r < 0) return r;
+    u64 out[3][kMaxFds / 64] = {};
+    i64 bits = 0;
+    for (usize i = 0; i < count; ++i) {
+        u64 fd = static_cast<u64>(fds[i].fd);
+        u64 bit = u64{1} << (fd % 64);
+        i16 rev = fds[i].revents;
+        if ((fds[i].events & fs::kPollIn) && (rev & (fs::kPollIn | fs::kPollHup | fs::kPollErr))) out[0][fd / 64] |= bit, ++bits;
+        if ((fds[i].events & fs::kPollOut) && (rev & (fs::kPollOut | fs::kPollErr))) out[1][fd / 64] |= bit, ++bits;
+        if ((fds[i].events & 2) && (rev & 2)) out[2][fd / 64] |= bit, ++bits;
+    }
+    for (int s = 0; s < 3; ++s)
+        if (users[s] && words && !UserOut<u64>(users[s]).write_array(out[s], words)) return -kEFAULT;
+    return bits;
+}
+
+}  // namespace
+
+i64 sys_poll(arch::TrapFrame& f) { return do_poll(f.rdi, f.rsi, deadline_from_ms(static_cast<i32>(f.rdx))); }
+
+i64 sys_ppoll(arch::TrapFrame& f) {
+    u64 deadline;
+    if (i64 r = deadline_from_timespec(f.rdx, &deadline); r < 0) return r;
+    if (f.r10 && f.r8 != 8) return -kEINVAL;
+    swap_mask(f.r10);
+    return do_poll(f.rdi, f.rsi, deadline);
+}
+
+i64 sys_select(arch::TrapFrame& f) {
+    u64 deadline = 0;
+    if (f.r8) {
+        struct {
+            i64 seconds, microseconds;
+        } tv;
+        if (!UserIn<decltype(tv)>(f.r8).read(&tv)) return -kEFAULT;
+        if (tv.seconds < 0 || tv.microseconds < 0) return -kEINVAL;
+        u64 ns = static_cast<u64>(tv.seconds) * kNsPerSec + static_cast<u64>(tv.microseconds) * 1000;
+        deadline = ns == 0 ? ~u64{0} : uptime_ns() + ns;
+    }
+    return do_select(f.rdi, f.rsi, f.rdx, f.r10, deadline);
+}
+
+i64 sys_pselect6(arch::TrapFrame& f) {
+    u64 deadline;
+    if (i64 r = deadline_from_timespec(f.r8, &deadline); r < 0) return r;
+    if (f.r9) {
+        struct {
+            u64 mask, size;
+        } arg;
+        if (!UserIn<decltype(arg)>(f.r9).read(&arg)) return -kEFAULT;
+        if (arg.mask) {
+            if (arg.size != 8) return -kEINVAL;
+            swap_mask(arg.mask);
+        }
+    }
+    return do_select(f.rdi, f.rsi, f.rdx, f.r10, deadline);
+}
+
+}  // namespace kernel::shim

@@ -1,0 +1,106 @@
+// Hosting the FS service in the kernel (first step: the IC0 placement; see
+// services/fs/env.hpp). The FS's lock is g_linux_lock, taken with interrupts off, and its
+// sleeps are the shim's interruptible sleeps, so a signal ends a blocked pipe or tty read.
+// At boot the initramfs is unpacked into the tmpfs root, devfs is mounted on /dev and the
+// console tty registered.
+
+#include "arch/cpu.hpp"
+#include "boot/boot.hpp"
+#include "debug/log.hpp"
+#include "fs/devfs.hpp"
+#include "fs/initramfs.hpp"
+#include "fs/vfs.hpp"
+#include "lib/string.hpp"
+#include "mm/heap.hpp"
+#include "sched/cpu.hpp"
+#include "shim/console.hpp"
+#include "shim/linux.hpp"
+#include "time/clock.hpp"
+
+namespace kernel::shim {
+namespace {
+
+void* fs_alloc(usize bytes) {
+    void* p = kmalloc(bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+void fs_lock() TA_NO_THREAD_SAFETY_ANALYSIS {
+    arch::disable_interrupts();
+    g_linux_lock.lock();
+}
+
+void fs_unlock() TA_NO_THREAD_SAFETY_ANALYSIS {
+    g_linux_lock.unlock();
+    arch::enable_interrupts();
+}
+
+fs::WaitQueue* wait_create() { return reinterpret_cast<fs::WaitQueue*>(knew<WaitQueue>()); }
+void wait_destroy(fs::WaitQueue* q) { kdelete(reinterpret_cast<WaitQueue*>(q)); }
+
+bool wait(fs::WaitQueue* q) TA_NO_THREAD_SAFETY_ANALYSIS {
+    auto* queue = reinterpret_cast<WaitQueue*>(q);
+    UserContext* u = current_thread()->user;
+    LinuxProcess* l = u ? u->home->linux_state() : nullptr;
+    if (!l) {
+        (void)queue->wait_unlocking(g_linux_lock);
+        return true;
+    }
+    return sleep_interruptible(*queue, l->wait_deadline);
+}
+
+void wake_all(fs::WaitQueue* q) { reinterpret_cast<WaitQueue*>(q)->wake_all(); }
+
+// Not a cryptographic generator: /dev/urandom until an entropy source exists (TCG's
+// RDRAND is switched off for deterministic benchmarks).
+}  // namespace
+
+void random_bytes(void* buffer, usize length) {
+    static u64 state = 0;
+    u64 s = __atomic_load_n(&state, __ATOMIC_RELAXED);
+    if (!s) s = arch::rdtsc() | 1;
+    auto* out = static_cast<u8*>(buffer);
+    for (usize i = 0; i < length; ++i) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        out[i] = static_cast<u8>(s >> 32);
+    }
+    __atomic_store_n(&state, s, __ATOMIC_RELAXED);
+}
+
+namespace {
+
+u64 now_ns() { return uptime_ns(); }
+
+const fs::Env kEnv = {fs_alloc, kfree, now_ns, fs_lock, fs_unlock, wait_create, wait_destroy, wait, wake_all,
+                      random_bytes};
+
+bool g_ready = false;
+
+}  // namespace
+
+void linux_boot() {
+    fs::set_env(kEnv);
+    if (i64 r = fs::init(); r < 0) {
+        LOG_ERROR("fs: cannot create the root file system (errno %lld)", static_cast<long long>(-r));
+        return;
+    }
+    const BootInfo& boot = boot_info();
+    if (boot.initrd_size) {
+        const char* why = nullptr;
+        if (fs::unpack_initramfs(arch::phys_to_ptr<const u8>(boot.initrd_phys), boot.initrd_size, &why) < 0)
+            LOG_ERROR("fs: the boot archive is corrupt (%s); the root holds what came before the damage", why);
+    }
+    fs::Credentials root_creds;
+    for (const char* dir : {"/dev", "/proc", "/tmp"}) (void)fs::mkdir(nullptr, dir, dir[1] == 't' ? 01777 : 0755, 0, root_creds);
+    if (i64 r = fs::mount_devfs("/dev"); r < 0) LOG_ERROR("fs: cannot mount devfs on /dev (errno %lld)", static_cast<long long>(-r));
+    console_init();
+    g_ready = true;
+    LOG_INFO("fs: root unpacked from the boot archive, devfs on /dev, console on /dev/console");
+}
+
+bool linux_ready() { return g_ready; }
+
+}  // namespace kernel::shim

@@ -1,0 +1,86 @@
+#pragma once
+// Internal interface of the Linux ABI shim: the pieces (files, memory, signals, process
+// calls) share the Linux-personality lock, the current process's state and the
+// interruptible sleep that lets a signal end a blocked call.
+
+#include "arch/trap_frame.hpp"
+#include "proc/process.hpp"
+#include "sched/wait_queue.hpp"
+#include "shim/linux_abi.hpp"
+#include "shim/linux_process.hpp"
+
+namespace kernel::shim {
+
+// Guards every LinuxProcess, the process tree and (as its env lock) the FS service.
+extern SpinLock g_linux_lock;
+
+Process& current_process();
+// The calling thread's Linux state; nullptr for a native Tessera program.
+LinuxProcess* current_linux();
+
+// Sleeps on `queue` until woken, `deadline_ns` (0 = none) passes, or a signal becomes
+// deliverable. Returns false in the last case (the caller returns -EINTR); the caller
+// re-checks its condition otherwise.
+bool sleep_interruptible(WaitQueue& queue, u64 deadline_ns = 0) TA_REQ(g_linux_lock);
+
+// Signals (signals.cpp).
+inline constexpr int kSigHup = 1, kSigInt = 2, kSigQuit = 3, kSigIll = 4, kSigTrap = 5, kSigAbrt = 6, kSigBus = 7,
+                     kSigFpe = 8, kSigKill = 9, kSigUsr1 = 10, kSigSegv = 11, kSigUsr2 = 12, kSigPipe = 13,
+                     kSigAlrm = 14, kSigTerm = 15, kSigChld = 17, kSigCont = 18, kSigStop = 19, kSigTstp = 20,
+                     kSigTtin = 21, kSigTtou = 22, kSigWinch = 28;
+inline constexpr i32 kSiUser = 0, kSiKernel = 0x80, kSiTkill = -6, kSegvMapErr = 1, kSegvAccErr = 2,
+                     kCldExited = 1, kCldKilled = 2, kCldDumped = 3;
+inline constexpr int kFirstRealtime = 32;
+inline u64 signal_bit(int sig) { return u64{1} << (sig - 1); }
+// Queues `sig` for `target` (ignored signals are dropped, as Linux drops them) and wakes it
+// from an interruptible sleep.
+void send_signal(LinuxProcess& target, int sig, u32 sender_pid, i32 code, u64 address = 0) TA_REQ(g_linux_lock);
+bool signal_deliverable(const LinuxProcess& l) TA_REQ(g_linux_lock);
+// Sends to every member of process group `pgid` (for the tty and kill(-pgid)); false when
+// the group is empty.
+bool send_signal_to_group(u32 pgid, int sig, u32 sender_pid) TA_REQ(g_linux_lock);
+LinuxProcess* find_process(u32 pid) TA_REQ(g_linux_lock);
+extern IntrusiveList<LinuxProcess, &LinuxProcess::all_node> g_linux_processes TA_GUARDED(g_linux_lock);
+
+// On the way back to user mode: runs default actions and builds handler frames.
+void deliver_signals(arch::TrapFrame& f);
+// A fault in a Linux program becomes SIGSEGV/SIGBUS/SIGFPE/SIGILL with Linux's siginfo.
+void raise_fault_signal(arch::TrapFrame& f, u64 fault_address);
+// Execve resets handled signals to their default action.
+void reset_signal_actions_for_exec(LinuxProcess& l) TA_REQ(g_linux_lock);
+
+// Files (files.cpp).
+void copy_fd_table(LinuxProcess& parent, LinuxProcess& child) TA_REQ(g_linux_lock);
+void close_all_files(LinuxProcess& l);
+void close_on_exec(LinuxProcess& l);
+// Opens a regular file for execution and gives its whole contents (kernel memory, freed
+// by release_executable). -errno on failure.
+struct Executable {
+    const u8* data = nullptr;
+    usize size = 0;
+    void* owned = nullptr;
+};
+i64 open_executable(LinuxProcess& l, const char* path, Executable* out);
+void release_executable(Executable& e);
+// Makes the console (tty) fds 0, 1, 2 and the root cwd of the first Linux process.
+void setup_initial_files(LinuxProcess& l);
+
+// Process lifecycle (process_calls.cpp).
+// Creates the Linux state of a process started by the kernel from the boot archive.
+LinuxProcess* create_initial_linux_state(Process& p, StringView path, const char* const* argv, usize argc);
+// The process object is going away: unlinks and frees its Linux state.
+void release_linux_state(LinuxProcess* l);
+
+// Boot (fs_host.cpp): the FS service with the initramfs unpacked, devfs, the console.
+void linux_boot();
+bool linux_ready();
+// Ends the calling Linux process with a wait status (exit code << 8, or the signal).
+[[noreturn]] void exit_linux_process(u32 wait_status);
+
+// Bytes for /dev/urandom and getrandom (fs_host.cpp).
+void random_bytes(void* buffer, usize length);
+
+// errno from a kernel Error.
+i64 errno_of(Error e);
+
+}  // namespace kernel::shim

@@ -1,0 +1,603 @@
+// Linux process calls: fork/vfork/clone (no threads yet), execve (static ELF, classic and
+// static-PIE, and #! scripts), wait4, exit/exit_group, and the ids, sessions and process
+// groups. This is the first step of the process manager (DESIGN §1): the process tree
+// lives in the shim's LinuxProcess records under g_linux_lock until the process-manager
+// service exists. Fork copies the address space eagerly (copy-on-write comes with the
+// memory manager, issue 5).
+
+#include "arch/user.hpp"
+#include "debug/log.hpp"
+#include "fs/vfs.hpp"
+#include "lib/string.hpp"
+#include "loader/elf.hpp"
+#include "mm/heap.hpp"
+#include "proc/loader.hpp"
+#include "proc/user_thread.hpp"
+#include "sched/cpu.hpp"
+#include "sched/scheduler.hpp"
+#include "shim/linux.hpp"
+#include "syscall/user_ptr.hpp"
+#include "time/clock.hpp"
+
+namespace kernel::shim {
+
+SpinLock g_linux_lock;
+IntrusiveList<LinuxProcess, &LinuxProcess::all_node> g_linux_processes;
+
+namespace {
+
+using namespace linux_errno;
+
+LinuxProcess* g_init TA_GUARDED(g_linux_lock) = nullptr;  // adopts orphans
+
+void set_cmdline(LinuxProcess& l, const char* const* argv, usize argc) {
+    usize at = 0;
+    for (usize i = 0; i < argc; ++i) {
+        usize n = strlen(argv[i]) + 1;
+        if (at + n > sizeof(l.cmdline)) break;
+        memcpy(l.cmdline + at, argv[i], n);
+        at += n;
+    }
+    l.cmdline_length = at;
+}
+
+void set_exe_path(LinuxProcess& l, StringView path) {
+    usize n = min<usize>(path.length, sizeof(l.exe_path) - 1);
+    memcpy(l.exe_path, path.data, n);
+    l.exe_path[n] = 0;
+}
+
+StringView basename(StringView path) {
+    usize start = 0;
+    for (usize i = 0; i < path.length; ++i)
+        if (path[i] == '/') start = i + 1;
+    return path.substr(start);
+}
+
+}  // namespace
+
+// The vfork child execs or exits: its parent may run again.
+void release_vfork_parent(LinuxProcess& l) {
+    IrqSpinLockGuard guard(g_linux_lock);
+    if (LinuxProcess* parent = l.vfork_parent) {
+        l.vfork_parent = nullptr;
+        parent->vfork_wait.wake_all();
+    }
+}
+
+Process& current_process() { return *current_thread()->user->home; }
+LinuxProcess* current_linux() { return current_thread()->user->home->linux_state(); }
+
+bool sleep_interruptible(WaitQueue& queue, u64 deadline_ns) {
+    LinuxProcess* l = current_linux();
+    if (signal_deliverable(*l)) return false;
+    l->blocked_on = &queue;
+    (void)queue.wait_unlocking(g_linux_lock, deadline_ns);
+    l->blocked_on = nullptr;
+    return !signal_deliverable(*l);
+}
+
+LinuxProcess* find_process(u32 pid) {
+    for (LinuxProcess* p : g_linux_processes)  // zombies too, until reaped (kill(pid, 0) sees them)
+        if (p->pid == pid) return p;
+    return nullptr;
+}
+
+i64 errno_of(Error e) {
+    switch (e) {
+    case Error::NoMemory: return -kENOMEM;
+    case Error::NotFound: return -kENOENT;
+    case Error::Exists: return -kEEXIST;
+    case Error::BadAddress: return -kEFAULT;
+    case Error::Busy: return -kEAGAIN;
+    case Error::OutOfRange: return -kE2BIG;
+    case Error::Corrupt: return -kENOEXEC;
+    case Error::Unsupported: return -kENOSYS;
+    default: return -kEINVAL;
+    }
+}
+
+LinuxProcess* create_initial_linux_state(Process& p, StringView path, const char* const* argv, usize argc) {
+    auto* l = knew<LinuxProcess>();
+    if (!l) return nullptr;
+    l->process = &p;
+    l->pid = l->pgid = l->sid = p.pid();
+    l->start_ns = uptime_ns();
+    set_exe_path(*l, path);
+    set_cmdline(*l, argv, argc);
+    setup_initial_files(*l);
+    p.set_linux_state(l);
+    IrqSpinLockGuard guard(g_linux_lock);
+    if (!g_init) g_init = l;
+    g_linux_processes.push_back(l);
+    return l;
+}
+
+void release_linux_state(LinuxProcess* l) {
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        timer_cancel(l->alarm_timer);
+        if (l->all_node.linked()) g_linux_processes.remove(l);
+        if (g_init == l) g_init = nullptr;
+    }
+    kdelete(l);
+}
+
+void exit_linux_process(u32 wait_status) {
+    LinuxProcess* l = current_linux();
+    release_vfork_parent(*l);
+    close_all_files(*l);
+    IntrusiveList<LinuxProcess, &LinuxProcess::sibling> orphans;
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        timer_cancel(l->alarm_timer);
+        l->exited = true;
+        l->wait_status = wait_status;
+        LinuxProcess* adopter = g_init && g_init != l && !g_init->exited ? g_init : nullptr;
+        while (LinuxProcess* child = l->children.pop_front()) {
+            if (adopter) {
+                child->parent = adopter;
+                adopter->children.push_back(child);
+                if (child->exited) adopter->child_events.wake_all();
+            } else {
+                child->parent = nullptr;
+                if (child->exited) g_linux_processes.remove(child);
+                orphans.push_back(child);  // their reference goes below, outside the lock
+            }
+        }
+        if (LinuxProcess* parent = l->parent) {
+            bool signaled = (wait_status & 0x7f) != 0;
+            i32 code = !signaled ? kCldExited : (wait_status & 0x80) ? kCldDumped : kCldKilled;
+            u64 status = signaled ? (wait_status & 0x7f) : (wait_status >> 8);
+            send_signal(*parent, kSigChld, l->pid, code, status);
+            parent->child_events.wake_all();
+        } else {
+            g_linux_processes.remove(l);  // no one will reap it
+        }
+        if (g_init == l) g_init = nullptr;
+    }
+    while (LinuxProcess* orphan = orphans.pop_front()) orphan->process->unref();
+    Process& p = *l->process;
+    bool signaled = (wait_status & 0x7f) != 0;
+    i64 code = signaled ? -static_cast<i64>(wait_status & 0x7f) : static_cast<i64>(wait_status >> 8);
+    p.mark_dead(code);
+    exit_user_thread(code);
+}
+
+namespace {
+
+constexpr u64 kCloneVm = 0x100, kCloneVfork = 0x4000, kCloneSettls = 0x80000, kCloneParentSettid = 0x100000,
+              kCloneChildCleartid = 0x200000, kCloneChildSettid = 0x1000000, kCloneThread = 0x10000;
+
+// vfork (and clone with CLONE_VM|CLONE_VFORK, posix_spawn's): the child runs in the
+// parent's address space while the parent waits, until the child execs or exits.
+i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 child_tid, u64 tls) {
+    bool share = flags & kCloneVm;
+    if ((flags & kCloneThread) || (share && !(flags & kCloneVfork))) {
+        LOG_WARN("linux: clone of a thread (CLONE_THREAD or CLONE_VM without CLONE_VFORK) is not implemented yet: "
+                 "-ENOSYS (process %s)",
+                 current_process().name());
+        return -kENOSYS;
+    }
+    LinuxProcess* pl = current_linux();
+    Process& parent = *pl->process;
+    Result<RefPtr<Process>> created = share ? Process::create_in(parent.name(), RefPtr<AddressSpace>(&parent.address_space()))
+                                            : Process::create(parent.name());
+    if (!created.ok()) return -kEAGAIN;
+    RefPtr<Process> child = created.release_value();
+    if (!share && !child->address_space().copy_owned_pages_from(parent.address_space()).ok()) return -kENOMEM;
+    auto* cl = knew<LinuxProcess>();
+    if (!cl) return -kENOMEM;
+    cl->process = child.get();
+    cl->pid = child->pid();
+    cl->brk_start = pl->brk_start;
+    cl->brk = pl->brk;
+    cl->brk_mapped = pl->brk_mapped;
+    cl->umask = pl->umask;
+    memcpy(cl->exe_path, pl->exe_path, sizeof(cl->exe_path));
+    memcpy(cl->cmdline, pl->cmdline, sizeof(cl->cmdline));
+    cl->cmdline_length = pl->cmdline_length;
+    cl->start_ns = uptime_ns();
+    if (flags & kCloneChildCleartid) cl->clear_child_tid = child_tid;
+    child->set_linux_state(cl);
+
+    arch::TrapFrame frame = f;
+    frame.rax = 0;
+    if (new_stack) frame.rsp = new_stack;
+    Result<Thread*> thread = create_user_thread_from_frame(*child, frame, child->name());
+    if (!thread.ok()) return -kEAGAIN;
+    UserContext* parent_user = current_thread()->user;
+    UserContext* child_user = thread.value()->user;
+    arch::fpu_save(parent_user->fpu);
+    memcpy(child_user->fpu, parent_user->fpu, arch::fpu_area_size());
+    child_user->fs_base = (flags & kCloneSettls) ? tls : arch::user_fs_base();
+    child_user->gs_base = arch::user_gs_base();
+    u32 pid = cl->pid;
+    if (flags & kCloneChildSettid) (void)child->address_space().write(child_tid, &pid, sizeof(pid));
+    if ((flags & kCloneParentSettid) && !UserOut<u32>(parent_tid).write(pid)) {
+        // Linux writes it before the child runs; a bad pointer fails the call there too.
+    }
+    fs::node_ref(pl->cwd);  // for the child, taken outside g_linux_lock (the FS takes it)
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        copy_fd_table(*pl, *cl);
+        for (u32 sig = 1; sig <= kSignalCount; ++sig) cl->actions[sig] = pl->actions[sig];
+        cl->blocked = pl->blocked;
+        cl->altstack.sp = pl->altstack.sp;
+        cl->altstack.size = pl->altstack.size;
+        cl->altstack.flags = pl->altstack.flags;
+        cl->pgid = pl->pgid;
+        cl->sid = pl->sid;
+        cl->parent = pl;
+        child->ref();  // the parent's link, dropped when it reaps the child
+        pl->children.push_back(cl);
+        g_linux_processes.push_back(cl);
+    }
+    if (flags & kCloneVfork) cl->vfork_parent = pl;
+    thread_start(thread.value());
+    if (flags & kCloneVfork) {
+        IrqSpinLockGuard guard(g_linux_lock);
+        while (cl->vfork_parent) (void)pl->vfork_wait.wait_unlocking(g_linux_lock);
+    }
+    return pid;
+}
+
+
+}  // namespace
+
+i64 sys_fork(arch::TrapFrame& f) { return do_fork(f, 0, 0, 0, 0, 0); }
+i64 sys_vfork(arch::TrapFrame& f) { return do_fork(f, kCloneVm | kCloneVfork, 0, 0, 0, 0); }
+i64 sys_clone(arch::TrapFrame& f) { return do_fork(f, f.rdi & ~u64{0xff}, f.rsi, f.rdx, f.r10, f.r8); }
+
+namespace {
+
+// Arguments of execve copied out of the caller before its image goes away.
+struct ExecArgs {
+    char* buffer = nullptr;  // all strings
+    usize used = 0, capacity = 0;
+    const char** argv = nullptr;
+    usize argc = 0;
+    const char** envp = nullptr;
+    usize envc = 0;
+
+    ~ExecArgs() {
+        kfree(buffer);
+        kfree(argv);
+        kfree(envp);
+    }
+};
+
+constexpr usize kArgBytes = 120 * 1024;  // below the loader's half-stack limit
+constexpr usize kMaxArgs = 4096;
+
+i64 copy_string_list(u64 user_list, ExecArgs& a, const char*** out, usize* count, usize reserve_front) {
+    auto* list = static_cast<const char**>(kmalloc((kMaxArgs + reserve_front + 1) * sizeof(char*)));
+    if (!list) return -kENOMEM;
+    *out = list;
+    usize n = reserve_front;
+    for (usize i = 0; user_list; ++i) {
+        u64 pointer;
+        if (!UserIn<u64>(user_list + i * 8).read(&pointer)) return -kEFAULT;
+        if (!pointer) break;
+        if (n == kMaxArgs) return -kE2BIG;
+        usize room = a.capacity - a.used;
+        i64 length = copy_string_from_user(pointer, a.buffer + a.used, room);
+        if (length == -1) return -kEFAULT;
+        if (length < 0) return -kE2BIG;
+        list[n++] = a.buffer + a.used;
+        a.used += static_cast<usize>(length) + 1;
+    }
+    list[n] = nullptr;
+    *count = n;
+    return 0;
+}
+
+// Copies up to `room` bytes of a NUL-terminated user string; its length, -1 on a fault,
+// -2 when it does not fit.
+i64 copy_string(u64 user, char* out, usize room) { return copy_string_from_user(user, out, room); }
+
+bool parse_shebang(const Executable& e, char* interpreter, usize interpreter_room, char* argument,
+                   usize argument_room) {
+    if (e.size < 3 || e.data[0] != '#' || e.data[1] != '!') return false;
+    usize end = 2;
+    while (end < e.size && end < 256 && e.data[end] != '\n') ++end;
+    usize i = 2;
+    auto skip_blanks = [&] {
+        while (i < end && (e.data[i] == ' ' || e.data[i] == '\t')) ++i;
+    };
+    skip_blanks();
+    usize start = i;
+    while (i < end && e.data[i] != ' ' && e.data[i] != '\t') ++i;
+    usize n = min<usize>(i - start, interpreter_room - 1);
+    memcpy(interpreter, e.data + start, n);
+    interpreter[n] = 0;
+    skip_blanks();
+    usize arg_end = end;
+    while (arg_end > i && (e.data[arg_end - 1] == ' ' || e.data[arg_end - 1] == '\t' || e.data[arg_end - 1] == '\r'))
+        --arg_end;
+    n = min<usize>(arg_end - i, argument_room - 1);
+    memcpy(argument, e.data + i, n);
+    argument[n] = 0;
+    return true;
+}
+
+}  // namespace
+
+i64 sys_execve(arch::TrapFrame& f) {
+    LinuxProcess* l = current_linux();
+    char path[256];
+    i64 length = copy_string(f.rdi, path, sizeof(path));
+    if (length == -1) return -kEFAULT;
+    if (length < 0) return -kENAMETOOLONG;
+    ExecArgs a;
+    a.capacity = kArgBytes;
+    a.buffer = static_cast<char*>(kmalloc(a.capacity));
+    if (!a.buffer) return -kENOMEM;
+    constexpr usize kShebangSlots = 2;  // interpreter and its argument go in front
+    if (i64 r = copy_string_list(f.rsi, a, &a.argv, &a.argc, kShebangSlots); r < 0) return r;
+    if (i64 r = copy_string_list(f.rdx, a, &a.envp, &a.envc, 0); r < 0) return r;
+    const char** argv = a.argv + kShebangSlots;
+    usize argc = a.argc - kShebangSlots;
+
+    Executable exe;
+    if (i64 r = open_executable(*l, path, &exe); r < 0) return r;
+    // #! scripts: argv becomes interpreter [argument] script-path argv[1..].
+    char interpreter[128], argument[128];
+    char script[256];
+    if (parse_shebang(exe, interpreter, sizeof(interpreter), argument, sizeof(argument))) {
+        release_executable(exe);
+        memcpy(script, path, sizeof(script));
+        if (argc > 0) {
+            argv[0] = script;
+        } else {
+            argv[0] = script;
+            argv[1] = nullptr;
+            argc = 1;
+        }
+        if (argument[0]) {
+            *--argv = argument;
+            ++argc;
+        }
+        *--argv = interpreter;
+        ++argc;
+        if (i64 r = open_executable(*l, interpreter, &exe); r < 0) return r;
+        if (exe.size >= 2 && exe.data[0] == '#' && exe.data[1] == '!') {
+            release_executable(exe);
+            return -kELOOP;  // nested interpreters: not supported (Linux allows a few levels)
+        }
+        memcpy(path, interpreter, sizeof(interpreter));
+    }
+    const char* why = nullptr;
+    Result<loader::ElfImage> image = loader::elf_parse(exe.data, exe.size, &why);
+    if (!image.ok()) {
+        release_executable(exe);
+        return -kENOEXEC;
+    }
+    if (image.value().has_interp) {
+        LOG_WARN("linux: execve %s: dynamically linked (no ELF interpreter support yet): -ENOEXEC", path);
+        release_executable(exe);
+        return -kENOEXEC;
+    }
+
+    // The point of no return: the old image goes (a vfork child leaves its parent's alone
+    // and moves to an address space of its own).
+    Process& p = *l->process;
+    UserContext* u = current_thread()->user;
+    if (l->vfork_parent) {
+        if (!p.replace_address_space(u->ipc_buffer).ok()) {
+            release_executable(exe);
+            return -kENOMEM;
+        }
+        p.address_space().activate();
+        release_vfork_parent(*l);
+    } else {
+        p.address_space().drop_owned_pages();
+    }
+    AddressSpace& space = p.address_space();
+    LinuxArguments args{argv, argc, a.envp, a.envc, StringView(path, strlen(path))};
+    Result<LinuxEntry> loaded = load_linux_image(space, exe.data, exe.size, image.value(), args, &why);
+    release_executable(exe);
+    if (!loaded.ok()) {
+        LOG_WARN("linux: execve %s in pid %u failed after the old image was gone (%s): killed", path, l->pid, why);
+        exit_linux_process(kSigSegv);
+    }
+    l->brk_start = l->brk = l->brk_mapped = loaded.value().brk_start;
+    l->clear_child_tid = 0;
+    close_on_exec(*l);
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        reset_signal_actions_for_exec(*l);
+    }
+    set_exe_path(*l, StringView(path, strlen(path)));
+    set_cmdline(*l, argv, argc);
+    StringView base = basename(StringView(path, strlen(path)));
+    p.set_name(base);
+
+    u->fs_base = u->gs_base = 0;
+    arch::set_user_fs_base(0);
+    arch::set_user_gs_base(0);
+    arch::fpu_init_area(u->fpu);
+    arch::fpu_restore(u->fpu);
+    u64 cs = f.cs, ss = f.ss;
+    memset(&f, 0, sizeof(f));
+    f.cs = cs;
+    f.ss = ss;
+    f.vector = arch::kSyscallVector;
+    f.rip = loaded.value().entry;
+    f.rsp = loaded.value().stack_pointer;
+    f.rflags = 0x202;
+    u->restore_all_registers = true;
+    return 0;
+}
+
+i64 sys_exit(arch::TrapFrame& f) {
+    // One thread per process so far: exit ends the process like exit_group.
+    exit_linux_process(static_cast<u32>(f.rdi & 0xff) << 8);
+}
+
+namespace {
+// wait4's search: the pid found (0 for WNOHANG with none ready), its status in *status_out.
+i64 wait_for_child(arch::TrapFrame& f, u32* status_out) {
+    i32 pid = static_cast<i32>(f.rdi);
+    u64 options = f.rdx;
+    constexpr u64 kWnohang = 1, kWuntraced = 2, kWcontinued = 8, kWall = 0x40000000, kWclone = 0x80000000,
+                  kWnothread = 0x20000000;
+    if (options & ~(kWnohang | kWuntraced | kWcontinued | kWall | kWclone | kWnothread)) return -kEINVAL;
+    LinuxProcess* l = current_linux();
+    LinuxProcess* reaped = nullptr;
+    u32 status = 0, found_pid = 0;
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        for (;;) {
+            bool any = false;
+            for (LinuxProcess* c : l->children) {
+                bool match = pid > 0 ? c->pid == static_cast<u32>(pid)
+                             : pid == 0 ? c->pgid == l->pgid
+                             : pid == -1 ? true
+                                         : c->pgid == static_cast<u32>(-pid);
+                if (!match) continue;
+                any = true;
+                if (c->exited) {
+                    reaped = c;
+                    break;
+                }
+                if ((options & kWuntraced) && c->stopped && !c->stop_reported) {
+                    c->stop_reported = true;
+                    status = (static_cast<u32>(c->stop_signal) << 8) | 0x7f;
+                    found_pid = c->pid;
+                    break;
+                }
+                if ((options & kWcontinued) && c->continued) {
+                    c->continued = false;
+                    status = 0xffff;
+                    found_pid = c->pid;
+                    break;
+                }
+            }
+            if (reaped) {
+                l->children.remove(reaped);
+                g_linux_processes.remove(reaped);
+                status = reaped->wait_status;
+                found_pid = reaped->pid;
+                break;
+            }
+            if (found_pid) break;
+            if (!any) return -kECHILD;
+            if (options & kWnohang) return 0;
+            if (!sleep_interruptible(l->child_events)) return -kERestartSys;
+        }
+    }
+    if (reaped) reaped->process->unref();
+    *status_out = status;
+    return found_pid;
+}
+}  // namespace
+
+i64 sys_wait4(arch::TrapFrame& f) {
+    u32 status = 0;
+    i64 found = wait_for_child(f, &status);
+    if (found <= 0) return found;
+    if (f.rsi && !UserOut<u32>(f.rsi).write(status)) return -kEFAULT;
+    if (f.r10) {
+        u8 usage[144] = {};
+        if (!UserOut<u8>(f.r10).write_array(usage, sizeof(usage))) return -kEFAULT;
+    }
+    return found;
+}
+
+i64 sys_waitid(arch::TrapFrame& f) {
+    // waitid(idtype, id, siginfo, options): P_ALL 0, P_PID 1, P_PGID 2. WEXITED is required
+    // (WSTOPPED/WCONTINUED-only waits are not supported yet); WNOWAIT is not supported.
+    constexpr u64 kWnohang = 1, kWexited = 4, kWnowait = 0x01000000;
+    u64 options = f.r10;
+    if (!(options & kWexited) || (options & kWnowait)) return -kEINVAL;
+    i32 pid;
+    switch (f.rdi) {
+    case 0: pid = -1; break;
+    case 1: pid = static_cast<i32>(f.rsi); if (pid <= 0) return -kEINVAL; break;
+    case 2: pid = -static_cast<i32>(f.rsi); if (pid >= -1) return -kEINVAL; break;
+    default: return -kEINVAL;
+    }
+    arch::TrapFrame w = f;
+    w.rdi = static_cast<u64>(static_cast<i64>(pid));
+    u32 status = 0;
+    w.rsi = 0;
+    w.rdx = options & kWnohang;
+    w.r10 = 0;
+    // wait4 into a kernel variable: reuse its logic through a local status pointer.
+    i64 found = wait_for_child(w, &status);
+    if (found < 0) return found;
+    struct {
+        i32 signo, errno_value, code, pad;
+        u32 pid, uid;
+        i32 status, pad2;
+        u8 rest[96];
+    } info{};
+    if (found > 0) {
+        info.signo = kSigChld;
+        info.pid = static_cast<u32>(found);
+        bool signaled = (status & 0x7f) != 0;
+        info.code = !signaled ? kCldExited : (status & 0x80) ? kCldDumped : kCldKilled;
+        info.status = signaled ? static_cast<i32>(status & 0x7f) : static_cast<i32>(status >> 8);
+    }
+    if (f.rdx && !UserOut<decltype(info)>(f.rdx).write(info)) return -kEFAULT;
+    return 0;
+}
+
+i64 sys_getpid(arch::TrapFrame&) { return current_linux()->pid; }
+i64 sys_gettid(arch::TrapFrame&) { return current_linux()->pid; }  // one thread per process
+
+i64 sys_getppid(arch::TrapFrame&) {
+    IrqSpinLockGuard guard(g_linux_lock);
+    LinuxProcess* parent = current_linux()->parent;
+    return parent ? parent->pid : 0;
+}
+
+i64 sys_getpgid(arch::TrapFrame& f) {
+    IrqSpinLockGuard guard(g_linux_lock);
+    LinuxProcess* target = f.rdi ? find_process(static_cast<u32>(f.rdi)) : current_linux();
+    return target ? target->pgid : -kESRCH;
+}
+
+i64 sys_getpgrp(arch::TrapFrame&) { return current_linux()->pgid; }
+
+i64 sys_getsid(arch::TrapFrame& f) {
+    IrqSpinLockGuard guard(g_linux_lock);
+    LinuxProcess* target = f.rdi ? find_process(static_cast<u32>(f.rdi)) : current_linux();
+    return target ? target->sid : -kESRCH;
+}
+
+i64 sys_setpgid(arch::TrapFrame& f) {
+    i64 pid = static_cast<i32>(f.rdi), pgid = static_cast<i32>(f.rsi);
+    if (pgid < 0) return -kEINVAL;
+    LinuxProcess* self = current_linux();
+    IrqSpinLockGuard guard(g_linux_lock);
+    LinuxProcess* target = pid == 0 ? self : find_process(static_cast<u32>(pid));
+    if (!target || (target != self && target->parent != self)) return -kESRCH;
+    if (target->sid != self->sid || target->pid == target->sid) return -kEPERM;
+    u32 group = pgid == 0 ? target->pid : static_cast<u32>(pgid);
+    if (group != target->pid) {
+        bool exists = false;
+        for (LinuxProcess* p : g_linux_processes) exists |= p->pgid == group && p->sid == self->sid && !p->exited;
+        if (!exists) return -kEPERM;
+    }
+    target->pgid = group;
+    return 0;
+}
+
+i64 sys_setsid(arch::TrapFrame&) {
+    LinuxProcess* self = current_linux();
+    IrqSpinLockGuard guard(g_linux_lock);
+    bool leader = false;
+    for (LinuxProcess* p : g_linux_processes) leader |= p->pgid == self->pid && !p->exited;
+    if (leader) return -kEPERM;
+    self->sid = self->pgid = self->pid;
+    return self->sid;
+}
+
+i64 sys_set_tid_address(arch::TrapFrame& f) {
+    current_linux()->clear_child_tid = f.rdi;
+    return current_linux()->pid;
+}
+
+}  // namespace kernel::shim

@@ -1,0 +1,646 @@
+// Linux signals: dispositions, the pending and blocked sets, generation (kill, faults, the
+// tty, child exit, alarm), and delivery on the way back to user mode with Linux's
+// rt_sigframe layout (siginfo + ucontext + the XSAVE image), undone by rt_sigreturn.
+//
+// First step: one thread per Linux process, so masks and pending sets are per process.
+// Stopped processes (SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU) sleep until SIGCONT or SIGKILL.
+
+#include "arch/user.hpp"
+#include "debug/log.hpp"
+#include "lib/string.hpp"
+#include "proc/user_thread.hpp"
+#include "sched/cpu.hpp"
+#include "shim/linux.hpp"
+#include "syscall/user_ptr.hpp"
+#include "time/clock.hpp"
+
+namespace kernel::shim {
+namespace {
+
+using namespace linux_errno;
+
+constexpr u64 kSigDfl = 0, kSigIgn = 1;
+// SA_SIGINFO needs nothing special: every handler gets siginfo and ucontext in rsi/rdx.
+constexpr u64 kSaNoCldStop = 1, kSaOnstack = 0x08000000, kSaRestart = 0x10000000, kSaNodefer = 0x40000000,
+              kSaResethand = 0x80000000;
+constexpr u64 kUnblockable = (u64{1} << (kSigKill - 1)) | (u64{1} << (kSigStop - 1));
+constexpr u32 kSsOnstack = 1, kSsDisable = 2;
+
+enum class Default : u8 { Terminate, Core, Ignore, Stop, Continue };
+
+Default default_action(int sig) {
+    switch (sig) {
+    case kSigChld: case 23 /* SIGURG */: case kSigWinch: return Default::Ignore;
+    case kSigCont: return Default::Continue;
+    case kSigStop: case kSigTstp: case kSigTtin: case kSigTtou: return Default::Stop;
+    case kSigQuit: case kSigIll: case kSigTrap: case kSigAbrt: case kSigBus: case kSigFpe: case kSigSegv:
+    case 24 /* SIGXCPU */: case 25 /* SIGXFSZ */: case 31 /* SIGSYS */: return Default::Core;
+    default: return Default::Terminate;
+    }
+}
+
+bool is_ignored(const LinuxProcess& l, int sig) {
+    if (sig == kSigKill || sig == kSigStop) return false;
+    u64 h = l.actions[sig].handler;
+    return h == kSigIgn || (h == kSigDfl && default_action(sig) == Default::Ignore);
+}
+
+bool valid_signal(u64 sig) { return sig >= 1 && sig <= kSignalCount; }
+
+// The kernel's siginfo and ucontext for x86-64 (asm-generic/siginfo.h, asm/sigcontext.h,
+// asm/ucontext.h).
+struct SigInfo {
+    i32 signo, errno_value, code, pad;
+    union {
+        struct {
+            u32 pid, uid;
+            i32 status, pad2;
+            u64 utime, stime;
+        } child;
+        u64 address;
+        u8 bytes[112];
+    } u;
+};
+static_assert(sizeof(SigInfo) == 128);
+
+struct SigContext {
+    u64 r8, r9, r10, r11, r12, r13, r14, r15;
+    u64 rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+    u16 cs, gs, fs, ss;
+    u64 err, trapno, oldmask, cr2;
+    u64 fpstate;
+    u64 reserved[8];
+};
+static_assert(sizeof(SigContext) == 256);
+
+struct UContext {
+    u64 flags;
+    u64 link;
+    u64 stack_sp;
+    i32 stack_flags, pad;
+    u64 stack_size;
+    SigContext mcontext;
+    u64 sigmask;
+};
+static_assert(sizeof(UContext) == 304);
+
+struct RtSigFrame {
+    u64 pretcode;  // the handler returns here: sa_restorer, which calls rt_sigreturn
+    UContext uc;
+    SigInfo info;
+};
+
+SigInfo info_of(int sig, const LinuxProcess::PendingInfo& p) {
+    SigInfo info{};
+    info.signo = sig;
+    info.code = p.code;
+    if (sig == kSigSegv || sig == kSigBus || sig == kSigFpe || sig == kSigIll) {
+        info.u.address = p.address;
+    } else {
+        info.u.child.pid = p.sender_pid;
+        if (sig == kSigChld) info.u.child.status = static_cast<i32>(p.address);
+        else memcpy(info.u.bytes + 8, &p.address, sizeof(p.address));  // si_value (sigqueue)
+    }
+    return info;
+}
+
+// Takes `sig` off the pending set and returns its siginfo. Real-time signals queue: each
+// send is one delivery, in order; the bit stays while more are queued.
+SigInfo dequeue(LinuxProcess& l, int sig) TA_REQ(g_linux_lock) {
+    if (sig >= kFirstRealtime) {
+        for (u32 i = 0; i < l.queued_count; ++i) {
+            if (l.queued[i].signal != sig) continue;
+            SigInfo info = info_of(sig, l.queued[i].info);
+            for (u32 j = i + 1; j < l.queued_count; ++j) l.queued[j - 1] = l.queued[j];
+            --l.queued_count;
+            bool more = false;
+            for (u32 j = 0; j < l.queued_count; ++j) more |= l.queued[j].signal == sig;
+            if (!more) l.pending &= ~signal_bit(sig);
+            return info;
+        }
+    }
+    l.pending &= ~signal_bit(sig);
+    return info_of(sig, l.info[sig]);
+}
+
+// Builds the handler's frame on the user stack and points the registers at the handler.
+bool setup_frame(arch::TrapFrame& f, LinuxProcess& l, int sig, const SignalAction& action, const SigInfo& info,
+                 u64 saved_mask) {
+    UserContext* u = current_thread()->user;
+    u64 sp = f.rsp;
+    bool on_altstack = l.altstack.sp && sp > l.altstack.sp && sp <= l.altstack.sp + l.altstack.size;
+    if ((action.flags & kSaOnstack) && !(l.altstack.flags & kSsDisable) && !on_altstack)
+        sp = l.altstack.sp + l.altstack.size;
+    else
+        sp -= 128;  // the red zone below the interrupted code's stack pointer
+    usize fpu_size = arch::fpu_area_size();
+    sp = align_down<u64>(sp - fpu_size, 64);
+    u64 fpstate = sp;
+    sp = align_down<u64>(sp - sizeof(RtSigFrame), 16) - 8;  // as if the handler had been called
+
+    RtSigFrame frame{};
+    frame.pretcode = action.restorer;
+    frame.uc.stack_sp = l.altstack.sp;
+    frame.uc.stack_flags = static_cast<i32>(on_altstack ? kSsOnstack : (l.altstack.flags & kSsDisable));
+    frame.uc.stack_size = l.altstack.size;
+    SigContext& c = frame.uc.mcontext;
+    c = {f.r8, f.r9, f.r10, f.r11, f.r12, f.r13, f.r14, f.r15, f.rdi, f.rsi, f.rbp, f.rbx, f.rdx, f.rax, f.rcx,
+         f.rsp, f.rip, f.rflags, static_cast<u16>(f.cs), 0, 0, static_cast<u16>(f.ss), f.error_code,
+         f.vector == arch::kSyscallVector ? 0 : f.vector, saved_mask, info.u.address, fpstate, {}};
+    frame.uc.sigmask = saved_mask;
+    frame.info = info;
+    arch::fpu_save(u->fpu);
+    if (!arch::copy_to_user(fpstate, u->fpu, fpu_size) || !arch::copy_to_user(sp, &frame, sizeof(frame)))
+        return false;
+
+    f.rip = action.handler;
+    f.rsp = sp;
+    f.rdi = static_cast<u64>(sig);
+    f.rsi = sp + offsetof(RtSigFrame, info);
+    f.rdx = sp + offsetof(RtSigFrame, uc);
+    f.rax = 0;
+    f.rflags &= ~u64{0x100 | 0x400};  // TF, DF: the handler starts with a clean direction flag
+    return true;
+}
+
+// The default action of a stop signal: sleep until SIGCONT (or a fatal signal) arrives.
+void stop_process(LinuxProcess& l, int sig) TA_REQ(g_linux_lock) {
+    l.stopped = true;
+    l.stop_signal = sig;
+    l.stop_reported = false;
+    if (l.parent) {
+        if (!(l.parent->actions[kSigChld].flags & kSaNoCldStop))
+            send_signal(*l.parent, kSigChld, l.pid, 5 /* CLD_STOPPED */, static_cast<u64>(sig));
+        l.parent->child_events.wake_all();
+    }
+    while (l.stopped && !(l.pending & signal_bit(kSigKill))) (void)l.signal_wait.wait_unlocking(g_linux_lock);
+}
+
+}  // namespace
+
+bool signal_deliverable(const LinuxProcess& l) { return (l.pending & ~l.blocked) != 0; }
+
+void send_signal(LinuxProcess& target, int sig, u32 sender_pid, i32 code, u64 address) {
+    if (target.exited) return;
+    if (sig == kSigCont || sig == kSigKill) {
+        target.pending &= ~(signal_bit(kSigStop) | signal_bit(kSigTstp) | signal_bit(kSigTtin) | signal_bit(kSigTtou));
+        if (target.stopped) {
+            target.stopped = false;
+            target.continued = true;  // for a parent's wait with WCONTINUED
+            target.signal_wait.wake_all();
+            if (target.parent) target.parent->child_events.wake_all();
+        }
+    } else if (default_action(sig) == Default::Stop) {
+        target.pending &= ~signal_bit(kSigCont);
+    }
+    bool blocked = target.blocked & signal_bit(sig);
+    if (is_ignored(target, sig) && !blocked) {
+        target.signal_wait.wake_all();  // a SIGCONT still resumes
+        return;
+    }
+    if (sig >= kFirstRealtime) {
+        if (target.queued_count == LinuxProcess::kMaxQueued) return;  // full: dropped (sigqueue says EAGAIN)
+        target.queued[target.queued_count++] = {sig, {sender_pid, code, address}};
+    } else if (target.pending & signal_bit(sig)) {
+        return;  // standard signals do not queue: the pending one stands
+    }
+    target.pending |= signal_bit(sig);
+    if (sig < kFirstRealtime) target.info[sig] = {sender_pid, code, address};
+    if (!blocked) {
+        if (target.blocked_on) target.blocked_on->wake_all();
+        target.signal_wait.wake_all();
+    }
+}
+
+bool send_signal_to_group(u32 pgid, int sig, u32 sender_pid) {
+    bool any = false;
+    for (LinuxProcess* p : g_linux_processes)
+        if (p->pgid == pgid && !p->exited) {
+            if (sig) send_signal(*p, sig, sender_pid, kSiUser);
+            any = true;
+        }
+    return any;
+}
+
+void reset_signal_actions_for_exec(LinuxProcess& l) {
+    for (u32 sig = 1; sig <= kSignalCount; ++sig)
+        if (l.actions[sig].handler != kSigIgn) l.actions[sig] = {};
+    l.altstack = {};
+    l.altstack.flags = kSsDisable;
+}
+
+void raise_fault_signal(arch::TrapFrame& f, u64 fault_address) {
+    LinuxProcess* l = current_linux();
+    int sig;
+    i32 code;
+    switch (f.vector) {
+    case 14:  // page fault: present bit set means the page exists but the access is not allowed
+        sig = kSigSegv;
+        code = (f.error_code & 1) ? kSegvAccErr : kSegvMapErr;
+        break;
+    case 0: sig = kSigFpe; code = 1; fault_address = f.rip; break;          // FPE_INTDIV
+    case 16: case 19: sig = kSigFpe; code = 0; fault_address = f.rip; break;
+    case 6: sig = kSigIll; code = 2; fault_address = f.rip; break;          // ILL_ILLOPN
+    case 3: case 1: sig = kSigTrap; code = kSiKernel; fault_address = f.rip; break;
+    case 17: sig = kSigBus; code = 1; break;                                // BUS_ADRALN
+    default: sig = kSigSegv; code = kSiKernel; fault_address = 0; break;   // #GP and the rest
+    }
+    IrqSpinLockGuard guard(g_linux_lock);
+    // A fault the program cannot handle (blocked or ignored) kills it, as in Linux.
+    if ((l->blocked & signal_bit(sig)) || l->actions[sig].handler == kSigIgn) {
+        l->blocked &= ~signal_bit(sig);
+        l->actions[sig] = {};
+    }
+    l->pending |= signal_bit(sig);
+    l->info[sig] = {0, code, fault_address};
+}
+
+void deliver_signals(arch::TrapFrame& f) {
+    LinuxProcess* l = current_linux();
+    bool restart = f.vector == arch::kSyscallVector && static_cast<i64>(f.rax) == -kERestartSys;
+    for (;;) {
+        int sig = 0;
+        SignalAction action;
+        SigInfo info;
+        u64 saved_mask;
+        {
+            IrqSpinLockGuard guard(g_linux_lock);
+            u64 ready = l->pending & ~l->blocked;
+            if (!ready) {
+                if (l->mask_saved) {
+                    l->blocked = l->saved_mask;
+                    l->mask_saved = false;
+                }
+                break;
+            }
+            sig = __builtin_ctzll(ready) + 1;
+            info = dequeue(*l, sig);
+            action = l->actions[sig];
+            if (action.handler == kSigIgn) continue;
+            if (action.handler == kSigDfl) {
+                Default d = default_action(sig);
+                if (d == Default::Ignore || d == Default::Continue) continue;
+                if (d == Default::Stop) {
+                    stop_process(*l, sig);
+                    continue;
+                }
+            } else {
+                saved_mask = l->mask_saved ? l->saved_mask : l->blocked;
+                l->mask_saved = false;
+                l->blocked |= action.mask;
+                if (!(action.flags & kSaNodefer)) l->blocked |= signal_bit(sig);
+                l->blocked &= ~kUnblockable;
+                if (action.flags & kSaResethand) l->actions[sig] = {};
+            }
+        }
+        if (action.handler == kSigDfl) {
+            Default d = default_action(sig);
+            exit_linux_process(static_cast<u32>(sig) | (d == Default::Core ? 0x80 : 0));
+        }
+        if (restart) {
+            restart = false;
+            if (action.flags & kSaRestart) {
+                f.rax = l->syscall_number;
+                f.rip -= 2;  // the syscall instruction
+            } else {
+                f.rax = static_cast<u64>(-kEINTR);
+            }
+        }
+        if (!setup_frame(f, *l, sig, action, info, saved_mask)) {
+            LOG_WARN("linux: cannot write the signal frame for signal %d on the stack of %s (pid %u): killed", sig,
+                     l->process->name(), l->pid);
+            exit_linux_process(kSigSegv);
+        }
+        return;  // one handler per return to user mode; more follow on the next return
+    }
+    if (restart) {
+        f.rax = l->syscall_number;
+        f.rip -= 2;
+    }
+}
+
+// --- syscalls -------------------------------------------------------------------------
+
+i64 sys_rt_sigaction(arch::TrapFrame& f) {
+    u64 sig = f.rdi;
+    if (f.r10 != 8 || !valid_signal(sig)) return -kEINVAL;
+    LinuxProcess* l = current_linux();
+    SignalAction incoming;
+    if (f.rsi) {
+        if (sig == kSigKill || sig == kSigStop) return -kEINVAL;
+        if (!UserIn<SignalAction>(f.rsi).read(&incoming)) return -kEFAULT;
+    }
+    SignalAction old;
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        old = l->actions[sig];
+        if (f.rsi) {
+            incoming.mask &= ~kUnblockable;
+            l->actions[sig] = incoming;
+            if (is_ignored(*l, static_cast<int>(sig))) l->pending &= ~signal_bit(static_cast<int>(sig));
+        }
+    }
+    if (f.rdx && !UserOut<SignalAction>(f.rdx).write(old)) return -kEFAULT;
+    return 0;
+}
+
+i64 sys_rt_sigprocmask(arch::TrapFrame& f) {
+    if (f.r10 != 8) return -kEINVAL;
+    LinuxProcess* l = current_linux();
+    u64 set = 0;
+    if (f.rsi && !UserIn<u64>(f.rsi).read(&set)) return -kEFAULT;
+    u64 old;
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        old = l->blocked;
+        if (f.rsi) {
+            switch (f.rdi) {
+            case 0: l->blocked |= set; break;
+            case 1: l->blocked &= ~set; break;
+            case 2: l->blocked = set; break;
+            default: return -kEINVAL;
+            }
+            l->blocked &= ~kUnblockable;
+        }
+    }
+    if (f.rdx && !UserOut<u64>(f.rdx).write(old)) return -kEFAULT;
+    return 0;
+}
+
+i64 sys_rt_sigpending(arch::TrapFrame& f) {
+    if (f.rsi != 8) return -kEINVAL;
+    LinuxProcess* l = current_linux();
+    u64 pending;
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        pending = l->pending & l->blocked;
+    }
+    return UserOut<u64>(f.rdi).write(pending) ? 0 : -kEFAULT;
+}
+
+i64 sys_rt_sigsuspend(arch::TrapFrame& f) {
+    if (f.rsi != 8) return -kEINVAL;
+    u64 mask;
+    if (!UserIn<u64>(f.rdi).read(&mask)) return -kEFAULT;
+    LinuxProcess* l = current_linux();
+    IrqSpinLockGuard guard(g_linux_lock);
+    l->saved_mask = l->blocked;
+    l->mask_saved = true;  // restored after the handler runs (deliver_signals)
+    l->blocked = mask & ~kUnblockable;
+    while (sleep_interruptible(l->signal_wait)) {
+    }
+    return -kEINTR;
+}
+
+i64 sys_pause(arch::TrapFrame&) {
+    LinuxProcess* l = current_linux();
+    IrqSpinLockGuard guard(g_linux_lock);
+    while (sleep_interruptible(l->signal_wait)) {
+    }
+    return -kEINTR;
+}
+
+i64 sys_rt_sigreturn(arch::TrapFrame& f) {
+    LinuxProcess* l = current_linux();
+    UserContext* u = current_thread()->user;
+    UContext uc;
+    u64 at = f.rsp - 8 + offsetof(RtSigFrame, uc);  // the handler's return popped pretcode
+    if (!UserIn<UContext>(at).read(&uc) || !arch::is_user_address(uc.mcontext.rip)) {
+        LOG_WARN("linux: rt_sigreturn with a bad frame in %s (pid %u): killed", l->process->name(), l->pid);
+        exit_linux_process(kSigSegv);
+    }
+    const SigContext& c = uc.mcontext;
+    f.r8 = c.r8, f.r9 = c.r9, f.r10 = c.r10, f.r11 = c.r11, f.r12 = c.r12, f.r13 = c.r13, f.r14 = c.r14,
+    f.r15 = c.r15;
+    f.rdi = c.rdi, f.rsi = c.rsi, f.rbp = c.rbp, f.rbx = c.rbx, f.rdx = c.rdx, f.rcx = c.rcx;
+    f.rsp = c.rsp;
+    f.rip = c.rip;
+    constexpr u64 kUserFlags = 0x50dd5;  // CF PF AF ZF SF TF DF OF RF AC
+    f.rflags = (f.rflags & ~kUserFlags) | (c.eflags & kUserFlags) | 0x200;
+    if (c.fpstate) {
+        usize size = arch::fpu_area_size();
+        if (arch::copy_from_user(u->fpu, c.fpstate, size)) {
+            arch::fpu_sanitize(u->fpu);
+            arch::fpu_restore(u->fpu);
+        }
+    }
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        l->blocked = uc.sigmask & ~kUnblockable;
+    }
+    u->restore_all_registers = true;
+    return static_cast<i64>(c.rax);
+}
+
+i64 sys_sigaltstack(arch::TrapFrame& f) {
+    LinuxProcess* l = current_linux();
+    struct StackT {
+        u64 sp;
+        i32 flags, pad;
+        u64 size;
+    };
+    StackT old{l->altstack.sp, static_cast<i32>(l->altstack.flags), 0, l->altstack.size};
+    bool on = l->altstack.sp && f.rsp > l->altstack.sp && f.rsp <= l->altstack.sp + l->altstack.size;
+    if (on) old.flags = kSsOnstack;
+    if (f.rdi) {
+        StackT s;
+        if (!UserIn<StackT>(f.rdi).read(&s)) return -kEFAULT;
+        if (on) return -kEPERM;
+        if (s.flags & ~static_cast<i32>(kSsDisable | 0x80000000u /* SS_AUTODISARM */)) return -kEINVAL;
+        if (s.flags & kSsDisable) {
+            l->altstack = {};
+            l->altstack.flags = kSsDisable;
+        } else {
+            if (s.size < 2048) return -kENOMEM;  // MINSIGSTKSZ
+            l->altstack.sp = s.sp;
+            l->altstack.size = s.size;
+            l->altstack.flags = 0;
+        }
+    }
+    if (f.rsi && !UserOut<StackT>(f.rsi).write(old)) return -kEFAULT;
+    return 0;
+}
+
+i64 sys_kill(arch::TrapFrame& f) {
+    i64 pid = static_cast<i32>(f.rdi);
+    u64 sig = f.rsi;
+    if (sig != 0 && !valid_signal(sig)) return -kEINVAL;
+    LinuxProcess* self = current_linux();
+    IrqSpinLockGuard guard(g_linux_lock);
+    if (pid > 0) {
+        LinuxProcess* target = find_process(static_cast<u32>(pid));
+        if (!target) return -kESRCH;
+        if (sig) send_signal(*target, static_cast<int>(sig), self->pid, kSiUser);
+        return 0;
+    }
+    if (pid == -1) {
+        bool any = false;
+        for (LinuxProcess* p : g_linux_processes)
+            if (p->pid != 1 && p != self && !p->exited) {
+                if (sig) send_signal(*p, static_cast<int>(sig), self->pid, kSiUser);
+                any = true;
+            }
+        return any ? 0 : -kESRCH;
+    }
+    u32 group = pid == 0 ? self->pgid : static_cast<u32>(-pid);
+    return send_signal_to_group(group, static_cast<int>(sig), self->pid) ? 0 : -kESRCH;
+}
+
+i64 sys_tgkill(arch::TrapFrame& f) {
+    // One thread per process: the thread id is the process id.
+    u64 sig = f.rdx;
+    if (sig != 0 && !valid_signal(sig)) return -kEINVAL;
+    if (static_cast<i32>(f.rdi) <= 0 || static_cast<i32>(f.rsi) <= 0) return -kEINVAL;
+    if (f.rdi != f.rsi) return -kESRCH;
+    LinuxProcess* self = current_linux();
+    IrqSpinLockGuard guard(g_linux_lock);
+    LinuxProcess* target = find_process(static_cast<u32>(f.rsi));
+    if (!target) return -kESRCH;
+    if (sig) send_signal(*target, static_cast<int>(sig), self->pid, kSiTkill);
+    return 0;
+}
+
+i64 sys_tkill(arch::TrapFrame& f) {
+    f.rdx = f.rsi;
+    f.rsi = f.rdi;
+    return sys_tgkill(f);
+}
+
+i64 sys_rt_sigtimedwait(arch::TrapFrame& f) {
+    if (f.r10 != 8) return -kEINVAL;
+    u64 set;
+    if (!UserIn<u64>(f.rdi).read(&set)) return -kEFAULT;
+    u64 deadline = 0;
+    if (f.rdx) {
+        LinuxTimespec t;
+        if (!UserIn<LinuxTimespec>(f.rdx).read(&t)) return -kEFAULT;
+        if (t.seconds < 0 || t.nanoseconds < 0 || t.nanoseconds >= static_cast<i64>(kNsPerSec)) return -kEINVAL;
+        deadline = uptime_ns() + static_cast<u64>(t.seconds) * kNsPerSec + static_cast<u64>(t.nanoseconds);
+        if (deadline == uptime_ns()) deadline = 1;  // a zero timeout polls
+    }
+    LinuxProcess* l = current_linux();
+    set &= ~kUnblockable;
+    SigInfo info;
+    int sig = 0;
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        for (;;) {
+            u64 ready = l->pending & set;
+            if (ready) {
+                sig = __builtin_ctzll(ready) + 1;
+                info = dequeue(*l, sig);
+                break;
+            }
+            if (deadline && uptime_ns() >= deadline) return -kEAGAIN;
+            if (!sleep_interruptible(l->signal_wait, deadline)) {
+                if (l->pending & set) continue;
+                return -kEINTR;
+            }
+        }
+    }
+    if (f.rsi && !UserOut<SigInfo>(f.rsi).write(info)) return -kEFAULT;
+    return sig;
+}
+
+namespace {
+
+void alarm_fired(void* raw) {
+    auto* target = static_cast<LinuxProcess*>(raw);
+    IrqSpinLockGuard guard(g_linux_lock);
+    if (target->alarm_interval) {
+        target->alarm_deadline += target->alarm_interval;
+        timer_arm(target->alarm_timer, target->alarm_deadline, alarm_fired, target);
+    } else {
+        target->alarm_deadline = 0;
+    }
+    send_signal(*target, kSigAlrm, 0, kSiKernel);
+}
+
+// ITIMER_REAL, which alarm() is too: (re)arms and returns the previous remaining time and
+// interval in nanoseconds.
+void set_real_timer(LinuxProcess& l, u64 value_ns, u64 interval_ns, u64* old_value, u64* old_interval)
+    TA_REQ(g_linux_lock) {
+    u64 now = uptime_ns();
+    *old_value = l.alarm_deadline > now ? l.alarm_deadline - now : 0;
+    *old_interval = l.alarm_interval;
+    timer_cancel(l.alarm_timer);
+    l.alarm_deadline = 0;
+    l.alarm_interval = interval_ns;
+    if (value_ns) {
+        l.alarm_deadline = now + value_ns;
+        timer_arm(l.alarm_timer, l.alarm_deadline, alarm_fired, &l);
+    }
+}
+
+struct ITimerVal {
+    i64 interval_seconds, interval_microseconds, value_seconds, value_microseconds;
+};
+
+u64 to_ns(i64 seconds, i64 microseconds) { return static_cast<u64>(seconds) * kNsPerSec + static_cast<u64>(microseconds) * 1000; }
+
+ITimerVal to_itimerval(u64 value, u64 interval) {
+    return {static_cast<i64>(interval / kNsPerSec), static_cast<i64>((interval % kNsPerSec) / 1000),
+            static_cast<i64>(value / kNsPerSec), static_cast<i64>((value % kNsPerSec + 999) / 1000)};
+}
+
+}  // namespace
+
+i64 sys_alarm(arch::TrapFrame& f) {
+    LinuxProcess* l = current_linux();
+    u64 old_value, old_interval;
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        set_real_timer(*l, f.rdi * kNsPerSec, 0, &old_value, &old_interval);
+    }
+    return static_cast<i64>((old_value + kNsPerSec - 1) / kNsPerSec);
+}
+
+i64 sys_setitimer(arch::TrapFrame& f) {
+    if (f.rdi != 0) return f.rdi <= 2 ? -kENOSYS : -kEINVAL;  // ITIMER_VIRTUAL/PROF: no CPU-time timers yet
+    ITimerVal v{};
+    if (f.rsi && !UserIn<ITimerVal>(f.rsi).read(&v)) return -kEFAULT;
+    if (v.value_seconds < 0 || v.value_microseconds < 0 || v.value_microseconds >= 1000000 || v.interval_seconds < 0 ||
+        v.interval_microseconds < 0 || v.interval_microseconds >= 1000000)
+        return -kEINVAL;
+    LinuxProcess* l = current_linux();
+    u64 old_value, old_interval;
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        set_real_timer(*l, to_ns(v.value_seconds, v.value_microseconds), to_ns(v.interval_seconds, v.interval_microseconds),
+                       &old_value, &old_interval);
+    }
+    if (f.rdx && !UserOut<ITimerVal>(f.rdx).write(to_itimerval(old_value, old_interval))) return -kEFAULT;
+    return 0;
+}
+
+i64 sys_getitimer(arch::TrapFrame& f) {
+    if (f.rdi > 2) return -kEINVAL;
+    LinuxProcess* l = current_linux();
+    u64 value = 0, interval = 0;
+    if (f.rdi == 0) {
+        IrqSpinLockGuard guard(g_linux_lock);
+        u64 now = uptime_ns();
+        value = l->alarm_deadline > now ? l->alarm_deadline - now : 0;
+        interval = l->alarm_interval;
+    }
+    return UserOut<ITimerVal>(f.rsi).write(to_itimerval(value, interval)) ? 0 : -kEFAULT;
+}
+
+i64 sys_rt_sigqueueinfo(arch::TrapFrame& f) {
+    // sigqueue: the signal carries si_code (SI_QUEUE) and si_value; real-time ones queue.
+    u64 sig = f.rsi;
+    if (!valid_signal(sig)) return -kEINVAL;
+    SigInfo info;
+    if (!UserIn<SigInfo>(f.rdx).read(&info)) return -kEFAULT;
+    if (info.code >= 0) return -kEPERM;  // only the kernel may send SI_USER/SI_KERNEL codes
+    IrqSpinLockGuard guard(g_linux_lock);
+    LinuxProcess* target = find_process(static_cast<u32>(f.rdi));
+    if (!target) return -kESRCH;
+    if (sig >= kFirstRealtime && target->queued_count == LinuxProcess::kMaxQueued) return -kEAGAIN;
+    u64 value;
+    memcpy(&value, info.u.bytes + 8, sizeof(value));
+    send_signal(*target, static_cast<int>(sig), current_linux()->pid, info.code, value);
+    return 0;
+}
+
+}  // namespace kernel::shim
