@@ -215,7 +215,10 @@ i64 do_read(OpenFile& of, u64 user, u64 length, u64* offset) {
     i64 result = 0;
     while (done < length) {
         usize want = min<usize>(length - done, chunk);
-        i64 n = fs::read(of.node, offset, buffer, want, of.flags);
+        // Pipes, ttys and devices block only until the first bytes: later chunks of the same
+        // read take what is there (a 1 MiB read of /dev/zero gets 1 MiB, of a pipe what it holds).
+        u32 flags = done && stream ? of.flags | flag::kNonBlock : of.flags;
+        i64 n = fs::read(of.node, offset, buffer, want, flags);
         if (n < 0) {
             result = n;
             break;
@@ -225,7 +228,7 @@ i64 do_read(OpenFile& of, u64 user, u64 length, u64* offset) {
             break;
         }
         done += static_cast<u64>(n);
-        if (stream || static_cast<usize>(n) < want) break;
+        if (static_cast<usize>(n) < want) break;
     }
     kfree(buffer);
     return done ? static_cast<i64>(done) : restartable(result);
@@ -363,6 +366,41 @@ i64 open_executable(LinuxProcess& l, const char* path, Executable* out) {
 void release_executable(Executable& e) {
     if (e.owned) kfree(e.owned);
     e = {};
+}
+
+i64 copy_file_into(u64 fd, u64 offset, AddressSpace& space, uptr va, usize length, bool* is_zero_device) {
+    FileRef of(fd);
+    if (!of) return -kEBADF;
+    if (!readable(*of.get())) return -kEACCES;
+    fs::NodeType type = fs::node_type(of->node);
+    if (type == fs::NodeType::CharDevice) {
+        fs::Stat st;
+        if (fs::stat(of->node, &st) == 0 && st.rdev_major == 1 && st.rdev_minor == 5) {
+            *is_zero_device = true;  // /dev/zero: anonymous memory
+            return 0;
+        }
+        return -kENODEV;
+    }
+    if (type != fs::NodeType::Regular) return -kENODEV;
+    *is_zero_device = false;
+    auto* page = static_cast<u8*>(kmalloc(arch::kPageSize));
+    if (!page) return -kENOMEM;
+    i64 result = 0;
+    for (usize done = 0; done < length; done += arch::kPageSize) {
+        u64 at = offset + done;
+        i64 n = fs::read(of->node, &at, page, arch::kPageSize, 0);
+        if (n < 0) {
+            result = n;
+            break;
+        }
+        if (n == 0) break;  // beyond the end: the rest stays zero (Linux would SIGBUS there)
+        if (!space.write(va + done, page, static_cast<usize>(n)).ok()) {
+            result = -kENOMEM;
+            break;
+        }
+    }
+    kfree(page);
+    return result;
 }
 
 // --- syscalls -----------------------------------------------------------------------------
@@ -598,6 +636,11 @@ i64 sys_ioctl(arch::TrapFrame& f) {
     default: break;
     }
     if (console_owns(of->node)) return console_ioctl(*current_linux(), cmd, f.rdx);
+    if (cmd == 0x541B) {  // FIONREAD
+        i32 bytes = 0;
+        if (i64 r = fs::ioctl(of->node, cmd, &bytes); r < 0) return r;
+        return UserOut<i32>(f.rdx).write(bytes) ? 0 : -kEFAULT;
+    }
     return -kENOTTY;  // no other device has ioctls yet
 }
 
@@ -947,20 +990,20 @@ i64 sys_umask(arch::TrapFrame& f) {
 }
 
 i64 sys_getcwd(arch::TrapFrame& f) {
-    char path[sizeof(LinuxProcess::cwd_path)];
-    {
-        IrqSpinLockGuard guard(g_linux_lock);
-        memcpy(path, current_linux()->cwd_path, sizeof(path));
-    }
-    usize n = strlen(path) + 1;
-    if (f.rsi < n) return -kERANGE;
-    return arch::copy_to_user(f.rdi, path, n) ? static_cast<i64>(n) : -kEFAULT;
+    PathBuffer path;
+    if (!path.text) return -kENOMEM;
+    // From the FS: follows renames above the cwd and has symlinks resolved, as Linux's.
+    i64 n = fs::path_of(current_linux()->cwd, path.text, min<usize>(fs::kPathMax, f.rsi));
+    if (n < 0) return n;
+    return arch::copy_to_user(f.rdi, path.text, static_cast<usize>(n) + 1) ? n + 1 : -kEFAULT;
 }
 
 namespace {
-i64 change_dir(fs::Node* node, const char* absolute) {
+i64 change_dir(fs::Node* node) {
     if (fs::node_type(node) != fs::NodeType::Directory) return -kENOTDIR;
     if (i64 r = fs::access_node(node, fs::kAccessExecute, creds()); r < 0) return r;
+    char absolute[kNameRoom];
+    if (fs::path_of(node, absolute, sizeof(absolute)) < 0) memcpy(absolute, "/", 2);  // (for /proc only)
     LinuxProcess* l = current_linux();
     fs::node_ref(node);
     fs::Node* old = l->cwd;
@@ -979,19 +1022,16 @@ i64 change_dir(fs::Node* node, const char* absolute) {
 i64 sys_chdir(arch::TrapFrame& f) {
     PathBuffer path;
     if (i64 r = copy_path(f.rdi, path); r < 0) return r;
-    char base[kNameRoom];
     NodeRef dir, node;
-    if (i64 r = start_dir(kAtFdcwd, path.text, &dir.node, base, sizeof(base)); r < 0) return r;
+    if (i64 r = start_dir(kAtFdcwd, path.text, &dir.node); r < 0) return r;
     if (i64 r = fs::lookup(dir.node, path.text, true, creds(), &node.node); r < 0) return r;
-    char absolute[kNameRoom];
-    absolute_path(base, path.text, absolute, sizeof(absolute));
-    return change_dir(node.node, absolute);
+    return change_dir(node.node);
 }
 
 i64 sys_fchdir(arch::TrapFrame& f) {
     FileRef of(f.rdi);
     if (!of) return -kEBADF;
-    return change_dir(of->node, of->path ? of->path : "/");
+    return change_dir(of->node);
 }
 
 i64 sys_pipe2_impl(u64 user_fds, u64 flags) {
@@ -1108,7 +1148,16 @@ i64 poll_loop(PollFd* fds, usize count, u64 deadline) {
         l->wait_deadline = deadline;
         i64 r = fs::poll_wait(generation);
         l->wait_deadline = 0;
-        if (r < 0) return -kEINTR;
+        if (r < 0) {
+            bool signaled;
+            {
+                IrqSpinLockGuard guard(g_linux_lock);
+                signaled = signal_deliverable(*l);
+            }
+            if (signaled) return -kEINTR;
+            // The deadline passed: one last look, then 0 (or what became ready).
+            return poll_once(fds, count);
+        }
     }
 }
 

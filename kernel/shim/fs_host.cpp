@@ -9,6 +9,7 @@
 #include "debug/log.hpp"
 #include "fs/devfs.hpp"
 #include "fs/initramfs.hpp"
+#include "fs/procfs.hpp"
 #include "fs/vfs.hpp"
 #include "lib/string.hpp"
 #include "mm/heap.hpp"
@@ -18,6 +19,7 @@
 #include "time/clock.hpp"
 
 namespace kernel::shim {
+
 namespace {
 
 void* fs_alloc(usize bytes) {
@@ -47,7 +49,10 @@ bool wait(fs::WaitQueue* q) TA_NO_THREAD_SAFETY_ANALYSIS {
         (void)queue->wait_unlocking(g_linux_lock);
         return true;
     }
-    return sleep_interruptible(*queue, l->wait_deadline);
+    if (!sleep_interruptible(*queue, l->wait_deadline)) return false;
+    // A poll/select deadline that passed ends the FS's wait like an interruption; the shim
+    // tells the two apart (poll_loop).
+    return !(l->wait_deadline && uptime_ns() >= l->wait_deadline);
 }
 
 void wake_all(fs::WaitQueue* q) { reinterpret_cast<WaitQueue*>(q)->wake_all(); }
@@ -96,9 +101,11 @@ void linux_boot() {
     fs::Credentials root_creds;
     for (const char* dir : {"/dev", "/proc", "/tmp"}) (void)fs::mkdir(nullptr, dir, dir[1] == 't' ? 01777 : 0755, 0, root_creds);
     if (i64 r = fs::mount_devfs("/dev"); r < 0) LOG_ERROR("fs: cannot mount devfs on /dev (errno %lld)", static_cast<long long>(-r));
+    if (i64 r = fs::mount_procfs("/proc", kProcProvider); r < 0)
+        LOG_ERROR("fs: cannot mount procfs on /proc (errno %lld)", static_cast<long long>(-r));
     console_init();
     g_ready = true;
-    LOG_INFO("fs: root unpacked from the boot archive, devfs on /dev, console on /dev/console");
+    LOG_INFO("fs: root unpacked from the boot archive, devfs on /dev, procfs on /proc, console on /dev/console");
 }
 
 bool linux_ready() { return g_ready; }

@@ -9,7 +9,14 @@
 #include "shim/linux_abi.hpp"
 #include "shim/linux_process.hpp"
 
+namespace fs {
+struct ProcProvider;
+}
+
 namespace kernel::shim {
+
+// /proc's view of the process table (proc_provider.cpp).
+extern const fs::ProcProvider kProcProvider;
 
 // Guards every LinuxProcess, the process tree and (as its env lock) the FS service.
 extern SpinLock g_linux_lock;
@@ -62,6 +69,9 @@ struct Executable {
 };
 i64 open_executable(LinuxProcess& l, const char* path, Executable* out);
 void release_executable(Executable& e);
+// mmap of a file, first step: copies [offset, offset + length) of the file behind `fd` into
+// the (already mapped) pages at `va`. /dev/zero sets *is_zero_device and copies nothing.
+i64 copy_file_into(u64 fd, u64 offset, AddressSpace& space, uptr va, usize length, bool* is_zero_device);
 // Makes the console (tty) fds 0, 1, 2 and the root cwd of the first Linux process.
 void setup_initial_files(LinuxProcess& l);
 

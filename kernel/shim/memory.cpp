@@ -2,6 +2,7 @@
 // mapped eagerly by the shim. The memory manager service (issue 5) takes these over with
 // lazy VMAs, file mappings and copy-on-write.
 
+#include "debug/log.hpp"
 #include "shim/linux.hpp"
 #include "syscall/user_ptr.hpp"
 
@@ -40,8 +41,19 @@ i64 sys_brk(arch::TrapFrame& f) {
 i64 sys_mmap(arch::TrapFrame& f) {
     u64 addr = f.rdi, length = f.rsi, prot = f.rdx, flags = f.r10;
     if (length == 0 || length > 64 * GiB) return -kEINVAL;
-    if (!(flags & kMapAnonymous)) return -kENOSYS;  // file mappings come with the memory manager
     if ((flags & (kMapShared | kMapPrivate)) == 0) return -kEINVAL;
+    bool file = !(flags & kMapAnonymous);
+    u64 offset = f.r9;
+    if (file) {
+        if (!is_aligned<u64>(offset, arch::kPageSize)) return -kEINVAL;
+        // First step: a file mapping is a copy of the file (private semantics). A shared
+        // writable one would need the memory manager's page cache (issue 5).
+        if ((flags & kMapShared) && (prot & kProtWrite)) {
+            LOG_WARN("linux: mmap MAP_SHARED|PROT_WRITE of a file is not implemented yet: -ENODEV (process %s)",
+                     current_process().name());
+            return -kENODEV;
+        }
+    }
     usize pages = align_up<u64>(length, arch::kPageSize) / arch::kPageSize;
     AddressSpace& space = current_process().address_space();
     uptr va;
@@ -60,6 +72,13 @@ i64 sys_mmap(arch::TrapFrame& f) {
     if (!space.map_anonymous(va, pages, page_flags(prot)).ok()) {
         (void)space.unmap(va, pages);
         return -kENOMEM;
+    }
+    if (file) {
+        bool zero = false;
+        if (i64 r = copy_file_into(f.r8, offset, space, va, pages * arch::kPageSize, &zero); r < 0) {
+            (void)space.unmap(va, pages);
+            return r;
+        }
     }
     if (page_flags(prot) == 0) {  // PROT_NONE: map_anonymous always makes user pages
         arch::PageTable table(space.root());

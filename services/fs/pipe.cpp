@@ -173,6 +173,8 @@ i64 pipe_write_locked(Pipe* pipe, const void* buffer, usize length, bool nonbloc
     }
 }
 
+usize pipe_bytes_locked(Pipe* pipe) { return pipe->count; }
+
 u32 pipe_poll_locked(Pipe* pipe, u32 flags) {
     u32 mask = 0;
     if (is_reader(flags)) {

@@ -1190,6 +1190,44 @@ i64 getdents64(Node* dir, u64* cookie, void* out, usize length) {
     return static_cast<i64>(used);
 }
 
+i64 path_of(Node* dir, char* buffer, usize length) {
+    FsGuard guard;
+    if (dir->type != NodeType::Directory) return -err::kENOTDIR;
+    if (length < 2) return -err::kERANGE;
+    // Built right to left at the end of the buffer, then moved to the front.
+    usize at = length - 1;
+    buffer[at] = 0;
+    Node* node = dir;
+    for (;;) {
+        if (node->removed) return -err::kENOENT;
+        if (!node->parent) {
+            Mount* fs = node->fs;
+            if (fs && fs->root == node && fs->covered) {  // a mounted root: continue above it
+                node = fs->covered;
+                continue;
+            }
+            break;  // the root of everything
+        }
+        Node* parent = node->parent;
+        const DirEntry* found = nullptr;
+        for (DirEntry* e : parent->entries)
+            if (e->node == node) {
+                found = e;
+                break;
+            }
+        if (!found) return -err::kENOENT;
+        if (at < found->name_length + 1u) return -err::kERANGE;
+        at -= found->name_length;
+        memcpy(buffer + at, found->name, found->name_length);
+        buffer[--at] = '/';
+        node = parent;
+    }
+    if (at == length - 1) buffer[--at] = '/';  // the root itself
+    usize n = length - 1 - at;
+    memmove(buffer, buffer + at, n + 1);
+    return static_cast<i64>(n);
+}
+
 i64 ioctl(Node* node, u64 command, void* argument) {
     FsGuard guard;
     if (node->type == NodeType::CharDevice) {
@@ -1197,6 +1235,12 @@ i64 ioctl(Node* node, u64 command, void* argument) {
         if (!device) return -err::kENXIO;
         if (!device->ops->ioctl) return -err::kENOTTY;
         return device->ops->ioctl(device->context, command, argument);
+    }
+    constexpr u64 kFionread = 0x541B;
+    if (node->type == NodeType::Fifo && command == kFionread) {
+        i32 bytes = node->pipe ? static_cast<i32>(pipe_bytes_locked(node->pipe)) : 0;
+        memcpy(argument, &bytes, sizeof(bytes));
+        return 0;
     }
     return -err::kENOTTY;
 }

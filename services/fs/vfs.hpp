@@ -152,6 +152,12 @@ i64 access(Node* cwd, const char* path, u32 mode, bool follow_last, const Creden
 // Write access on an existing node (W_OK also fails on a read-only mount); mask as access.
 i64 access_node(Node* node, u32 mode, const Credentials& creds);
 
+// The absolute path of directory `dir` ("/a/b"), found by walking up its parents and
+// across mount points, so it follows renames and has symlinks resolved (getcwd). Returns the
+// length (without the NUL written after it), -ENOENT for a removed directory, -ENOTDIR,
+// -ERANGE when `length` is too small.
+i64 path_of(Node* dir, char* buffer, usize length);
+
 // ---- Nodes ------------------------------------------------------------------------------
 
 i64 stat(Node* node, Stat* out);
@@ -181,7 +187,7 @@ i64 write(Node* node, u64* offset, const void* buffer, usize length, u32 flags);
 i64 getdents64(Node* dir, u64* cookie, void* buffer, usize length);
 
 // Device ioctls (the argument already copied into kernel memory by the shim, which knows
-// each command's size). Files that are not devices: -ENOTTY.
+// each command's size), and FIONREAD on pipes (an int). Anything else: -ENOTTY.
 i64 ioctl(Node* node, u64 command, void* argument);
 
 // The kPoll* bits ready now for a description opened with `flags` (its access mode decides

@@ -184,6 +184,8 @@ i64 pipe_open_locked(Pipe* pipe, u32 flags) TA_REQ(g_lock);
 void pipe_release_locked(Pipe* pipe, u32 flags) TA_REQ(g_lock);
 i64 pipe_read_locked(Pipe* pipe, void* buffer, usize length, bool nonblock) TA_REQ(g_lock);
 i64 pipe_write_locked(Pipe* pipe, const void* buffer, usize length, bool nonblock) TA_REQ(g_lock);
+// Bytes waiting in the pipe (FIONREAD).
+usize pipe_bytes_locked(Pipe* pipe) TA_REQ(g_lock);
 u32 pipe_poll_locked(Pipe* pipe, u32 flags) TA_REQ(g_lock);
 
 // devfs.cpp

@@ -630,3 +630,32 @@ TEST_F(DevfsTest, DevicesRegisteredBeforeMountAppear) {
 }
 
 }  // namespace
+
+TEST_F(VfsTest, PathOfFollowsRenamesSymlinksAndMounts) {
+    Credentials creds;
+    ASSERT_EQ(mkdir(nullptr, "/a", 0755, 0, creds), 0);
+    ASSERT_EQ(mkdir(nullptr, "/a/b", 0755, 0, creds), 0);
+    ASSERT_EQ(symlink("/a/b", nullptr, "/link", creds), 0);
+    Node* dir = nullptr;
+    ASSERT_EQ(lookup(nullptr, "/link", true, creds, &dir), 0);
+    char path[64];
+    EXPECT_EQ(path_of(dir, path, sizeof(path)), 4);
+    EXPECT_STREQ(path, "/a/b");
+    ASSERT_EQ(rename(nullptr, "/a", nullptr, "/renamed", creds), 0);
+    EXPECT_EQ(path_of(dir, path, sizeof(path)), 10);
+    EXPECT_STREQ(path, "/renamed/b");
+    EXPECT_EQ(path_of(dir, path, 5), -err::kERANGE);
+    ASSERT_EQ(mkdir(nullptr, "/renamed/b/m", 0755, 0, creds), 0);
+    ASSERT_EQ(mount_tmpfs("/renamed/b/m"), 0);
+    Node* mounted = nullptr;
+    ASSERT_EQ(lookup(nullptr, "/renamed/b/m", true, creds, &mounted), 0);
+    EXPECT_EQ(path_of(mounted, path, sizeof(path)), 12);
+    EXPECT_STREQ(path, "/renamed/b/m");
+    Node* top = root();
+    EXPECT_EQ(path_of(top, path, sizeof(path)), 1);
+    EXPECT_STREQ(path, "/");
+    node_unref(top);
+    node_unref(mounted);
+    ASSERT_EQ(rmdir(nullptr, "/renamed/b/m", creds), -err::kEBUSY);
+    node_unref(dir);
+}
