@@ -17,8 +17,10 @@ $(BUILD)/build.ninja: | deps
 build: deps $(BUILD)/build.ninja
 	@ninja -C $(BUILD)
 
+# Boots into Debian's busybox sh on the serial console (/init mounts, then runs the shell;
+# `exit` or `poweroff -f` ends the machine).
 run: build
-	@tools/run --no-build --config $(or $(CONFIG),perf) $(QEMU_ARGS)
+	@tools/run --no-build --config $(or $(CONFIG),perf) --append 'init=bin/busybox initargs="sh /init"' $(QEMU_ARGS)
 
 test: build
 	@tools/test $(if $(CONFIG),--config $(CONFIG))
