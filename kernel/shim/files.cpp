@@ -9,8 +9,10 @@
 
 #include "debug/log.hpp"
 #include "fs/pipe.hpp"
+#include "fs/procfs.hpp"
 #include "fs/tty.hpp"
 #include "fs/vfs.hpp"
+#include "lib/format.hpp"
 #include "lib/string.hpp"
 #include "mm/heap.hpp"
 #include "shim/console.hpp"
@@ -1276,6 +1278,52 @@ i64 sys_pselect6(arch::TrapFrame& f) {
         }
     }
     return do_select(f.rdi, f.rsi, f.rdx, f.r10, deadline);
+}
+
+}  // namespace kernel::shim
+
+namespace kernel::shim {
+
+namespace {
+// Whether /proc/mounts lists `type` mounted at `path` already.
+bool mounted_at(const char* type, const char* path) {
+    PathBuffer table;
+    if (!table.text) return false;
+    usize n = fs::mounts_text(table.text, fs::kPathMax - 1);
+    table.text[min<usize>(n, fs::kPathMax - 1)] = 0;
+    char line[512];
+    snformat(line, sizeof(line), "%s %s %s ", type, path, type);
+    usize want = strlen(line);
+    for (const char* at = table.text; *at;) {
+        if (strncmp(at, line, want) == 0) return true;
+        while (*at && *at != '\n') ++at;
+        if (*at) ++at;
+    }
+    return false;
+}
+}  // namespace
+
+// mount(2) for the memory file systems: tmpfs, proc, devtmpfs. /proc and /dev are mounted
+// at boot; mounting the same type there again succeeds without a second copy (Linux would
+// stack an identical one), so a Linux /init runs unchanged.
+i64 sys_mount(arch::TrapFrame& f) {
+    PathBuffer target, type;
+    if (i64 r = copy_path(f.rsi, target); r < 0) return r;
+    if (!f.rdx) return -kEINVAL;  // remounts and bind mounts: not yet
+    if (i64 r = copy_path(f.rdx, type); r < 0) return r == -kENOENT ? -kENODEV : r;
+    char absolute[kNameRoom];
+    absolute_path(current_linux()->cwd_path, target.text, absolute, sizeof(absolute));
+    i64 r;
+    if (strcmp(type.text, "tmpfs") == 0)
+        r = fs::mount_tmpfs(absolute);
+    else if (strcmp(type.text, "proc") == 0)
+        r = fs::mount_procfs(absolute, kProcProvider);
+    else if (strcmp(type.text, "devtmpfs") == 0)
+        r = fs::mount_devfs(absolute);
+    else
+        return -kENODEV;
+    if (r == -kEBUSY && mounted_at(type.text, absolute)) return 0;
+    return r;
 }
 
 }  // namespace kernel::shim
