@@ -12,6 +12,8 @@ namespace {
 u32 g_next_pid = 1;
 }
 
+u32 Process::allocate_id() { return __atomic_fetch_add(&g_next_pid, 1, __ATOMIC_RELAXED); }
+
 Result<RefPtr<Process>> Process::create(const char* name) {
     RefPtr<AddressSpace> space = TRY(AddressSpace::create());
     void* memory = kmalloc(sizeof(Process));

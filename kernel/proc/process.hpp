@@ -20,6 +20,8 @@ public:
     static constexpr ObjectType kType = ObjectType::Process;
 
     static Result<RefPtr<Process>> create(const char* name);
+    // A fresh id from the pid space (Linux thread ids share it).
+    static u32 allocate_id();
     // A process running in an existing address space (vfork's child, until it execs).
     static Result<RefPtr<Process>> create_in(const char* name, RefPtr<AddressSpace> space);
     // Gives the process a new, empty address space (exec in a vfork child). The calling

@@ -9,6 +9,7 @@
 #include "object/kernel_page.hpp"
 #include "sched/cpu.hpp"
 #include "sched/scheduler.hpp"
+#include "shim/linux.hpp"
 #include "sync/spinlock.hpp"
 
 namespace kernel {
@@ -45,6 +46,7 @@ void release_user_context(UserContext* u) {
         u->params->detach_owner();  // the object may outlive the thread through handles
         u->params->unref();
     }
+    if (u->linux_thread_node.linked()) shim::detach_linux_thread(u);
     Process* home = u->home;
     if (home->thread_exited() && !home->dead()) home->mark_dead(u->exit_code);
     home->unref();

@@ -64,6 +64,13 @@ struct UserContext {
     } prebound[kPreboundSlots] = {};
     class UserThread* object = nullptr;
     class KernelPage* params = nullptr;  // ThreadParams address-token object, made on demand
+    // Linux threads (kernel/shim): the thread id, set_tid_address's word, the queue the
+    // thread sleeps on interruptibly (a signal wakes it there), and its place in its
+    // process's thread list. Guarded by the shim's g_linux_lock.
+    u32 linux_tid = 0;
+    u64 clear_child_tid = 0;
+    class WaitQueue* linux_blocked_on = nullptr;
+    ListNode linux_thread_node;
 };
 
 enum class ThreadState : u8 {

@@ -63,6 +63,11 @@ void dispatch(arch::TrapFrame& f) {
         return;
     }
     l->syscall_number = number;
+    UserContext* u = current_thread()->user;
+    if (!u->linux_tid) {  // the first thread of a program the kernel started
+        IrqSpinLockGuard guard(g_linux_lock);
+        attach_linux_thread(*l, u, l->pid);
+    }
     Handler h = number < kTableSize ? kTable.handlers[number] : nullptr;
     // linux.trace on the kernel command line logs every call and its result (strace-like).
     static const bool trace = kernel_command_line().has("linux.trace");

@@ -81,6 +81,14 @@ LinuxProcess* create_initial_linux_state(Process& p, StringView path, const char
 // The process object is going away: unlinks and frees its Linux state.
 void release_linux_state(LinuxProcess* l);
 
+// Threads: the first thread of a process is attached at its first Linux syscall, clone's
+// threads when they are made; release_user_context detaches them.
+void attach_linux_thread(LinuxProcess& l, UserContext* u, u32 tid) TA_REQ(g_linux_lock);
+void detach_linux_thread(UserContext* u);
+// futex.cpp: wakes up to `count` waiters on the futex word at `address` of the caller's
+// process (clear_child_tid at thread exit).
+i64 futex_wake(u64 address, u32 count, u32 bitset = ~0u);
+
 // Boot (fs_host.cpp): the FS service with the initramfs unpacked, devfs, the console.
 void linux_boot();
 bool linux_ready();

@@ -9,6 +9,7 @@
 // under it can wake a thread blocked inside the FS without a lost wakeup.
 
 #include "lib/list.hpp"
+#include "sched/thread.hpp"
 #include "sched/wait_queue.hpp"
 #include "sync/spinlock.hpp"
 #include "time/timer.hpp"
@@ -54,7 +55,6 @@ struct LinuxProcess {
     uptr brk_start = 0;   // end of the loaded image, page aligned
     uptr brk = 0;         // current break
     uptr brk_mapped = 0;  // pages are mapped up to here
-    u64 clear_child_tid = 0;
 
     // Files.
     FdEntry fds[kMaxFds];
@@ -92,9 +92,14 @@ struct LinuxProcess {
     Timer alarm_timer;
     u64 alarm_deadline = 0;  // ITIMER_REAL (alarm)
     u64 alarm_interval = 0;
-    WaitQueue* blocked_on = nullptr;
     u64 wait_deadline = 0;  // for FS waits made on behalf of poll/select (0: none)  // where the thread sleeps interruptibly, if it does
     WaitQueue signal_wait;            // rt_sigsuspend, pause, sigtimedwait
+
+    // Threads (clone with CLONE_THREAD): the UserContexts of the live ones. Signals are
+    // per process in this first step: one mask and pending set, taken by whichever thread
+    // returns to user mode first.
+    IntrusiveList<UserContext, &UserContext::linux_thread_node> threads;
+    u32 live_threads = 0;
 
     // The process tree (process manager, first step).
     u32 pid = 0, pgid = 0, sid = 0;
@@ -105,6 +110,7 @@ struct LinuxProcess {
     WaitQueue child_events;  // a child exited (wait4)
     LinuxProcess* vfork_parent = nullptr;  // waiting in vfork until this child execs or exits
     WaitQueue vfork_wait;
+    bool exiting = false;    // a thread has started ending the process
     bool exited = false;     // a zombie until the parent reaps it
     bool reaped = false;
     u32 wait_status = 0;     // as wait4 reports it

@@ -70,11 +70,25 @@ LinuxProcess* current_linux() { return current_thread()->user->home->linux_state
 
 bool sleep_interruptible(WaitQueue& queue, u64 deadline_ns) {
     LinuxProcess* l = current_linux();
-    if (signal_deliverable(*l)) return false;
-    l->blocked_on = &queue;
+    UserContext* u = current_thread()->user;
+    if (signal_deliverable(*l) || l->exited) return false;
+    u->linux_blocked_on = &queue;
     (void)queue.wait_unlocking(g_linux_lock, deadline_ns);
-    l->blocked_on = nullptr;
-    return !signal_deliverable(*l);
+    u->linux_blocked_on = nullptr;
+    return !signal_deliverable(*l) && !l->exited;
+}
+
+void attach_linux_thread(LinuxProcess& l, UserContext* u, u32 tid) {
+    u->linux_tid = tid;
+    l.threads.push_back(u);
+    ++l.live_threads;
+}
+
+void detach_linux_thread(UserContext* u) {
+    IrqSpinLockGuard guard(g_linux_lock);
+    if (!u->linux_thread_node.linked()) return;
+    LinuxProcess* l = u->home->linux_state();
+    if (l) l->threads.remove(u);
 }
 
 LinuxProcess* find_process(u32 pid) {
@@ -125,6 +139,23 @@ void release_linux_state(LinuxProcess* l) {
 
 void exit_linux_process(u32 wait_status) {
     LinuxProcess* l = current_linux();
+    Process& p = *l->process;
+    bool signaled = (wait_status & 0x7f) != 0;
+    i64 code = signaled ? -static_cast<i64>(wait_status & 0x7f) : static_cast<i64>(wait_status >> 8);
+    bool first;
+    {
+        // One thread ends the process; the others die on their next way out of the kernel
+        // (the process is dead), woken from any interruptible sleep first.
+        IrqSpinLockGuard guard(g_linux_lock);
+        first = !l->exiting;
+        l->exiting = true;
+        if (first) {
+            p.mark_dead(code);
+            for (UserContext* t : l->threads)
+                if (t->linux_blocked_on) t->linux_blocked_on->wake_all();
+        }
+    }
+    if (!first) exit_user_thread(code);  // another thread is ending the process
     release_vfork_parent(*l);
     close_all_files(*l);
     IntrusiveList<LinuxProcess, &LinuxProcess::sibling> orphans;
@@ -157,10 +188,6 @@ void exit_linux_process(u32 wait_status) {
         if (g_init == l) g_init = nullptr;
     }
     while (LinuxProcess* orphan = orphans.pop_front()) orphan->process->unref();
-    Process& p = *l->process;
-    bool signaled = (wait_status & 0x7f) != 0;
-    i64 code = signaled ? -static_cast<i64>(wait_status & 0x7f) : static_cast<i64>(wait_status >> 8);
-    p.mark_dead(code);
     exit_user_thread(code);
 }
 
@@ -169,12 +196,47 @@ namespace {
 constexpr u64 kCloneVm = 0x100, kCloneVfork = 0x4000, kCloneSettls = 0x80000, kCloneParentSettid = 0x100000,
               kCloneChildCleartid = 0x200000, kCloneChildSettid = 0x1000000, kCloneThread = 0x10000;
 
+// A new thread in the caller's process (pthread_create): same address space, files,
+// handlers; its own stack, TLS and thread id.
+i64 clone_thread(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 child_tid, u64 tls) {
+    constexpr u64 kCloneSighand = 0x800;
+    if (!(flags & kCloneVm) || !(flags & kCloneSighand) || !new_stack) return -kEINVAL;
+    LinuxProcess* l = current_linux();
+    Process& p = *l->process;
+    arch::TrapFrame frame = f;
+    frame.rax = 0;
+    frame.rsp = new_stack;
+    Result<Thread*> thread = create_user_thread_from_frame(p, frame, p.name());
+    if (!thread.ok()) return -kEAGAIN;
+    UserContext* parent_user = current_thread()->user;
+    UserContext* child_user = thread.value()->user;
+    arch::fpu_save(parent_user->fpu);
+    memcpy(child_user->fpu, parent_user->fpu, arch::fpu_area_size());
+    child_user->fs_base = (flags & kCloneSettls) ? tls : arch::user_fs_base();
+    child_user->gs_base = arch::user_gs_base();
+    u32 tid = Process::allocate_id();
+    if (flags & kCloneChildCleartid) child_user->clear_child_tid = child_tid;
+    if ((flags & kCloneChildSettid) && !UserOut<u32>(child_tid).write(tid)) {
+        // The child's address is in our own memory; a bad one is the caller's problem (Linux
+        // reports nothing either).
+    }
+    if ((flags & kCloneParentSettid) && !UserOut<u32>(parent_tid).write(tid)) {
+    }
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        attach_linux_thread(*l, child_user, tid);
+    }
+    thread_start(thread.value());
+    return tid;
+}
+
 // vfork (and clone with CLONE_VM|CLONE_VFORK, posix_spawn's): the child runs in the
 // parent's address space while the parent waits, until the child execs or exits.
 i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 child_tid, u64 tls) {
     bool share = flags & kCloneVm;
-    if ((flags & kCloneThread) || (share && !(flags & kCloneVfork))) {
-        LOG_WARN("linux: clone of a thread (CLONE_THREAD or CLONE_VM without CLONE_VFORK) is not implemented yet: "
+    if (flags & kCloneThread) return clone_thread(f, flags, new_stack, parent_tid, child_tid, tls);
+    if (share && !(flags & kCloneVfork)) {
+        LOG_WARN("linux: clone with CLONE_VM but neither CLONE_THREAD nor CLONE_VFORK is not implemented yet: "
                  "-ENOSYS (process %s)",
                  current_process().name());
         return -kENOSYS;
@@ -198,7 +260,6 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
     memcpy(cl->cmdline, pl->cmdline, sizeof(cl->cmdline));
     cl->cmdline_length = pl->cmdline_length;
     cl->start_ns = uptime_ns();
-    if (flags & kCloneChildCleartid) cl->clear_child_tid = child_tid;
     child->set_linux_state(cl);
 
     arch::TrapFrame frame = f;
@@ -212,6 +273,7 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
     memcpy(child_user->fpu, parent_user->fpu, arch::fpu_area_size());
     child_user->fs_base = (flags & kCloneSettls) ? tls : arch::user_fs_base();
     child_user->gs_base = arch::user_gs_base();
+    if (flags & kCloneChildCleartid) child_user->clear_child_tid = child_tid;
     u32 pid = cl->pid;
     if (flags & kCloneChildSettid) (void)child->address_space().write(child_tid, &pid, sizeof(pid));
     if ((flags & kCloneParentSettid) && !UserOut<u32>(parent_tid).write(pid)) {
@@ -229,6 +291,7 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
         cl->pgid = pl->pgid;
         cl->sid = pl->sid;
         cl->parent = pl;
+        attach_linux_thread(*cl, child_user, cl->pid);
         child->ref();  // the parent's link, dropped when it reaps the child
         pl->children.push_back(cl);
         g_linux_processes.push_back(cl);
@@ -402,7 +465,7 @@ i64 sys_execve(arch::TrapFrame& f) {
         exit_linux_process(kSigSegv);
     }
     l->brk_start = l->brk = l->brk_mapped = loaded.value().brk_start;
-    l->clear_child_tid = 0;
+    u->clear_child_tid = 0;
     close_on_exec(*l);
     {
         IrqSpinLockGuard guard(g_linux_lock);
@@ -430,10 +493,27 @@ i64 sys_execve(arch::TrapFrame& f) {
     return 0;
 }
 
+// exit(2) ends the calling thread; the last one ends the process.
 i64 sys_exit(arch::TrapFrame& f) {
-    // One thread per process so far: exit ends the process like exit_group.
-    exit_linux_process(static_cast<u32>(f.rdi & 0xff) << 8);
+    LinuxProcess* l = current_linux();
+    UserContext* u = current_thread()->user;
+    u32 status = static_cast<u32>(f.rdi & 0xff) << 8;
+    bool last;
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        last = l->live_threads <= 1;
+        if (!last) --l->live_threads;
+    }
+    if (last) exit_linux_process(status);
+    // CLONE_CHILD_CLEARTID: pthread_join waits for this word to become 0.
+    if (u->clear_child_tid) {
+        u32 zero = 0;
+        if (UserOut<u32>(u->clear_child_tid).write(zero)) (void)futex_wake(u->clear_child_tid, 1);
+    }
+    exit_user_thread(static_cast<i64>(f.rdi & 0xff));
 }
+
+i64 sys_exit_group(arch::TrapFrame& f) { exit_linux_process(static_cast<u32>(f.rdi & 0xff) << 8); }
 
 namespace {
 // wait4's search: the pid found (0 for WNOHANG with none ready), its status in *status_out.
@@ -545,7 +625,7 @@ i64 sys_waitid(arch::TrapFrame& f) {
 }
 
 i64 sys_getpid(arch::TrapFrame&) { return current_linux()->pid; }
-i64 sys_gettid(arch::TrapFrame&) { return current_linux()->pid; }  // one thread per process
+i64 sys_gettid(arch::TrapFrame&) { return current_thread()->user->linux_tid; }
 
 i64 sys_getppid(arch::TrapFrame&) {
     IrqSpinLockGuard guard(g_linux_lock);
@@ -596,8 +676,9 @@ i64 sys_setsid(arch::TrapFrame&) {
 }
 
 i64 sys_set_tid_address(arch::TrapFrame& f) {
-    current_linux()->clear_child_tid = f.rdi;
-    return current_linux()->pid;
+    UserContext* u = current_thread()->user;
+    u->clear_child_tid = f.rdi;
+    return u->linux_tid;
 }
 
 }  // namespace kernel::shim

@@ -207,7 +207,8 @@ void send_signal(LinuxProcess& target, int sig, u32 sender_pid, i32 code, u64 ad
     target.pending |= signal_bit(sig);
     if (sig < kFirstRealtime) target.info[sig] = {sender_pid, code, address};
     if (!blocked) {
-        if (target.blocked_on) target.blocked_on->wake_all();
+        for (UserContext* t : target.threads)
+            if (t->linux_blocked_on) t->linux_blocked_on->wake_all();
         target.signal_wait.wake_all();
     }
 }
