@@ -27,6 +27,7 @@
 #include "proc/loader.hpp"
 #include "sched/cpu.hpp"
 #include "sched/scheduler.hpp"
+#include "mm/user_pages.hpp"
 #include "shim/linux.hpp"
 #include "time/clock.hpp"
 
@@ -174,6 +175,7 @@ void init_thread(void*) {
         LOG_ERROR("crash=%.*s: unknown kind (pagefault, panic)", static_cast<int>(crash.length), crash.data);
     }
     ipc_init();
+    mm::user_pages_init();  // the zero page and the PCache refill worker
     compose_services();
     if (g_boot.initrd_size) shim::linux_boot();  // the FS service and the console tty
     start_boot_services();

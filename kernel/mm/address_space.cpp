@@ -4,6 +4,7 @@
 #include "lib/string.hpp"
 #include "mm/heap.hpp"
 #include "mm/physical.hpp"
+#include "mm/user_pages.hpp"
 
 namespace kernel {
 namespace {
@@ -26,7 +27,8 @@ void free_pcid(u16 id) {
     g_pcids.clear(id);
 }
 
-void free_user_page(u64 phys) { mm::free_page_phys(phys); }
+// Owned user pages may be shared (copy-on-write, shared memory): the last holder frees.
+void free_user_page(u64 phys) { mm::user_page_release(phys); }
 
 }  // namespace
 
@@ -80,7 +82,7 @@ Result<void> AddressSpace::unmap(uptr va, usize pages) {
         if (pa.ok() && owned) freed[count++] = pa.value();
         if (count == 64 || i + 1 == pages) {
             arch::tlb_shootdown(va, i + 1);
-            for (usize j = 0; j < count; ++j) mm::free_page_phys(freed[j]);
+            for (usize j = 0; j < count; ++j) mm::user_page_release(freed[j]);
             count = 0;
         }
     }

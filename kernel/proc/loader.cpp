@@ -186,7 +186,7 @@ Result<LinuxEntry> load_linux_image(AddressSpace& space, const u8* file, usize s
     uptr image_end = 0;
     for (usize i = 0; i < image.segment_count; ++i)
         image_end = max<uptr>(image_end, bias + image.segments[i].vaddr + image.segments[i].memsz);
-    return LinuxEntry{bias + image.entry, rsp.value(), align_up<uptr>(image_end, arch::kPageSize)};
+    return LinuxEntry{bias + image.entry, rsp.value(), align_up<uptr>(image_end, arch::kPageSize), bias, kStackTop};
 }
 
 bool is_native_program(const u8* file, usize size) { return is_native(file, size); }
@@ -249,7 +249,7 @@ Result<RefPtr<Process>> spawn_from_boot_archive(StringView path, u64 arg, bool p
         Result<LinuxEntry> loaded = load_linux_image(process->address_space(), entry.value().data, entry.value().size,
                                                      image.value(), args, &why);
         if (!loaded.ok()) return fail(loaded.error());
-        state->brk_start = state->brk = state->brk_mapped = loaded.value().brk_start;
+        if (!shim::setup_linux_memory(*state, image.value(), loaded.value())) return fail(Error::NoMemory);
         entry_point = loaded.value().entry;
         rsp = loaded.value().stack_pointer;
         arg = 0;  // Linux entry: rdi is unspecified, rdx = 0 (no dynamic-linker fini)

@@ -31,7 +31,11 @@ struct LinuxEntry {
     uptr entry;
     uptr stack_pointer;
     uptr brk_start;  // end of the image, page aligned
+    uptr bias;       // where a static-PIE image was placed (0 for a classic one)
+    uptr stack_top;
 };
+// How far a Linux stack may grow (RLIMIT_STACK's default); only its top is mapped at exec.
+inline constexpr usize kLinuxStackLimit = 8 * MiB;
 Result<LinuxEntry> load_linux_image(AddressSpace& space, const u8* file, usize size, const loader::ElfImage& image,
                                     const LinuxArguments& args, const char** why);
 // True when the program carries Tessera's ELF note (a native program).

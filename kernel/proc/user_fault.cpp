@@ -3,6 +3,7 @@
 // the caller gets kErrCalleeFailed instead of hanging (paper §4.1).
 
 #include "arch/interrupts.hpp"
+#include "arch/user.hpp"
 #include "debug/log.hpp"
 #include "ipc/fastpath.hpp"
 #include "proc/user_thread.hpp"
@@ -11,11 +12,25 @@
 
 namespace kernel {
 
+namespace {
+constexpr u64 kPfWrite = 2, kPfFetch = 16;  // page-fault error code bits
+}
+
+bool resolve_kernel_access_fault(u64 address, u64 error_code) {
+    if (!arch::is_user_address(address) || !current_thread()->user) return false;
+    return shim::resolve_user_fault(address, error_code & kPfWrite, false);
+}
+
 void handle_user_exception(arch::TrapFrame& f, u64 fault_address) {
     Thread* t = current_thread();
     UserContext* u = t->user;
     if (!u) return;
+    // The way back to user mode (signals, scheduling, shootdowns) runs with interrupts on.
     arch::enable_interrupts();
+    // Linux programs: pages the memory manager maps on first touch, and copy-on-write.
+    if (f.vector == 14 && u->depth == 0 && u->home->linux_state() &&
+        shim::resolve_user_fault(fault_address, f.error_code & kPfWrite, f.error_code & kPfFetch))
+        return;
     Process* culprit = u->domain;
     LOG_WARN("%s in process %s (pid %u, thread %s) at rip %llx, address %llx, error %llx",
              arch::exception_name(f.vector), culprit->name(), culprit->pid(), t->name, (unsigned long long)f.rip,

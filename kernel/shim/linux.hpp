@@ -4,6 +4,7 @@
 // interruptible sleep that lets a signal end a blocked call.
 
 #include "arch/trap_frame.hpp"
+#include "proc/loader.hpp"
 #include "proc/process.hpp"
 #include "sched/wait_queue.hpp"
 #include "shim/linux_abi.hpp"
@@ -88,6 +89,17 @@ void detach_linux_thread(UserContext* u);
 // futex.cpp: wakes up to `count` waiters on the futex word at `address` of the caller's
 // process (clear_child_tid at thread exit).
 i64 futex_wake(u64 address, u32 count, u32 bitset = ~0u);
+
+// Memory (memory.cpp). After an ELF image is loaded: its ranges, the stack's and the break.
+bool setup_linux_memory(LinuxProcess& l, const loader::ElfImage& image, const LinuxEntry& entry);
+// A page fault at `address` in the calling thread's Linux process: maps a page (zero page,
+// PCache page, copy-on-write) when the ranges allow the access. False: a real fault.
+bool resolve_user_fault(uptr address, bool write, bool execute);
+// Whether a range of the calling process holds `address` (SIGSEGV's SEGV_ACCERR vs MAPERR).
+bool address_mapped(uptr address);
+// Fork's copy of the parent's ranges and pages (copy-on-write) into the child.
+bool fork_memory(LinuxProcess& parent, LinuxProcess& child, AddressSpace& parent_space, AddressSpace& child_space);
+void release_linux_memory(LinuxProcess& l);
 
 // Boot (fs_host.cpp): the FS service with the initramfs unpacked, devfs, the console.
 void linux_boot();

@@ -9,6 +9,7 @@
 // under it can wake a thread blocked inside the FS without a lost wakeup.
 
 #include "lib/list.hpp"
+#include "memory/vmas.hpp"
 #include "sched/thread.hpp"
 #include "sched/wait_queue.hpp"
 #include "sync/spinlock.hpp"
@@ -51,7 +52,11 @@ struct SignalAction {
 struct LinuxProcess {
     Process* process = nullptr;  // the owner (not a reference: it owns us)
 
-    // Memory (first step: the shim maps eagerly; the memory manager will own this).
+    // Memory (the memory manager's first step, kernel/shim/memory.cpp): the ranges and the
+    // lock that orders faults, mmap and fork of this process (never held while touching
+    // user memory through a user address).
+    memory::VmaSet* vmas = nullptr;  // owned
+    SpinLock vm_lock;
     uptr brk_start = 0;   // end of the loaded image, page aligned
     uptr brk = 0;         // current break
     uptr brk_mapped = 0;  // pages are mapped up to here

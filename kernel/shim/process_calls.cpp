@@ -134,6 +134,7 @@ void release_linux_state(LinuxProcess* l) {
         if (l->all_node.linked()) g_linux_processes.remove(l);
         if (g_init == l) g_init = nullptr;
     }
+    release_linux_memory(*l);
     kdelete(l);
 }
 
@@ -247,9 +248,15 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
                                             : Process::create(parent.name());
     if (!created.ok()) return -kEAGAIN;
     RefPtr<Process> child = created.release_value();
-    if (!share && !child->address_space().copy_owned_pages_from(parent.address_space()).ok()) return -kENOMEM;
     auto* cl = knew<LinuxProcess>();
     if (!cl) return -kENOMEM;
+    child->set_linux_state(cl);  // freed with the child from here on
+    if (share) {
+        // vfork: the child runs in our space; it needs ranges of its own only once it execs.
+        cl->vmas = nullptr;
+    } else if (!fork_memory(*pl, *cl, parent.address_space(), child->address_space())) {
+        return -kENOMEM;
+    }
     cl->process = child.get();
     cl->pid = child->pid();
     cl->brk_start = pl->brk_start;
@@ -260,7 +267,6 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
     memcpy(cl->cmdline, pl->cmdline, sizeof(cl->cmdline));
     cl->cmdline_length = pl->cmdline_length;
     cl->start_ns = uptime_ns();
-    child->set_linux_state(cl);
 
     arch::TrapFrame frame = f;
     frame.rax = 0;
@@ -464,7 +470,10 @@ i64 sys_execve(arch::TrapFrame& f) {
         LOG_WARN("linux: execve %s in pid %u failed after the old image was gone (%s): killed", path, l->pid, why);
         exit_linux_process(kSigSegv);
     }
-    l->brk_start = l->brk = l->brk_mapped = loaded.value().brk_start;
+    if (!setup_linux_memory(*l, image.value(), loaded.value())) {
+        LOG_WARN("linux: execve %s in pid %u: no memory for its ranges: killed", path, l->pid);
+        exit_linux_process(kSigSegv);
+    }
     u->clear_child_tid = 0;
     close_on_exec(*l);
     {

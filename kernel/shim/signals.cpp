@@ -237,7 +237,7 @@ void raise_fault_signal(arch::TrapFrame& f, u64 fault_address) {
     switch (f.vector) {
     case 14:  // page fault: present bit set means the page exists but the access is not allowed
         sig = kSigSegv;
-        code = (f.error_code & 1) ? kSegvAccErr : kSegvMapErr;
+        code = (f.error_code & 1) || address_mapped(fault_address) ? kSegvAccErr : kSegvMapErr;
         break;
     case 0: sig = kSigFpe; code = 1; fault_address = f.rip; break;          // FPE_INTDIV
     case 16: case 19: sig = kSigFpe; code = 0; fault_address = f.rip; break;

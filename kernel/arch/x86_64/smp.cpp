@@ -32,16 +32,25 @@ void halt_until(u64 ns, Done done) {
     }
 }
 
-// One cross-CPU call at a time; the caller waits for every target to acknowledge.
+// One cross-CPU call at a time; the caller waits for every target to acknowledge. Each
+// target has a flag as well as the IPI: a CPU that wants to make a call itself spins for
+// the lock with interrupts off, so it answers the call in progress by its flag instead of
+// by the interrupt (two callers would otherwise wait for each other forever).
 kernel::SpinLock g_call_lock;
 void (*g_call_fn)(void*) = nullptr;
 void* g_call_arg = nullptr;
 u32 g_call_pending = 0;
+bool g_call_for[kernel::kMaxCpus] = {};
 
-void call_ipi_handler(TrapFrame&) {
+// Runs the call in progress on this CPU if it is one of its targets and has not yet.
+void answer_call() {
+    u32 self = kernel::current_cpu_index();
+    if (!__atomic_exchange_n(&g_call_for[self], false, __ATOMIC_ACQ_REL)) return;
     g_call_fn(g_call_arg);
     __atomic_fetch_sub(&g_call_pending, 1, __ATOMIC_ACQ_REL);
 }
+
+void call_ipi_handler(TrapFrame&) { answer_call(); }
 
 void halt_ipi_handler(TrapFrame&) { halt_forever(); }
 
@@ -105,9 +114,15 @@ void smp_start_aps(ApEntry ap_entry) {
     });
 }
 
-void smp_call_others(void (*fn)(void*), void* arg) {
+void smp_call_others(void (*fn)(void*), void* arg) TA_NO_THREAD_SAFETY_ANALYSIS {
     if (kernel::g_cpus_online <= 1) return;
-    kernel::SpinLockGuard guard(g_call_lock);
+    // Interrupts off for the whole call: no preemption or migration between choosing the
+    // targets and waiting for them (a preempted caller holding the lock stalls every CPU).
+    u64 flags = save_and_disable_interrupts();
+    while (!g_call_lock.try_lock()) {
+        answer_call();
+        pause();
+    }
     u32 self = kernel::current_cpu_index();
     u32 targets = 0;
     for (u32 i = 0; i < kernel::g_cpu_count; ++i)
@@ -116,9 +131,13 @@ void smp_call_others(void (*fn)(void*), void* arg) {
     g_call_arg = arg;
     __atomic_store_n(&g_call_pending, targets, __ATOMIC_RELEASE);
     for (u32 i = 0; i < kernel::g_cpu_count; ++i)
-        if (i != self && __atomic_load_n(&kernel::g_cpus[i].online, __ATOMIC_ACQUIRE))
+        if (i != self && __atomic_load_n(&kernel::g_cpus[i].online, __ATOMIC_ACQUIRE)) {
+            __atomic_store_n(&g_call_for[i], true, __ATOMIC_RELEASE);
             lapic_send_ipi(kernel::g_cpus[i].apic_id, vector::kIpiCall);
+        }
     while (__atomic_load_n(&g_call_pending, __ATOMIC_ACQUIRE)) pause();
+    g_call_lock.unlock();
+    restore_interrupts(flags);
 }
 
 void smp_send_reschedule(u32 cpu_index) { lapic_send_ipi(kernel::g_cpus[cpu_index].apic_id, vector::kIpiReschedule); }

@@ -1,0 +1,144 @@
+#include "mm/user_pages.hpp"
+
+#include "boot/boot.hpp"
+#include "debug/log.hpp"
+#include "mm/physical.hpp"
+#include "sched/scheduler.hpp"
+#include "sched/wait_queue.hpp"
+#include "sync/spinlock.hpp"
+
+namespace kernel::mm {
+namespace {
+
+// PageFrame::refcount counts the mappings beyond the first: 0 for a page with one owner
+// (how the allocator hands pages out), so only sharing touches it.
+u32* share_count(u64 phys) {
+    PageFrame* frame = frame_of(phys);
+    return frame ? &frame->refcount : nullptr;
+}
+
+u64 g_zero_page = 0;
+
+// The PCache: pre-zeroed pages. A plain ring under a spinlock; the fault path takes one,
+// the worker tops it up when it falls below the low-water mark.
+constexpr usize kPCacheSize = 256;
+constexpr usize kLowWater = 64;
+SpinLock g_pcache_lock;
+u64 g_pcache[kPCacheSize] TA_GUARDED(g_pcache_lock);
+usize g_pcache_count TA_GUARDED(g_pcache_lock) = 0;
+
+// The OPLog: which page went to which address space, for the memory manager's accounting.
+struct OpRecord {
+    u64 space_id;
+    uptr va;
+    u64 phys;
+};
+constexpr usize kOpLogSize = 256;
+OpRecord g_oplog[kOpLogSize] TA_GUARDED(g_pcache_lock);
+usize g_oplog_count TA_GUARDED(g_pcache_lock) = 0;
+
+WaitQueue g_refill_wanted;
+bool g_kernel_paging = true;
+u64 g_hits = 0, g_misses = 0, g_folded = 0, g_refills = 0;  // statistics (atomics)
+
+void refill_worker(void*) {
+    for (;;) {
+        // Fold the log first (records are only counted here: the per-process resident
+        // accounting is the memory manager's next step), then top the cache up.
+        {
+            IrqSpinLockGuard guard(g_pcache_lock);
+            __atomic_fetch_add(&g_folded, g_oplog_count, __ATOMIC_RELAXED);
+            g_oplog_count = 0;
+        }
+        for (;;) {
+            {
+                IrqSpinLockGuard guard(g_pcache_lock);
+                if (g_pcache_count >= kPCacheSize) break;
+            }
+            Result<u64> page = alloc_page_phys();  // zeroed by the allocator
+            if (!page.ok()) break;
+            IrqSpinLockGuard guard(g_pcache_lock);
+            if (g_pcache_count >= kPCacheSize) {
+                free_page_phys(page.value());
+                break;
+            }
+            g_pcache[g_pcache_count++] = page.value();
+        }
+        __atomic_fetch_add(&g_refills, 1, __ATOMIC_RELAXED);
+        IrqSpinLockGuard guard(g_pcache_lock);
+        while (g_pcache_count >= kLowWater && g_oplog_count < kOpLogSize / 2)
+            (void)g_refill_wanted.wait_unlocking(g_pcache_lock);
+    }
+}
+
+}  // namespace
+
+void user_page_share(u64 phys) {
+    if (u32* count = share_count(phys)) __atomic_fetch_add(count, 1, __ATOMIC_RELAXED);
+}
+
+void user_page_release(u64 phys) {
+    if (phys == g_zero_page) return;
+    u32* count = share_count(phys);
+    if (!count) return;
+    // Another holder: just drop ours. The last holder sees 0 and frees.
+    u32 seen = __atomic_load_n(count, __ATOMIC_ACQUIRE);
+    while (seen) {
+        if (__atomic_compare_exchange_n(count, &seen, seen - 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return;
+    }
+    free_page_phys(phys);
+}
+
+bool user_page_shared(u64 phys) {
+    u32* count = share_count(phys);
+    return phys == g_zero_page || (count && __atomic_load_n(count, __ATOMIC_ACQUIRE) > 0);
+}
+
+u64 zero_page() { return g_zero_page; }
+
+Result<u64> take_fault_page(u64 space_id, uptr va) {
+    if (g_kernel_paging) {
+        bool wake = false;
+        u64 phys = 0;
+        {
+            IrqSpinLockGuard guard(g_pcache_lock);
+            if (g_pcache_count) {
+                phys = g_pcache[--g_pcache_count];
+                if (g_oplog_count < kOpLogSize) g_oplog[g_oplog_count++] = {space_id, va, phys};
+                wake = g_pcache_count < kLowWater || g_oplog_count >= kOpLogSize / 2;
+            }
+        }
+        if (wake) g_refill_wanted.wake_one();
+        if (phys) {
+            __atomic_fetch_add(&g_hits, 1, __ATOMIC_RELAXED);
+            return phys;
+        }
+    }
+    __atomic_fetch_add(&g_misses, 1, __ATOMIC_RELAXED);
+    return alloc_page_phys();  // zeroes it now, on the faulting thread
+}
+
+PagingStats paging_stats() {
+    return {__atomic_load_n(&g_hits, __ATOMIC_RELAXED), __atomic_load_n(&g_misses, __ATOMIC_RELAXED),
+            __atomic_load_n(&g_folded, __ATOMIC_RELAXED), __atomic_load_n(&g_refills, __ATOMIC_RELAXED),
+            g_kernel_paging};
+}
+
+void user_pages_init() {
+    Result<u64> zero = alloc_page_phys();
+    if (!zero.ok()) {
+        LOG_ERROR("mm: no memory for the zero page");
+        return;
+    }
+    g_zero_page = zero.value();
+    u64 setting = 1;
+    if (kernel_command_line().get_u64("mm.kernel_paging", &setting)) g_kernel_paging = setting != 0;
+    if (!g_kernel_paging) {
+        LOG_INFO("mm: kernel paging off (mm.kernel_paging=0): faults allocate and zero their pages");
+        return;
+    }
+    Thread* t = thread_create("pcache-refill", refill_worker, nullptr);
+    if (t) thread_start(t);
+}
+
+}  // namespace kernel::mm

@@ -1,0 +1,41 @@
+#pragma once
+// Pages of user memory: the mechanism under the memory manager's policy (DESIGN §2, paper
+// §4.5). The kernel keeps
+//   - a share count per page, so copy-on-write and shared mappings free a page only when
+//     its last mapping goes;
+//   - the shared zero page, mapped read-only for reads of never-written anonymous memory;
+//   - the PCache: a ring of pre-zeroed pages the fault path takes without zeroing, refilled
+//     off the critical path by a worker below a low-water mark;
+//   - the OPLog: a ring of records of the pages the fault path handed out, folded into the
+//     memory manager's accounting off the critical path.
+// With kernel paging off (`mm.kernel_paging=0`), a fault allocates and zeroes its page on
+// the spot and logs nothing: the two paths can be measured against each other.
+
+#include "lib/result.hpp"
+#include "lib/types.hpp"
+
+namespace kernel::mm {
+
+// Another mapping of an owned user page (fork's copy-on-write, shared memory).
+void user_page_share(u64 phys);
+// A mapping of an owned user page went away; the last one frees it.
+void user_page_release(u64 phys);
+// True when more than one mapping holds the page.
+bool user_page_shared(u64 phys);
+
+u64 zero_page();
+
+// A zeroed page for a fault in `space_id` at `va`: from the PCache (and logged), or
+// allocated and zeroed now when kernel paging is off or the PCache is empty.
+Result<u64> take_fault_page(u64 space_id, uptr va);
+
+struct PagingStats {
+    u64 pcache_hits, pcache_misses, oplog_folded, refills;
+    bool kernel_paging;
+};
+PagingStats paging_stats();
+
+// Starts the PCache refill worker (after the scheduler runs).
+void user_pages_init();
+
+}  // namespace kernel::mm
