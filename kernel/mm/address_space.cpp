@@ -72,19 +72,34 @@ Result<void> AddressSpace::map_physical(uptr va, u64 phys, usize pages, u32 flag
 }
 
 Result<void> AddressSpace::unmap(uptr va, usize pages) {
+    if (va >= arch::kUserTop || pages > (arch::kUserTop - va) / arch::kPageSize) return Error::OutOfRange;
+    uptr end = va + pages * arch::kPageSize;
     arch::PageTable table(root_);
-    // Owned pages are freed only after every CPU has dropped its TLB entries for them.
-    u64 freed[64];
-    usize count = 0;
-    for (usize i = 0; i < pages; ++i) {
-        bool owned = false;
-        Result<u64> pa = table.unmap(va + i * arch::kPageSize, &owned);
-        if (pa.ok() && owned) freed[count++] = pa.value();
-        if (count == 64 || i + 1 == pages) {
-            arch::tlb_shootdown(va, i + 1);
-            for (usize j = 0; j < count; ++j) mm::user_page_release(freed[j]);
-            count = 0;
+    // Only the present pages are visited (a large, mostly untouched range costs what is
+    // mapped in it); owned pages are released only after every CPU has dropped its TLB
+    // entries for them.
+    for (uptr at = va; at < end;) {
+        constexpr usize kBatch = 64;
+        struct Collect {
+            uptr va[kBatch];
+            usize count;
+        } c{{}, 0};
+        arch::for_each_user_page_in(root_, at, end, {&c, [](void* raw, uptr page, u64, u32) {
+            auto* c = static_cast<Collect*>(raw);
+            if (c->count < kBatch) c->va[c->count++] = page;
+        }});
+        if (c.count == 0) break;
+        u64 freed[kBatch];
+        usize owned_count = 0;
+        for (usize i = 0; i < c.count; ++i) {
+            bool owned = false;
+            Result<u64> pa = table.unmap(c.va[i], &owned);
+            if (pa.ok() && owned) freed[owned_count++] = pa.value() & ~u64{arch::kPageSize - 1};
         }
+        uptr last = c.va[c.count - 1];
+        arch::tlb_shootdown(c.va[0], (last - c.va[0]) / arch::kPageSize + 1);
+        for (usize i = 0; i < owned_count; ++i) mm::user_page_release(freed[i]);
+        at = last + arch::kPageSize;
     }
     return {};
 }
@@ -149,21 +164,8 @@ Result<void> AddressSpace::move_page_to(AddressSpace& other, uptr va) {
 }
 
 void AddressSpace::drop_owned_pages() {
-    // Collected first: unmapping while walking would change the tables under the walk.
-    constexpr usize kBatch = 256;
-    uptr batch[kBatch];
-    for (;;) {
-        struct Collect {
-            uptr* vas;
-            usize count;
-        } c{batch, 0};
-        arch::for_each_user_page(root_, {&c, [](void* raw, uptr va, u64, u32 flags) {
-            auto* c = static_cast<Collect*>(raw);
-            if (c->count < kBatch && (flags & arch::kPageOwned) && !in_kernel_window(va)) c->vas[c->count++] = va;
-        }});
-        for (usize i = 0; i < c.count; ++i) (void)unmap(batch[i], 1);
-        if (c.count < kBatch) break;
-    }
+    (void)unmap(0, kKernelWindowBase / arch::kPageSize);
+    (void)unmap(kKernelWindowEnd, (arch::kUserTop - kKernelWindowEnd) / arch::kPageSize);
     IrqSpinLockGuard guard(lock_);
     next_dynamic_ = kDynamicBase;
 }

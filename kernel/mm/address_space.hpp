@@ -35,7 +35,7 @@ public:
 
     // Linux process calls (first step, until the memory manager owns VSpaces): fork copies
     // every owned page of `parent` into this (empty) space eagerly, no copy-on-write yet;
-    // exec drops every owned page. Both leave the kernel-managed window alone (IPC buffers,
+    // exec drops every mapping. Both leave the kernel-managed window alone (IPC buffers,
     // which belong to their thread, not to the program image).
     Result<void> copy_owned_pages_from(AddressSpace& parent);
     void drop_owned_pages();

@@ -94,6 +94,9 @@ Result<uptr> build_linux_stack(AddressSpace& space, const LinuxArguments& args, 
     usize words = 1 + args.argc + 1 + args.envc + 1 + kAuxvWords;
     usize area_size = align_up<usize>(strings + words * 8 + 64, arch::kPageSize);
     if (area_size > kStackPages * arch::kPageSize / 2) return Error::OutOfRange;  // E2BIG
+    // Only the pages the arguments fill are mapped now: the rest of a Linux stack is the
+    // memory manager's, mapped when first touched (its range reaches kLinuxStackLimit down).
+    TRY(space.map_anonymous(kStackTop - area_size, area_size / arch::kPageSize, arch::kPageWrite));
     auto* area = static_cast<u8*>(kmalloc(area_size));
     if (!area) return Error::NoMemory;
     memset(area, 0, area_size);
@@ -171,11 +174,6 @@ Result<LinuxEntry> load_linux_image(AddressSpace& space, const u8* file, usize s
     uptr bias = image.type == loader::kElfTypeDyn ? kPieBase : 0;
     if (Result<void> r = load_segments(space, image, file, bias); !r.ok()) {
         *why = "cannot map its segments";
-        return r.error();
-    }
-    if (Result<void> r = space.map_anonymous(kStackTop - kStackPages * arch::kPageSize, kStackPages, arch::kPageWrite);
-        !r.ok()) {
-        *why = "no memory for its stack";
         return r.error();
     }
     Result<uptr> rsp = build_linux_stack(space, args, image, bias);

@@ -320,27 +320,33 @@ i64 sys_clone(arch::TrapFrame& f) { return do_fork(f, f.rdi & ~u64{0xff}, f.rsi,
 
 namespace {
 
-// Arguments of execve copied out of the caller before its image goes away.
+// Arguments of execve copied out of the caller before its image goes away. Sized small
+// first (the common case) and again at the full limit when that does not fit.
 struct ExecArgs {
     char* buffer = nullptr;  // all strings
     usize used = 0, capacity = 0;
+    usize max_args = 0;
     const char** argv = nullptr;
     usize argc = 0;
     const char** envp = nullptr;
     usize envc = 0;
 
-    ~ExecArgs() {
+    ~ExecArgs() { reset(); }
+    void reset() {
         kfree(buffer);
         kfree(argv);
         kfree(envp);
+        buffer = nullptr;
+        argv = envp = nullptr;
+        used = argc = envc = 0;
     }
 };
 
-constexpr usize kArgBytes = 120 * 1024;  // below the loader's half-stack limit
-constexpr usize kMaxArgs = 4096;
+constexpr usize kSmallArgBytes = 8 * 1024, kSmallMaxArgs = 256;
+constexpr usize kArgBytes = 120 * 1024, kMaxArgs = 4096;  // below the loader's half-stack limit
 
 i64 copy_string_list(u64 user_list, ExecArgs& a, const char*** out, usize* count, usize reserve_front) {
-    auto* list = static_cast<const char**>(kmalloc((kMaxArgs + reserve_front + 1) * sizeof(char*)));
+    auto* list = static_cast<const char**>(kmalloc((a.max_args + reserve_front + 1) * sizeof(char*)));
     if (!list) return -kENOMEM;
     *out = list;
     usize n = reserve_front;
@@ -348,7 +354,7 @@ i64 copy_string_list(u64 user_list, ExecArgs& a, const char*** out, usize* count
         u64 pointer;
         if (!UserIn<u64>(user_list + i * 8).read(&pointer)) return -kEFAULT;
         if (!pointer) break;
-        if (n == kMaxArgs) return -kE2BIG;
+        if (n == a.max_args) return -kE2BIG;
         usize room = a.capacity - a.used;
         i64 length = copy_string_from_user(pointer, a.buffer + a.used, room);
         if (length == -1) return -kEFAULT;
@@ -399,12 +405,19 @@ i64 sys_execve(arch::TrapFrame& f) {
     if (length == -1) return -kEFAULT;
     if (length < 0) return -kENAMETOOLONG;
     ExecArgs a;
-    a.capacity = kArgBytes;
-    a.buffer = static_cast<char*>(kmalloc(a.capacity));
-    if (!a.buffer) return -kENOMEM;
     constexpr usize kShebangSlots = 2;  // interpreter and its argument go in front
-    if (i64 r = copy_string_list(f.rsi, a, &a.argv, &a.argc, kShebangSlots); r < 0) return r;
-    if (i64 r = copy_string_list(f.rdx, a, &a.envp, &a.envc, 0); r < 0) return r;
+    for (bool small : {true, false}) {
+        a.reset();
+        a.capacity = small ? kSmallArgBytes : kArgBytes;
+        a.max_args = small ? kSmallMaxArgs : kMaxArgs;
+        a.buffer = static_cast<char*>(kmalloc(a.capacity));
+        if (!a.buffer) return -kENOMEM;
+        i64 r = copy_string_list(f.rsi, a, &a.argv, &a.argc, kShebangSlots);
+        if (r == 0) r = copy_string_list(f.rdx, a, &a.envp, &a.envc, 0);
+        if (r == -kE2BIG && small) continue;
+        if (r < 0) return r;
+        break;
+    }
     const char** argv = a.argv + kShebangSlots;
     usize argc = a.argc - kShebangSlots;
 
@@ -636,9 +649,10 @@ i64 sys_waitid(arch::TrapFrame& f) {
 i64 sys_getpid(arch::TrapFrame&) { return current_linux()->pid; }
 i64 sys_gettid(arch::TrapFrame&) { return current_thread()->user->linux_tid; }
 
-i64 sys_getppid(arch::TrapFrame&) {
-    IrqSpinLockGuard guard(g_linux_lock);
-    LinuxProcess* parent = current_linux()->parent;
+i64 sys_getppid(arch::TrapFrame&) TA_NO_THREAD_SAFETY_ANALYSIS {
+    // Without the lock: a parent is freed only after it has handed its children to init,
+    // so the pointer read here names a live record (perhaps the old parent, a moment late).
+    LinuxProcess* parent = __atomic_load_n(&current_linux()->parent, __ATOMIC_ACQUIRE);
     return parent ? parent->pid : 0;
 }
 

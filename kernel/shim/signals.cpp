@@ -256,9 +256,23 @@ void raise_fault_signal(arch::TrapFrame& f, u64 fault_address) {
     l->info[sig] = {0, code, fault_address};
 }
 
+namespace {
+[[gnu::noinline]] void deliver_signals_slow(arch::TrapFrame& f, LinuxProcess* l, bool restart);
+}
+
 void deliver_signals(arch::TrapFrame& f) {
     LinuxProcess* l = current_linux();
     bool restart = f.vector == arch::kSyscallVector && static_cast<i64>(f.rax) == -kERestartSys;
+    // The common case, without the lock: nothing to deliver. A signal sent right now is
+    // seen on the next way out (the next syscall or interrupt), as Linux's flag check.
+    if (!restart && !__atomic_load_n(&l->mask_saved, __ATOMIC_RELAXED) &&
+        !(__atomic_load_n(&l->pending, __ATOMIC_RELAXED) & ~__atomic_load_n(&l->blocked, __ATOMIC_RELAXED)))
+        return;
+    deliver_signals_slow(f, l, restart);
+}
+
+namespace {
+void deliver_signals_slow(arch::TrapFrame& f, LinuxProcess* l, bool restart) {
     for (;;) {
         int sig = 0;
         SignalAction action;
@@ -319,6 +333,7 @@ void deliver_signals(arch::TrapFrame& f) {
         f.rip -= 2;
     }
 }
+}  // namespace
 
 // --- syscalls -------------------------------------------------------------------------
 

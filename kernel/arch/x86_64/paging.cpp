@@ -222,27 +222,37 @@ void free_level(u64 table_phys, unsigned level, void (*free_page)(u64)) {
 }  // namespace
 
 namespace {
-void visit_level(u64 table_phys, unsigned level, uptr base, const UserPageVisitor& visit) {
+void visit_level(u64 table_phys, unsigned level, uptr base, uptr from, uptr to, const UserPageVisitor& visit) {
     const u64* table = phys_to_ptr<u64>(table_phys);
-    for (unsigned i = 0; i < 512; ++i) {
+    uptr span = uptr{1} << (12 + 9 * level);
+    // Only the entries that can overlap [from, to): tables outside it are not read.
+    unsigned first = from > base ? static_cast<unsigned>(min<uptr>((from - base) / span, 512)) : 0;
+    unsigned last = to > base ? static_cast<unsigned>(min<uptr>((to - base + span - 1) / span, 512)) : 0;
+    for (unsigned i = first; i < last; ++i) {
         u64 e = table[i];
         if (!(e & kPresent)) continue;
-        uptr va = base + (uptr{i} << (12 + 9 * level));
+        uptr va = base + uptr{i} * span;
         if (level == 0) {
             u32 flags = ((e & kWritable) ? kPageWrite : 0) | ((e & kNoExecute) ? 0 : kPageExecute) |
                         ((e & kOwnedBit) ? kPageOwned : 0) | ((e & kUser) ? kPageUser : 0);
             visit.fn(visit.context, va, e & kAddressMask, flags);
         } else if (!(e & kHuge)) {
-            visit_level(e & kAddressMask, level - 1, va, visit);
+            visit_level(e & kAddressMask, level - 1, va, from, to, visit);
         }
     }
 }
 }  // namespace
 
-void for_each_user_page(u64 root, const UserPageVisitor& visit) {
+void for_each_user_page(u64 root, const UserPageVisitor& visit) { for_each_user_page_in(root, 0, kUserTop, visit); }
+
+void for_each_user_page_in(u64 root, uptr from, uptr to, const UserPageVisitor& visit) {
     const u64* pml4 = phys_to_ptr<u64>(root);
-    for (unsigned i = 0; i < 256; ++i)
-        if (pml4[i] & kPresent) visit_level(pml4[i] & kAddressMask, 2, uptr{i} << 39, visit);
+    for (unsigned i = 0; i < 256; ++i) {
+        uptr va = uptr{i} << 39;
+        if (va + (uptr{1} << 39) <= from) continue;
+        if (va >= to) break;
+        if (pml4[i] & kPresent) visit_level(pml4[i] & kAddressMask, 2, va, from, to, visit);
+    }
 }
 
 void destroy_user_root(u64 root, void (*free_page)(u64)) {

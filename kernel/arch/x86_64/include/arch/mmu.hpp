@@ -101,6 +101,8 @@ struct UserPageVisitor {
     void (*fn)(void* context, uptr va, u64 phys, u32 flags);
 };
 void for_each_user_page(u64 root, const UserPageVisitor& visit);
+// The same for the pages in [from, to) only; page tables outside it are not read.
+void for_each_user_page_in(u64 root, uptr from, uptr to, const UserPageVisitor& visit);
 // Switches to `root`. With PCID the switch keeps the TLB entries tagged with `pcid`.
 void activate_root(u64 root, u16 pcid);
 bool pcid_enabled();
