@@ -156,6 +156,7 @@ void init_thread(void*) {
     else
         LOG_WARN("no initrd was passed (-initrd): no services, no init");
 
+    mm::user_pages_init();  // the zero page and the PCache refill worker (ktests use them too)
     StringView filter;
     if (g_cmdline.get("ktest", &filter)) {
         char name[128];
@@ -175,7 +176,6 @@ void init_thread(void*) {
         LOG_ERROR("crash=%.*s: unknown kind (pagefault, panic)", static_cast<int>(crash.length), crash.data);
     }
     ipc_init();
-    mm::user_pages_init();  // the zero page and the PCache refill worker
     compose_services();
     if (g_boot.initrd_size) shim::linux_boot();  // the FS service and the console tty
     start_boot_services();

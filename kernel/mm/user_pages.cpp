@@ -119,8 +119,13 @@ Result<u64> take_fault_page(u64 space_id, uptr va) {
 }
 
 PagingStats paging_stats() {
+    usize cached;
+    {
+        IrqSpinLockGuard guard(g_pcache_lock);
+        cached = g_pcache_count;
+    }
     return {__atomic_load_n(&g_hits, __ATOMIC_RELAXED), __atomic_load_n(&g_misses, __ATOMIC_RELAXED),
-            __atomic_load_n(&g_folded, __ATOMIC_RELAXED), __atomic_load_n(&g_refills, __ATOMIC_RELAXED),
+            __atomic_load_n(&g_folded, __ATOMIC_RELAXED), __atomic_load_n(&g_refills, __ATOMIC_RELAXED), cached,
             g_kernel_paging};
 }
 

@@ -31,6 +31,7 @@ Result<u64> take_fault_page(u64 space_id, uptr va);
 
 struct PagingStats {
     u64 pcache_hits, pcache_misses, oplog_folded, refills;
+    usize pcache_pages;  // pre-zeroed pages waiting in the PCache now
     bool kernel_paging;
 };
 PagingStats paging_stats();

@@ -1,0 +1,171 @@
+/* Linux ABI test: the memory manager's semantics. Untouched anonymous memory reads as
+ * zero, fork's copies stay private (copy-on-write), MAP_SHARED anonymous memory is shared
+ * with a child, MAP_PRIVATE file mappings see the file but keep their writes, partial
+ * munmap splits a mapping, mprotect faults carry the address, brk memory is usable, and a
+ * large mapping can be made and dropped again and again. Runs on the host's Linux first. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int failures;
+
+static void check(int ok, const char* what) {
+    printf("linuxtest: %s %s\n", ok ? "PASS" : "FAIL", what);
+    if (!ok) failures++;
+}
+
+static sigjmp_buf jump;
+static volatile void* fault_address;
+static volatile int fault_code;
+
+static void on_segv(int sig, siginfo_t* info, void* context) {
+    (void)sig;
+    (void)context;
+    fault_address = info->si_addr;
+    fault_code = info->si_code;
+    siglongjmp(jump, 1);
+}
+
+static int faults(volatile char* p, int write) {
+    if (sigsetjmp(jump, 1)) return 1;
+    if (write)
+        *p = 1;
+    else
+        (void)*p;
+    return 0;
+}
+
+static pid_t fork_flushed(void) {
+    fflush(stdout);
+    return fork();
+}
+
+static int child_status(pid_t pid) {
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+    return WEXITSTATUS(status);
+}
+
+int main(void) {
+    alarm(20);
+    const size_t page = 4096;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &sa, NULL);
+
+    /* Untouched anonymous memory. */
+    size_t big = 64 << 20;
+    unsigned char* anon = mmap(NULL, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    check(anon != MAP_FAILED, "a 64 MiB anonymous mapping");
+    int zero = 1;
+    for (size_t off = 0; off < big; off += page * 97) zero &= anon[off] == 0;
+    check(zero, "untouched anonymous memory reads as zero (sampled across 64 MiB)");
+    anon[5 * page] = 0x5a;
+    check(anon[5 * page] == 0x5a && anon[5 * page + 1] == 0 && anon[6 * page] == 0,
+          "a written page holds its byte and its neighbours stay zero");
+
+    /* Copy-on-write across fork. */
+    anon[0] = 'p';
+    pid_t pid = fork_flushed();
+    if (pid == 0) {
+        int ok = anon[0] == 'p' && anon[5 * page] == 0x5a;  /* sees the parent's data */
+        anon[0] = 'c';
+        anon[7 * page] = 'c';                               /* a page the parent never wrote */
+        _exit(ok && anon[0] == 'c' ? 0 : 1);
+    }
+    check(child_status(pid) == 0, "a forked child sees the parent's memory and writes its own copy");
+    check(anon[0] == 'p' && anon[7 * page] == 0, "after fork, the child's writes stay out of the parent");
+    pid = fork_flushed();
+    if (pid == 0) {
+        usleep(20000);
+        _exit(anon[1] == 0 ? 0 : 1);  /* the parent writes page 0 meanwhile */
+    }
+    anon[1] = 'x';
+    check(child_status(pid) == 0, "after fork, the parent's writes stay out of the child");
+    check(munmap(anon, big) == 0, "munmap of 64 MiB");
+
+    /* MAP_SHARED anonymous memory is shared with a child. */
+    volatile int* shared = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    check(shared != MAP_FAILED, "a shared anonymous mapping");
+    pid = fork_flushed();
+    if (pid == 0) {
+        shared[0] = 42;
+        _exit(0);
+    }
+    child_status(pid);
+    check(shared[0] == 42, "a child's write to MAP_SHARED memory is seen by the parent");
+
+    /* Partial munmap splits a mapping; the rest stays usable. */
+    char* three = mmap(NULL, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    three[0] = 'a';
+    three[2 * page] = 'c';
+    check(munmap(three + page, page) == 0, "munmap of the middle page");
+    check(three[0] == 'a' && three[2 * page] == 'c', "the pages around an unmapped hole keep their data");
+    check(faults(three + page, 0) && fault_address == three + page && fault_code == SEGV_MAPERR,
+          "touching the hole raises SIGSEGV with SEGV_MAPERR at its address");
+
+    /* mprotect. */
+    char* guarded = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    check(mprotect(guarded + page, page, PROT_READ) == 0, "mprotect of one page to read-only");
+    check(faults(guarded + page, 1) && fault_address == guarded + page && fault_code == SEGV_ACCERR,
+          "writing the read-only page raises SIGSEGV with SEGV_ACCERR at its address");
+    check(!faults(guarded, 1), "the other page stays writable");
+    check(mprotect(guarded + page, page, PROT_READ | PROT_WRITE) == 0 && !faults(guarded + page, 1),
+          "mprotect back to read-write allows the write");
+    check(mprotect(three + page, page, PROT_READ) == -1 && errno == ENOMEM, "mprotect over a hole fails with ENOMEM");
+
+    /* MAP_PRIVATE file mappings. */
+    char path[] = "/tmp/memtest-XXXXXX";
+    int fd = mkstemp(path);
+    char content[2 * 4096];
+    for (size_t i = 0; i < sizeof content; ++i) content[i] = (char)('a' + i % 26);
+    check(fd >= 0 && write(fd, content, sizeof content) == (ssize_t)sizeof content, "a file to map");
+    char* file = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    check(file != MAP_FAILED && memcmp(file, content, sizeof content) == 0, "a private file mapping shows the file");
+    file[0] = 'Z';
+    char first = 0;
+    check(pread(fd, &first, 1, 0) == 1 && first == 'a', "writes to a private file mapping do not reach the file");
+    char* offset_map = mmap(NULL, page, PROT_READ, MAP_PRIVATE, fd, page);
+    check(offset_map != MAP_FAILED && offset_map[0] == content[page], "a mapping at a file offset starts there");
+    check(mmap(NULL, page, PROT_READ, MAP_PRIVATE, fd, 100) == MAP_FAILED && errno == EINVAL,
+          "an unaligned file offset fails with EINVAL");
+    close(fd);
+    unlink(path);
+
+    /* The program break. */
+    char* start = (char*)syscall(SYS_brk, 0);
+    char* grown = (char*)syscall(SYS_brk, start + 16 * page);
+    check(grown == start + 16 * page, "brk grows by 16 pages");
+    memset(start, 7, 16 * page);
+    check(start[16 * page - 1] == 7, "the whole grown break is writable");
+    check((char*)syscall(SYS_brk, start) == start, "brk shrinks back");
+
+    /* Mapping and dropping the same large range repeatedly does not run out. */
+    int all = 1;
+    for (int i = 0; i < 64 && all; ++i) {
+        char* p = mmap(NULL, 8 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            all = 0;
+            break;
+        }
+        for (size_t off = 0; off < (8u << 20); off += page) p[off] = 1;  /* every page touched */
+        all &= munmap(p, 8 << 20) == 0;
+    }
+    check(all, "64 rounds of touching and unmapping 8 MiB (512 MiB in all) succeed");
+
+    printf("linuxtest: %d failed\n", failures);
+    return failures;
+}
