@@ -16,13 +16,7 @@ u32 Process::allocate_id() { return __atomic_fetch_add(&g_next_pid, 1, __ATOMIC_
 
 Result<RefPtr<Process>> Process::create(const char* name) {
     RefPtr<AddressSpace> space = TRY(AddressSpace::create());
-    void* memory = kmalloc(sizeof(Process));
-    if (!memory) return Error::NoMemory;
-    auto* p = new (memory) Process();
-    p->space_ = space;
-    p->pid_ = __atomic_fetch_add(&g_next_pid, 1, __ATOMIC_RELAXED);
-    snformat(p->name_, sizeof(p->name_), "%s", name);
-    return RefPtr<Process>::adopt(p);
+    return create_in(name, space);
 }
 
 Result<RefPtr<Process>> Process::create_in(const char* name, RefPtr<AddressSpace> space) {
@@ -30,7 +24,7 @@ Result<RefPtr<Process>> Process::create_in(const char* name, RefPtr<AddressSpace
     if (!memory) return Error::NoMemory;
     auto* p = new (memory) Process();
     p->space_ = space;
-    p->pid_ = __atomic_fetch_add(&g_next_pid, 1, __ATOMIC_RELAXED);
+    p->pid_ = allocate_id();
     snformat(p->name_, sizeof(p->name_), "%s", name);
     return RefPtr<Process>::adopt(p);
 }

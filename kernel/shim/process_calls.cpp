@@ -197,6 +197,16 @@ namespace {
 constexpr u64 kCloneVm = 0x100, kCloneVfork = 0x4000, kCloneSettls = 0x80000, kCloneParentSettid = 0x100000,
               kCloneChildCleartid = 0x200000, kCloneChildSettid = 0x1000000, kCloneThread = 0x10000;
 
+// A new thread (of this process or a child) starts with the caller's FPU/SSE/AVX state and
+// segment bases, or the TLS clone was given.
+void inherit_cpu_state(UserContext* child_user, u64 flags, u64 tls) {
+    UserContext* parent_user = current_thread()->user;
+    arch::fpu_save(parent_user->fpu);
+    memcpy(child_user->fpu, parent_user->fpu, arch::fpu_area_size());
+    child_user->fs_base = (flags & kCloneSettls) ? tls : arch::user_fs_base();
+    child_user->gs_base = arch::user_gs_base();
+}
+
 // A new thread in the caller's process (pthread_create): same address space, files,
 // handlers; its own stack, TLS and thread id.
 i64 clone_thread(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 child_tid, u64 tls) {
@@ -209,12 +219,8 @@ i64 clone_thread(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u
     frame.rsp = new_stack;
     Result<Thread*> thread = create_user_thread_from_frame(p, frame, p.name());
     if (!thread.ok()) return -kEAGAIN;
-    UserContext* parent_user = current_thread()->user;
     UserContext* child_user = thread.value()->user;
-    arch::fpu_save(parent_user->fpu);
-    memcpy(child_user->fpu, parent_user->fpu, arch::fpu_area_size());
-    child_user->fs_base = (flags & kCloneSettls) ? tls : arch::user_fs_base();
-    child_user->gs_base = arch::user_gs_base();
+    inherit_cpu_state(child_user, flags, tls);
     u32 tid = Process::allocate_id();
     if (flags & kCloneChildCleartid) child_user->clear_child_tid = child_tid;
     if ((flags & kCloneChildSettid) && !UserOut<u32>(child_tid).write(tid)) {
@@ -273,12 +279,8 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
     if (new_stack) frame.rsp = new_stack;
     Result<Thread*> thread = create_user_thread_from_frame(*child, frame, child->name());
     if (!thread.ok()) return -kEAGAIN;
-    UserContext* parent_user = current_thread()->user;
     UserContext* child_user = thread.value()->user;
-    arch::fpu_save(parent_user->fpu);
-    memcpy(child_user->fpu, parent_user->fpu, arch::fpu_area_size());
-    child_user->fs_base = (flags & kCloneSettls) ? tls : arch::user_fs_base();
-    child_user->gs_base = arch::user_gs_base();
+    inherit_cpu_state(child_user, flags, tls);
     if (flags & kCloneChildCleartid) child_user->clear_child_tid = child_tid;
     u32 pid = cl->pid;
     if (flags & kCloneChildSettid) (void)child->address_space().write(child_tid, &pid, sizeof(pid));
