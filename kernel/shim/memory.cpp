@@ -195,44 +195,35 @@ struct ForkWalk {
     AddressSpace* parent_space;
     AddressSpace* child_space;
     bool failed;
+    const Vma* vma;  // the range being walked
 };
 
 void fork_pages_locked(ForkWalk& walk) {
-    // Every page of the parent: shared pages are mapped into the child as they are; private
-    // ones become read-only in both, shared, and copied by the first write (resolve_user_fault).
-    arch::for_each_user_page(walk.parent_space->root(), {&walk, [](void* raw, uptr va, u64 phys, u32 flags) {
-        auto* w = static_cast<ForkWalk*>(raw);
-        if (w->failed || (va >= AddressSpace::kKernelWindowBase && va < AddressSpace::kKernelWindowEnd)) return;
-        const Vma* v = w->parent->vmas->find(va);
-        arch::PageTable child_table(w->child_space->root());
-        if (!v) {
-            // Outside every range (a native mapping): copied, as before there were ranges.
-            if (!(flags & arch::kPageOwned)) return;
-            Result<u64> copy = mm::alloc_page_phys();
-            if (!copy.ok()) {
-                w->failed = true;
-                return;
+    // Every page in the parent's ranges (the walk reads only the page tables that cover
+    // them): shared pages are mapped into the child as they are; private ones become
+    // read-only in both, shared, and copied by the first write (resolve_user_fault). Pages
+    // outside every range (the kernel-managed window: IPC buffers) are not the program's.
+    for (usize i = 0; i < walk.parent->vmas->count() && !walk.failed; ++i) {
+        walk.vma = &walk.parent->vmas->at(i);
+        arch::for_each_user_page_in(walk.parent_space->root(), walk.vma->start, walk.vma->end,
+                                    {&walk, [](void* raw, uptr va, u64 phys, u32 flags) {
+            auto* w = static_cast<ForkWalk*>(raw);
+            if (w->failed) return;
+            arch::PageTable child_table(w->child_space->root());
+            bool owned = flags & arch::kPageOwned;
+            u32 child_flags = flags;
+            if (w->vma->kind == VmaKind::Private && (flags & arch::kPageWrite)) {
+                child_flags &= ~arch::kPageWrite;
+                arch::PageTable parent_table(w->parent_space->root());
+                (void)parent_table.protect(va, flags & ~(arch::kPageWrite | arch::kPageOwned));
             }
-            memcpy(arch::phys_to_ptr<u8>(copy.value()), arch::phys_to_ptr<const u8>(phys), arch::kPageSize);
-            if (!child_table.map(va, copy.value(), flags).ok()) {
-                mm::user_page_release(copy.value());
+            if (owned) mm::user_page_share(phys);
+            if (!child_table.map(va, phys, child_flags).ok()) {
+                if (owned) mm::user_page_release(phys);
                 w->failed = true;
             }
-            return;
-        }
-        bool owned = flags & arch::kPageOwned;
-        u32 child_flags = flags;
-        if (v->kind == VmaKind::Private && (flags & arch::kPageWrite)) {
-            child_flags &= ~arch::kPageWrite;
-            arch::PageTable parent_table(w->parent_space->root());
-            (void)parent_table.protect(va, flags & ~(arch::kPageWrite | arch::kPageOwned));
-        }
-        if (owned) mm::user_page_share(phys);
-        if (!child_table.map(va, phys, child_flags).ok()) {
-            if (owned) mm::user_page_release(phys);
-            w->failed = true;
-        }
-    }});
+        }});
+    }
 }
 }  // namespace
 
@@ -241,7 +232,7 @@ bool fork_memory(LinuxProcess& parent, LinuxProcess& child, AddressSpace& parent
     if (!parent.vmas) return child_space.copy_owned_pages_from(parent_space).ok();
     child.vmas = knew<memory::VmaSet>(kVmaAllocator);
     if (!child.vmas) return false;
-    ForkWalk walk{&parent, &parent_space, &child_space, false};
+    ForkWalk walk{&parent, &parent_space, &child_space, false, nullptr};
     {
         IrqSpinLockGuard guard(parent.vm_lock);
         if (!child.vmas->copy_from(*parent.vmas)) return false;
