@@ -44,8 +44,12 @@ const char* native_syscall_name(u64 number) {
     return kTable.entries[number - kFirstNative].name;
 }
 
-// Everything on the way back to user mode, from syscalls and from interrupts alike.
-void prepare_return_to_user(arch::TrapFrame& f) {
+namespace {
+// Everything on the way back to user mode. `linux` says whether Linux signals are looked
+// at: on every interrupt and Linux syscall, not on native calls (the IPC fastpath), whose
+// callers are not Linux programs; a Linux program's pending signal waits at most until
+// its next syscall or interrupt either way.
+[[gnu::always_inline]] inline void return_to_user(arch::TrapFrame& f, bool linux) {
     Thread* t = current_thread();
     UserContext* u = t->user;
     if (!u) return;
@@ -55,8 +59,11 @@ void prepare_return_to_user(arch::TrapFrame& f) {
     if (u->depth == 0 && u->home->dead()) exit_user_thread(u->home->exit_code());
     if (current_cpu().need_resched) schedule();
     // Linux programs: pending signals run their handlers (or default actions) now.
-    if (u->depth == 0 && u->home->linux_state()) shim::deliver_signals(f);
+    if (linux && u->depth == 0 && u->home->linux_state()) shim::deliver_signals(f);
 }
+}  // namespace
+
+void prepare_return_to_user(arch::TrapFrame& f) { return_to_user(f, true); }
 
 }  // namespace kernel
 
@@ -66,14 +73,16 @@ extern "C" bool syscall_dispatch(arch::TrapFrame* frame) {
     arch::enable_interrupts();
     u64 number = f.rax & 0xffffffff;
     const Entry* entry = number >= kFirstNative && number < kFirstNative + kTableSize ? &kTable.entries[number - kFirstNative] : nullptr;
+    bool linux = false;
     if (entry && entry->handler) {
         entry->handler(f);
     } else if (number < kFirstNative) {
         shim::dispatch(f);  // the Linux ABI
+        linux = true;
     } else {
         f.rax = static_cast<u64>(tessera::kErrNoSyscall);
     }
-    prepare_return_to_user(f);
+    return_to_user(f, linux);
     // SYSRET to a non-canonical rip would fault in ring 0; only the IPC path changes rip and
     // it only installs entry points and return addresses it was given, but check anyway.
     if (!arch::is_user_address(f.rip)) {
@@ -81,6 +90,7 @@ extern "C" bool syscall_dispatch(arch::TrapFrame* frame) {
         exit_user_thread(-1);
     }
     arch::disable_interrupts();
+    if (!linux) return false;  // only rt_sigreturn and execve rewrite the whole frame
     UserContext* u = current_thread()->user;
     bool restore_all = u->restore_all_registers;
     u->restore_all_registers = false;
