@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "fs/vfs.hpp"
 
@@ -63,6 +64,34 @@ inline void install_env() {
 
 // Each test gets a fresh FS with /dev mounted and must leave no node referenced: TearDown
 // shuts the FS down and checks every allocation was freed.
+// The names in a buffer of linux_dirent64 records; each must be 8-byte aligned.
+inline void append_dirent_names(const u8* buffer, usize n, std::vector<std::string>* names) {
+    for (usize at = 0; at < n;) {
+        u16 reclen;
+        memcpy(&reclen, buffer + at + 16, 2);
+        EXPECT_EQ(reclen % 8, 0u);
+        names->push_back(reinterpret_cast<const char*>(buffer + at + 19));
+        at += reclen;
+    }
+}
+
+// The names getdents64 returns for `path`, to the end, read with `buffer_size`-byte
+// buffers; false when the path does not resolve.
+inline bool list_dir(fs::Node* cwd, const char* path, const fs::Credentials& creds, usize buffer_size,
+                     std::vector<std::string>* names) {
+    fs::Node* dir = nullptr;
+    if (fs::lookup(cwd, path, true, creds, &dir) < 0) return false;
+    u64 cookie = 0;
+    std::vector<u8> buffer(buffer_size);
+    for (;;) {
+        i64 n = fs::getdents64(dir, &cookie, buffer.data(), buffer.size());
+        if (n <= 0) break;
+        append_dirent_names(buffer.data(), static_cast<usize>(n), names);
+    }
+    fs::node_unref(dir);
+    return true;
+}
+
 class FsTest : public ::testing::Test {
 protected:
     void SetUp() override {

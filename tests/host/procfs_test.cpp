@@ -100,26 +100,9 @@ protected:
 
     // Names from getdents64 until the end, with a buffer of `buffer_size` bytes.
     std::vector<std::string> list(const char* path, usize buffer_size = 4096) {
-        Node* dir = nullptr;
         std::vector<std::string> names;
-        if (lookup(cwd_, path, true, self_, &dir) < 0) return {"<error>"};
-        u64 cookie = 0;
-        std::vector<u8> buffer(buffer_size);
-        for (;;) {
-            i64 n = getdents64(dir, &cookie, buffer.data(), buffer.size());
-            if (n <= 0) break;
-            append_names(buffer.data(), static_cast<usize>(n), &names);
-        }
-        node_unref(dir);
+        if (!fs_test::list_dir(cwd_, path, self_, buffer_size, &names)) return {"<error>"};
         return names;
-    }
-    static void append_names(const u8* buffer, usize n, std::vector<std::string>* names) {
-        for (usize at = 0; at < n;) {
-            u16 reclen;
-            memcpy(&reclen, buffer + at + 16, 2);
-            names->push_back(reinterpret_cast<const char*>(buffer + at + 19));
-            at += reclen;
-        }
     }
     std::string link_text(const char* path, const Credentials& creds) {
         char buffer[256];
@@ -287,7 +270,7 @@ TEST_F(ProcfsTest, ListingSurvivesChangesBetweenCalls) {
     for (int i = 0; i < 12; ++i) {
         i64 n = getdents64(dir, &cookie, buffer, sizeof(buffer));
         ASSERT_GT(n, 0);
-        append_names(buffer, static_cast<usize>(n), &names);
+        fs_test::append_dirent_names(buffer, static_cast<usize>(n), &names);
     }
     EXPECT_EQ(names.back(), "1");
     // 42 exits and 200 starts in the middle of the listing.
@@ -297,7 +280,7 @@ TEST_F(ProcfsTest, ListingSurvivesChangesBetweenCalls) {
         i64 n = getdents64(dir, &cookie, buffer, sizeof(buffer));
         ASSERT_GE(n, 0);
         if (n == 0) break;
-        append_names(buffer, static_cast<usize>(n), &names);
+        fs_test::append_dirent_names(buffer, static_cast<usize>(n), &names);
     }
     node_unref(dir);
     Names tail(names.begin() + 11, names.end());

@@ -17,27 +17,9 @@ class VfsTest : public fs_test::FsTest {
 protected:
     // getdents64 until the end, names in order.
     std::vector<std::string> list(const char* path, usize buffer_size = 4096) {
-        Node* dir = nullptr;
         std::vector<std::string> names;
-        if (lookup(cwd_, path, true, root_, &dir) < 0) return names;
-        u64 cookie = 0;
-        std::vector<u8> buffer(buffer_size);
-        for (;;) {
-            i64 n = getdents64(dir, &cookie, buffer.data(), buffer.size());
-            if (n <= 0) break;
-            append_names(buffer.data(), static_cast<usize>(n), &names);
-        }
-        node_unref(dir);
+        (void)fs_test::list_dir(cwd_, path, root_, buffer_size, &names);
         return names;
-    }
-    static void append_names(const u8* buffer, usize n, std::vector<std::string>* names) {
-        for (usize at = 0; at < n;) {
-            u16 reclen;
-            memcpy(&reclen, buffer + at + 16, 2);
-            EXPECT_EQ(reclen % 8, 0u);
-            names->push_back(reinterpret_cast<const char*>(buffer + at + 19));
-            at += reclen;
-        }
     }
 };
 
@@ -329,13 +311,13 @@ TEST_F(VfsTest, GetdentsListsDotsAndSurvivesChanges) {
     std::vector<std::string> seen;
     i64 n = getdents64(dir, &cookie, buffer, sizeof(buffer));
     ASSERT_GT(n, 0);
-    append_names(buffer, static_cast<usize>(n), &seen);
+    fs_test::append_dirent_names(buffer, static_cast<usize>(n), &seen);
     usize first_batch = seen.size();
     ASSERT_GE(first_batch, 3u);
     ASSERT_EQ(unlink(cwd_, "/g/f0", root_), 0);   // already listed
     ASSERT_EQ(unlink(cwd_, "/g/f19", root_), 0);  // not yet listed
     ASSERT_EQ(create_file("/g/new", ""), 0);
-    while ((n = getdents64(dir, &cookie, buffer, sizeof(buffer))) > 0) append_names(buffer, static_cast<usize>(n), &seen);
+    while ((n = getdents64(dir, &cookie, buffer, sizeof(buffer))) > 0) fs_test::append_dirent_names(buffer, static_cast<usize>(n), &seen);
     EXPECT_EQ(n, 0);
     std::multiset<std::string> counted(seen.begin(), seen.end());
     for (int i = 1; i < 19; ++i) EXPECT_EQ(counted.count("f" + std::to_string(i)), 1u) << i;
