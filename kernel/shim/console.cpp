@@ -112,8 +112,6 @@ void console_attach_session(u32 sid, u32 pgid) {
     if (g_tty && g_tty->session() <= 0) g_tty->set_controlling_session(static_cast<i32>(sid), static_cast<i32>(pgid));
 }
 
-void console_opened(fs::Node*, LinuxProcess&) {}
-
 bool console_owns(fs::Node* node) {
     fs::Stat st;
     if (fs::stat(node, &st) < 0 || (st.mode & fs::mode::kTypeMask) != fs::mode::kCharDevice) return false;

@@ -15,9 +15,6 @@ namespace kernel::shim {
 void console_init();
 // The first Linux process's session gets the console as its controlling terminal.
 void console_attach_session(u32 sid, u32 pgid);
-// A process opened a tty node without O_NOCTTY (a session leader without a terminal would
-// acquire it; one console, so nothing to do yet).
-void console_opened(fs::Node* node, LinuxProcess& l);
 // Whether `node` is one of the console's device nodes; its ioctls (termios, winsize,
 // process groups) then go to console_ioctl.
 bool console_owns(fs::Node* node);

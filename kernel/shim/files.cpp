@@ -505,7 +505,6 @@ i64 sys_openat_impl(i64 dirfd, u64 user_path, u32 flags, u32 perm) {
         fs::close(node, flags);
         return -kENOMEM;
     }
-    if (fs::node_type(node) == fs::NodeType::CharDevice && !(flags & flag::kNoCtty)) console_opened(node, *l);
     return install(of, flags & flag::kCloseOnExec);
 }
 
