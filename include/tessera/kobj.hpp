@@ -11,6 +11,7 @@ namespace tessera {
 enum class KobjKind : uint32_t {
     ThreadParams = 1,       // read-only grant; kobj_write checks each field
     ServicePoolParams = 2,  // read-write grant; plain values, clamped by the kernel
+    ReadinessTable = 3,     // read-write grant to the FS; plain values (services/fs/readiness.hpp)
 };
 
 // A thread's scheduling parameters. The kernel keeps them current; the owner reads them

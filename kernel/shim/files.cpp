@@ -16,6 +16,7 @@
 #include "lib/string.hpp"
 #include "mm/heap.hpp"
 #include "shim/console.hpp"
+#include "shim/fd_table.hpp"
 #include "shim/linux.hpp"
 #include "syscall/user_ptr.hpp"
 #include "time/clock.hpp"
@@ -32,6 +33,8 @@ constexpr usize kBounce = 64 * KiB;
 
 fs::Credentials creds() { return {0, 0, current_linux()->pid}; }
 
+}  // namespace
+
 // --- fd table ---------------------------------------------------------------------------
 
 OpenFile* get_file(u64 fd) {
@@ -47,30 +50,15 @@ void put_file(OpenFile* of) {
     {
         IrqSpinLockGuard guard(g_linux_lock);
         if (--of->refs) return;
+        epoll_forget_locked(of);
+        if (of->epoll) epoll_destroy_locked(of->epoll);
     }
     fs::close(of->node, of->flags);
     kfree(of->path);
     kdelete(of);
 }
 
-// RAII for a file taken from the table for the length of a call.
-class FileRef {
-public:
-    explicit FileRef(u64 fd) : file_(get_file(fd)) {}
-    ~FileRef() {
-        if (file_) put_file(file_);
-    }
-    TESSERA_NO_COPY(FileRef);
-    OpenFile* operator->() const { return file_; }
-    explicit operator bool() const { return file_ != nullptr; }
-    OpenFile* get() const { return file_; }
-
-private:
-    OpenFile* file_;
-};
-
-// Installs `of` at the lowest free fd >= `from`; takes over the caller's reference.
-i64 install(OpenFile* of, bool cloexec, u64 from = 0) {
+i64 install(OpenFile* of, bool cloexec, u64 from) {
     LinuxProcess* l = current_linux();
     {
         IrqSpinLockGuard guard(g_linux_lock);
@@ -89,11 +77,15 @@ OpenFile* make_file(fs::Node* node, u32 flags, const char* path) {
     if (!of) return nullptr;
     of->node = node;
     of->flags = flags & ~flag::kCloseOnExec;
+    of->ready_slot = fs::readiness_slot(node);
     usize n = strlen(path);
     of->path = static_cast<char*>(kmalloc(n + 1));
     if (of->path) memcpy(of->path, path, n + 1);
     return of;
 }
+
+namespace {
+
 
 // --- paths --------------------------------------------------------------------------------
 
@@ -207,6 +199,7 @@ bool writable(const OpenFile& of) { return (of.flags & flag::kAccessMode) != fla
 i64 restartable(i64 r) { return r == -kEINTR ? -kERestartSys : r; }
 
 i64 do_read(OpenFile& of, u64 user, u64 length, u64* offset) {
+    if (of.epoll) return -kEINVAL;
     if (!readable(of)) return -kEBADF;
     if (length == 0) return 0;
     bool stream = fs::node_type(of.node) != fs::NodeType::Regular;
@@ -237,6 +230,7 @@ i64 do_read(OpenFile& of, u64 user, u64 length, u64* offset) {
 }
 
 i64 do_write(OpenFile& of, u64 user, u64 length, u64* offset) {
+    if (of.epoll) return -kEINVAL;
     if (!writable(of)) return -kEBADF;
     if (length == 0) return 0;
     usize chunk = min<usize>(length, kBounce);
@@ -373,6 +367,7 @@ void release_executable(Executable& e) {
 i64 copy_file_into(u64 fd, u64 offset, AddressSpace& space, uptr va, usize length, bool* is_zero_device) {
     FileRef of(fd);
     if (!of) return -kEBADF;
+    if (of->epoll) return -kENODEV;
     if (!readable(*of.get())) return -kEACCES;
     fs::NodeType type = fs::node_type(of->node);
     if (type == fs::NodeType::CharDevice) {
@@ -464,7 +459,7 @@ i64 sys_lseek(arch::TrapFrame& f) {
     FileRef of(f.rdi);
     if (!of) return -kEBADF;
     fs::NodeType type = fs::node_type(of->node);
-    if (type == fs::NodeType::Fifo) return -kESPIPE;
+    if (type == fs::NodeType::Fifo || of->epoll) return -kESPIPE;
     if (type == fs::NodeType::CharDevice) return 0;  // Linux: ttys and /dev/null accept and report 0
     i64 offset = static_cast<i64>(f.rsi);
     i64 base;
@@ -972,7 +967,7 @@ i64 sys_ftruncate(arch::TrapFrame& f) {
     if (static_cast<i64>(f.rsi) < 0) return -kEINVAL;
     FileRef of(f.rdi);
     if (!of) return -kEBADF;
-    if (!writable(*of.get()) || fs::node_type(of->node) != fs::NodeType::Regular) return -kEINVAL;
+    if (!writable(*of.get()) || fs::node_type(of->node) != fs::NodeType::Regular || of->epoll) return -kEINVAL;
     return fs::truncate(of->node, f.rsi);
 }
 
@@ -1078,6 +1073,7 @@ i64 sys_pipe2(arch::TrapFrame& f) { return sys_pipe2_impl(f.rdi, f.rsi); }
 i64 sys_sendfile(arch::TrapFrame& f) {
     FileRef out(f.rdi), in(f.rsi);
     if (!out || !in) return -kEBADF;
+    if (in->epoll || out->epoll) return -kEINVAL;
     if (!readable(*in.get()) || !writable(*out.get())) return -kEBADF;
     u64 offset_value = 0;
     u64* offset = &in->offset;
@@ -1108,175 +1104,6 @@ i64 sys_sendfile(arch::TrapFrame& f) {
     kfree(buffer);
     if (f.rdx && !UserOut<u64>(f.rdx).write(offset_value)) return -kEFAULT;
     return done ? static_cast<i64>(done) : restartable(result);
-}
-
-// --- poll and select ----------------------------------------------------------------------
-
-namespace {
-
-struct PollFd {
-    i32 fd;
-    i16 events, revents;
-};
-
-// One pass over the fds; the number ready.
-i64 poll_once(PollFd* fds, usize count) {
-    i64 ready = 0;
-    for (usize i = 0; i < count; ++i) {
-        fds[i].revents = 0;
-        if (fds[i].fd < 0) continue;
-        FileRef of(static_cast<u64>(fds[i].fd));
-        if (!of) {
-            fds[i].revents = 0x20;  // POLLNVAL
-        } else {
-            u32 mask = fs::poll(of->node, of->flags);
-            fds[i].revents = static_cast<i16>(mask & (static_cast<u16>(fds[i].events) | fs::kPollErr | fs::kPollHup));
-        }
-        if (fds[i].revents) ++ready;
-    }
-    return ready;
-}
-
-// Waits until poll_once finds something, the deadline passes (0: none; ~0: do not wait) or
-// a signal arrives.
-i64 poll_loop(PollFd* fds, usize count, u64 deadline) {
-    LinuxProcess* l = current_linux();
-    for (;;) {
-        u64 generation = fs::poll_generation();
-        i64 ready = poll_once(fds, count);
-        if (ready) return ready;
-        if (deadline == ~u64{0} || (deadline && uptime_ns() >= deadline)) return 0;
-        l->wait_deadline = deadline;
-        i64 r = fs::poll_wait(generation);
-        l->wait_deadline = 0;
-        if (r < 0) {
-            bool signaled;
-            {
-                IrqSpinLockGuard guard(g_linux_lock);
-                signaled = signal_deliverable(*l);
-            }
-            if (signaled) return -kEINTR;
-            // The deadline passed: one last look, then 0 (or what became ready).
-            return poll_once(fds, count);
-        }
-    }
-}
-
-u64 deadline_from_ms(i64 ms) {
-    if (ms < 0) return 0;
-    if (ms == 0) return ~u64{0};
-    return uptime_ns() + static_cast<u64>(ms) * kNsPerMs;
-}
-
-i64 deadline_from_timespec(u64 user, u64* deadline) {
-    if (!user) {
-        *deadline = 0;
-        return 0;
-    }
-    LinuxTimespec t;
-    if (!UserIn<LinuxTimespec>(user).read(&t)) return -kEFAULT;
-    if (t.seconds < 0 || t.nanoseconds < 0 || t.nanoseconds >= static_cast<i64>(kNsPerSec)) return -kEINVAL;
-    u64 ns = static_cast<u64>(t.seconds) * kNsPerSec + static_cast<u64>(t.nanoseconds);
-    *deadline = ns == 0 ? ~u64{0} : uptime_ns() + ns;
-    return 0;
-}
-
-// ppoll/pselect6's temporary signal mask, restored after a handler runs (deliver_signals).
-void swap_mask(u64 user_mask) {
-    if (!user_mask) return;
-    u64 mask;
-    if (!UserIn<u64>(user_mask).read(&mask)) return;
-    LinuxProcess* l = current_linux();
-    IrqSpinLockGuard guard(g_linux_lock);
-    l->saved_mask = l->blocked;
-    l->mask_saved = true;
-    l->blocked = mask & ~(signal_bit(kSigKill) | signal_bit(kSigStop));
-}
-
-i64 do_poll(u64 user_fds, u64 count, u64 deadline) {
-    if (count > kMaxFds) return -kEINVAL;
-    PollFd fds[kMaxFds];
-    if (count && !UserIn<PollFd>(user_fds).read_array(fds, count)) return -kEFAULT;
-    i64 r = poll_loop(fds, count, deadline);
-    if (r >= 0 && count && !UserOut<PollFd>(user_fds).write_array(fds, count)) return -kEFAULT;
-    return r;
-}
-
-i64 do_select(u64 nfds, u64 user_read, u64 user_write, u64 user_except, u64 deadline) {
-    if (nfds > kMaxFds) nfds = kMaxFds;
-    u64 sets[3][kMaxFds / 64] = {};
-    u64 users[3] = {user_read, user_write, user_except};
-    usize words = (nfds + 63) / 64;
-    for (int s = 0; s < 3; ++s)
-        if (users[s] && words && !UserIn<u64>(users[s]).read_array(sets[s], words)) return -kEFAULT;
-    PollFd fds[kMaxFds];
-    usize count = 0;
-    for (u64 fd = 0; fd < nfds; ++fd) {
-        i16 events = 0;
-        if (sets[0][fd / 64] & (u64{1} << (fd % 64))) events |= fs::kPollIn;
-        if (sets[1][fd / 64] & (u64{1} << (fd % 64))) events |= fs::kPollOut;
-        if (sets[2][fd / 64] & (u64{1} << (fd % 64))) events |= 2;  // POLLPRI
-        if (events) fds[count++] = {static_cast<i32>(fd), events, 0};
-    }
-    for (usize i = 0; i < count; ++i)
-        if (!FileRef(static_cast<u64>(fds[i].fd))) return -kEBADF;
-    i64 r = poll_loop(fds, count, deadline);
-    if (r < 0) return r;
-    u64 out[3][kMaxFds / 64] = {};
-    i64 bits = 0;
-    for (usize i = 0; i < count; ++i) {
-        u64 fd = static_cast<u64>(fds[i].fd);
-        u64 bit = u64{1} << (fd % 64);
-        i16 rev = fds[i].revents;
-        if ((fds[i].events & fs::kPollIn) && (rev & (fs::kPollIn | fs::kPollHup | fs::kPollErr))) out[0][fd / 64] |= bit, ++bits;
-        if ((fds[i].events & fs::kPollOut) && (rev & (fs::kPollOut | fs::kPollErr))) out[1][fd / 64] |= bit, ++bits;
-        if ((fds[i].events & 2) && (rev & 2)) out[2][fd / 64] |= bit, ++bits;
-    }
-    for (int s = 0; s < 3; ++s)
-        if (users[s] && words && !UserOut<u64>(users[s]).write_array(out[s], words)) return -kEFAULT;
-    return bits;
-}
-
-}  // namespace
-
-i64 sys_poll(arch::TrapFrame& f) { return do_poll(f.rdi, f.rsi, deadline_from_ms(static_cast<i32>(f.rdx))); }
-
-i64 sys_ppoll(arch::TrapFrame& f) {
-    u64 deadline;
-    if (i64 r = deadline_from_timespec(f.rdx, &deadline); r < 0) return r;
-    if (f.r10 && f.r8 != 8) return -kEINVAL;
-    swap_mask(f.r10);
-    return do_poll(f.rdi, f.rsi, deadline);
-}
-
-i64 sys_select(arch::TrapFrame& f) {
-    u64 deadline = 0;
-    if (f.r8) {
-        struct {
-            i64 seconds, microseconds;
-        } tv;
-        if (!UserIn<decltype(tv)>(f.r8).read(&tv)) return -kEFAULT;
-        if (tv.seconds < 0 || tv.microseconds < 0) return -kEINVAL;
-        u64 ns = static_cast<u64>(tv.seconds) * kNsPerSec + static_cast<u64>(tv.microseconds) * 1000;
-        deadline = ns == 0 ? ~u64{0} : uptime_ns() + ns;
-    }
-    return do_select(f.rdi, f.rsi, f.rdx, f.r10, deadline);
-}
-
-i64 sys_pselect6(arch::TrapFrame& f) {
-    u64 deadline;
-    if (i64 r = deadline_from_timespec(f.r8, &deadline); r < 0) return r;
-    if (f.r9) {
-        struct {
-            u64 mask, size;
-        } arg;
-        if (!UserIn<decltype(arg)>(f.r9).read(&arg)) return -kEFAULT;
-        if (arg.mask) {
-            if (arg.size != 8) return -kEINVAL;
-            swap_mask(arg.mask);
-        }
-    }
-    return do_select(f.rdi, f.rsi, f.rdx, f.r10, deadline);
 }
 
 }  // namespace kernel::shim

@@ -13,14 +13,28 @@
 #include "fs/vfs.hpp"
 #include "lib/string.hpp"
 #include "mm/heap.hpp"
+#include "object/kernel_page.hpp"
 #include "sched/cpu.hpp"
 #include "shim/console.hpp"
 #include "shim/linux.hpp"
 #include "time/clock.hpp"
 
+namespace kernel {
+// Reviewed: a generation counter and words of poll bits; nothing the kernel trusts.
+template <>
+inline constexpr bool kPlainValuesOnly<fs::ReadinessTable> = true;
+}  // namespace kernel
+
 namespace kernel::shim {
 
 namespace {
+
+const KobjLayout kReadinessLayout{tessera::KobjKind::ReadinessTable, nullptr, 0, nullptr};
+// The poll list's readiness page (fs/readiness.hpp): a kernel object the FS writes, read by
+// poll/select/epoll with plain loads. With the FS linked into the kernel it writes the page
+// through its kernel address; a separate FS gets it by a read-write grant.
+// Kept for the life of the system (the reference is never dropped).
+KernelPage* g_readiness_page = nullptr;
 
 void* fs_alloc(usize bytes) {
     void* p = kmalloc(bytes);
@@ -88,7 +102,15 @@ bool g_ready = false;
 
 void linux_boot() {
     fs::set_env(kEnv);
-    if (i64 r = fs::init(); r < 0) {
+    Result<RefPtr<KernelPage>> page = KernelPage::create_read_write<fs::ReadinessTable>(kReadinessLayout, nullptr);
+    if (!page) {
+        LOG_ERROR("fs: no memory for the readiness page");
+        return;
+    }
+    g_readiness_page = page.release_value().leak();
+    auto* table = g_readiness_page->as<fs::ReadinessTable>();
+    g_readiness = table;
+    if (i64 r = fs::init(table); r < 0) {
         LOG_ERROR("fs: cannot create the root file system (errno %lld)", static_cast<long long>(-r));
         return;
     }
@@ -109,5 +131,7 @@ void linux_boot() {
 }
 
 bool linux_ready() { return g_ready; }
+
+const fs::ReadinessTable* g_readiness = nullptr;
 
 }  // namespace kernel::shim

@@ -12,12 +12,16 @@
 
 namespace fs {
 struct ProcProvider;
+struct ReadinessTable;
 }
 
 namespace kernel::shim {
 
 // /proc's view of the process table (proc_provider.cpp).
 extern const fs::ProcProvider kProcProvider;
+
+// Where the FS publishes readiness for poll/select/epoll (fs_host.cpp; fs/readiness.hpp).
+extern const fs::ReadinessTable* g_readiness;
 
 // Guards every LinuxProcess, the process tree and (as its env lock) the FS service.
 extern SpinLock g_linux_lock;

@@ -29,9 +29,13 @@ inline constexpr usize kMaxFds = 256;
 inline constexpr u32 kSignalCount = 64;  // signals 1..64
 
 // An open file description (open(2)): what dup'ed fds and forked children share.
+struct EpollSet;
+
 struct OpenFile {
     u32 refs = 1;
     fs::Node* node = nullptr;  // a reference
+    u32 ready_slot = 0;        // its word in the FS's readiness table (fs/readiness.hpp)
+    EpollSet* epoll = nullptr;  // owned, when this is an epoll instance (poll.cpp)
     u64 offset = 0;
     u32 flags = 0;  // Linux O_* status flags and the access mode
     char* path = nullptr;  // absolute, lexically normalized (fchdir, /proc/<pid>/fd); owned

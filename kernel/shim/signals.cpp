@@ -282,9 +282,12 @@ void deliver_signals_slow(arch::TrapFrame& f, LinuxProcess* l, bool restart) {
             IrqSpinLockGuard guard(g_linux_lock);
             u64 ready = l->pending & ~l->blocked;
             if (!ready) {
+                // A temporary mask (ppoll, pselect6, epoll_pwait, sigsuspend) ends here; a
+                // signal it held back is delivered now, before user code runs, as on Linux.
                 if (l->mask_saved) {
                     l->blocked = l->saved_mask;
                     l->mask_saved = false;
+                    continue;
                 }
                 break;
             }

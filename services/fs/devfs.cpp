@@ -61,6 +61,11 @@ i64 add_node_locked(Device* device) TA_REQ(g_lock) {
     return rc;
 }
 
+u64 word_of_locked(Device* device) TA_REQ(g_lock) {
+    u32 mask = device->ops->poll(device->context);
+    return readiness_word(mask, mask);
+}
+
 i64 register_locked(const char* name, u32 major, u32 minor, u32 perm, const DeviceOps* ops, void* context)
     TA_REQ(g_lock) {
     usize length = strlen(name);
@@ -75,9 +80,17 @@ i64 register_locked(const char* name, u32 major, u32 minor, u32 perm, const Devi
     device->ops = ops;
     device->context = context;
     memcpy(device->name, name, length + 1);
+    if (ops->poll) {
+        device->slot = readiness_slot_alloc_locked(word_of_locked(device));
+        if (!device->slot) {
+            destroy(device);
+            return -err::kENFILE;
+        }
+    }
     if (g_devfs) {
         i64 rc = add_node_locked(device);
         if (rc < 0) {
+            readiness_slot_free_locked(device->slot);
             destroy(device);
             return rc;
         }
@@ -128,9 +141,20 @@ i64 devfs_unregister(u32 major, u32 minor) {
             entry->node->rdev_minor == minor)
             dir_remove_locked(g_devfs->root, entry);
     }
+    // A description still open on the device may hold its slot: the slot is retired
+    // reporting an error and never reused (devices are rarely unregistered).
+    if (device->slot != kAlwaysReadySlot) {
+        readiness_publish_locked(device->slot, readiness_word(kPollErr | kPollHup, kPollErr | kPollHup), kEventForBoth);
+        pollers_notify_locked();
+    }
     g_devices.remove(device);
     destroy(device);
     return 0;
+}
+
+void devices_publish_locked() {
+    for (Device* device : g_devices)
+        if (device->ops->poll) readiness_publish_locked(device->slot, word_of_locked(device), kEventForBoth);
 }
 
 i64 mount_devfs(const char* path) {

@@ -22,6 +22,7 @@ struct Pipe {
     // Readers, writers and opens all sleep here; every change wakes all of them and each
     // re-checks its own condition. Simple, and pipes rarely have more than two sleepers.
     WaitQueue* queue = nullptr;
+    u32 slot = 0;  // where its readiness is published (readiness.hpp)
 };
 
 namespace {
@@ -29,9 +30,16 @@ namespace {
 bool is_reader(u32 flags) { return (flags & flag::kAccessMode) != flag::kWriteOnly; }
 bool is_writer(u32 flags) { return (flags & flag::kAccessMode) != flag::kReadOnly; }
 
-void changed_locked(Pipe* pipe) TA_REQ(g_lock) {
+u64 word_locked(Pipe* pipe) TA_REQ(g_lock) {
+    return readiness_word(pipe_poll_locked(pipe, flag::kReadOnly), pipe_poll_locked(pipe, flag::kWriteOnly));
+}
+
+// `sides`: whom the change concerns (readiness.hpp): data written is news for readers, data
+// read for writers, an end opening or closing for both.
+void changed_locked(Pipe* pipe, u32 sides) TA_REQ(g_lock) {
     env().wake_all(pipe->queue);
-    poll_notify_locked();
+    readiness_publish_locked(pipe->slot, word_locked(pipe), sides);
+    pollers_notify_locked();
 }
 
 // Copies between the ring and a buffer, `to_ring` deciding the direction, starting at ring
@@ -71,7 +79,9 @@ Pipe* pipe_alloc_locked() {
     Pipe* pipe = make<Pipe>();
     if (!pipe) return nullptr;
     pipe->queue = env().wait_create();
-    if (!pipe->queue) {
+    pipe->slot = pipe->queue ? readiness_slot_alloc_locked(word_locked(pipe)) : 0;
+    if (!pipe->slot) {  // every readiness slot taken: the caller fails with ENFILE
+        if (pipe->queue) env().wait_destroy(pipe->queue);
         destroy(pipe);
         return nullptr;
     }
@@ -79,6 +89,7 @@ Pipe* pipe_alloc_locked() {
 }
 
 void pipe_free_locked(Pipe* pipe) {
+    readiness_slot_free_locked(pipe->slot);
     for (u8* page : pipe->pages) env().free(page);
     env().wait_destroy(pipe->queue);
     destroy(pipe);
@@ -98,14 +109,14 @@ i64 pipe_open_locked(Pipe* pipe, u32 flags) {
         ++pipe->writers;
         ++pipe->writer_opens;
     }
-    changed_locked(pipe);
+    changed_locked(pipe, kEventForBoth);
     if (reader && writer) return 0;
     if (reader && !nonblock) {
         u64 seen = pipe->writer_opens;
         while (pipe->writers == 0 && pipe->writer_opens == seen) {
             if (!env().wait(pipe->queue)) {
                 --pipe->readers;
-                changed_locked(pipe);
+                changed_locked(pipe, kEventForBoth);
                 return -err::kEINTR;
             }
         }
@@ -115,7 +126,7 @@ i64 pipe_open_locked(Pipe* pipe, u32 flags) {
         while (pipe->readers == 0 && pipe->reader_opens == seen) {
             if (!env().wait(pipe->queue)) {
                 --pipe->writers;
-                changed_locked(pipe);
+                changed_locked(pipe, kEventForBoth);
                 return -err::kEINTR;
             }
         }
@@ -126,7 +137,7 @@ i64 pipe_open_locked(Pipe* pipe, u32 flags) {
 void pipe_release_locked(Pipe* pipe, u32 flags) {
     if (is_reader(flags) && pipe->readers) --pipe->readers;
     if (is_writer(flags) && pipe->writers) --pipe->writers;
-    changed_locked(pipe);
+    changed_locked(pipe, kEventForBoth);
 }
 
 i64 pipe_read_locked(Pipe* pipe, void* buffer, usize length, bool nonblock) {
@@ -137,7 +148,7 @@ i64 pipe_read_locked(Pipe* pipe, void* buffer, usize length, bool nonblock) {
             ring_copy(pipe, pipe->head, static_cast<u8*>(buffer), n, false);
             pipe->head = (pipe->head + n) % kPipeCapacity;
             pipe->count -= n;
-            changed_locked(pipe);
+            changed_locked(pipe, kEventForWriters);
             return static_cast<i64>(n);
         }
         if (pipe->writers == 0) return 0;
@@ -165,7 +176,7 @@ i64 pipe_write_locked(Pipe* pipe, const void* buffer, usize length, bool nonbloc
             ring_copy(pipe, tail, in + done, n, true);
             pipe->count += n;
             done += n;
-            changed_locked(pipe);
+            changed_locked(pipe, kEventForReaders);
             continue;
         }
         if (nonblock) return partial(-err::kEAGAIN);
@@ -174,6 +185,8 @@ i64 pipe_write_locked(Pipe* pipe, const void* buffer, usize length, bool nonbloc
 }
 
 usize pipe_bytes_locked(Pipe* pipe) { return pipe->count; }
+
+u32 pipe_slot_locked(Pipe* pipe) { return pipe->slot; }
 
 u32 pipe_poll_locked(Pipe* pipe, u32 flags) {
     u32 mask = 0;
@@ -203,6 +216,17 @@ i64 pipe_create(Node** out) {
     node->pipe = pipe;
     pipe->readers = pipe->writers = 1;
     pipe->reader_opens = pipe->writer_opens = 1;
+    readiness_publish_locked(pipe->slot, word_locked(pipe), kEventForBoth);
+    *out = node;
+    return 0;
+}
+
+i64 anon_create(Node** out) {
+    FsGuard guard;
+    if (!g_pipefs) return -err::kENFILE;
+    Node* node = node_create_locked(g_pipefs, NodeType::Regular, 0600, Credentials{});
+    if (!node) return -err::kENFILE;
+    node->nlink = 1;  // as a pipe's node: never named, freed with its last reference
     *out = node;
     return 0;
 }

@@ -14,4 +14,9 @@ namespace fs {
 // a second reference with node_ref for the second one, and ends each with fs::close.
 i64 pipe_create(Node** out);
 
+// An anonymous node (Linux's anon_inode) for descriptions the shim implements itself, such
+// as epoll: a nameless empty regular node, mode 0600, on the same internal mount as pipes.
+// One reference in *out, ended with fs::close. -ENFILE when out of memory.
+i64 anon_create(Node** out);
+
 }  // namespace fs

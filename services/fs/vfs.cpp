@@ -24,7 +24,10 @@ namespace {
 
 IntrusiveList<Mount, &Mount::link> g_mounts TA_GUARDED(g_lock);
 u32 g_next_dev_minor TA_GUARDED(g_lock) = 1;
-u64 g_poll_generation TA_GUARDED(g_lock) = 0;
+// Where readiness is published (readiness.hpp): the host's page, or one of our own.
+ReadinessTable* g_readiness = nullptr;
+bool g_readiness_owned = false;
+u64 g_slots_used[(kReadinessSlots + 63) / 64] TA_GUARDED(g_lock) = {};
 
 constexpr Credentials kRoot{};
 
@@ -615,23 +618,66 @@ i64 add_name_locked(Node* cwd, const char* path, Node* node) {
 }
 
 void poll_notify_locked() {
-    ++g_poll_generation;
+    devices_publish_locked();
+    pollers_notify_locked();
+}
+
+void pollers_notify_locked() {
+    // Release: a reader that sees the new generation also sees the words written before it.
+    if (g_readiness) __atomic_fetch_add(&g_readiness->generation, 1, __ATOMIC_RELEASE);
     if (g_poll_queue) env().wake_all(g_poll_queue);
+}
+
+u32 readiness_slot_alloc_locked(u64 masks) {
+    for (u32 slot = kFirstObjectSlot; slot < kReadinessSlots; ++slot) {
+        u64 bit = u64{1} << (slot % 64);
+        if (g_slots_used[slot / 64] & bit) continue;
+        g_slots_used[slot / 64] |= bit;
+        readiness_publish_locked(slot, masks, kEventForBoth);
+        return slot;
+    }
+    return 0;
+}
+
+void readiness_slot_free_locked(u32 slot) {
+    if (slot >= kFirstObjectSlot && slot < kReadinessSlots) g_slots_used[slot / 64] &= ~(u64{1} << (slot % 64));
+}
+
+void readiness_publish_locked(u32 slot, u64 masks, u32 sides) {
+    if (!g_readiness || slot >= kReadinessSlots) return;
+    u64 old = __atomic_load_n(&g_readiness->words[slot], __ATOMIC_RELAXED);
+    __atomic_store_n(&g_readiness->words[slot], readiness_next(old, masks, sides), __ATOMIC_RELAXED);
 }
 
 // ---- Lifetime ---------------------------------------------------------------------------
 
-i64 init() {
+namespace {
+void release_readiness_locked() TA_REQ(g_lock) {
+    if (g_readiness_owned) env().free(g_readiness);
+    g_readiness = nullptr;
+    g_readiness_owned = false;
+}
+}  // namespace
+
+i64 init(ReadinessTable* readiness) {
     FsGuard guard;
     if (g_root) return -err::kEBUSY;
+    g_readiness_owned = readiness == nullptr;
+    g_readiness = readiness ? readiness : static_cast<ReadinessTable*>(env().alloc(sizeof(ReadinessTable)));
+    if (g_readiness) {
+        memset(g_slots_used, 0, sizeof(g_slots_used));
+        readiness_publish_locked(kAlwaysReadySlot, readiness_word(kPollIn | kPollOut, kPollIn | kPollOut), 0);
+        readiness_publish_locked(kGoneSlot, readiness_word(kPollErr | kPollHup, kPollErr | kPollHup), 0);
+    }
     g_poll_queue = env().wait_create();
     Mount* fs = mount_create_locked("tmpfs");
     Mount* pipefs = mount_create_locked("pipefs");
-    if (!fs || !pipefs || !g_poll_queue) {
+    if (!fs || !pipefs || !g_poll_queue || !g_readiness) {
         if (fs) mount_destroy_locked(fs);
         if (pipefs) mount_destroy_locked(pipefs);
         if (g_poll_queue) env().wait_destroy(g_poll_queue);
         g_poll_queue = nullptr;
+        release_readiness_locked();
         return -err::kENOMEM;
     }
     fs->path = static_cast<char*>(env().alloc(2));
@@ -652,6 +698,7 @@ void shutdown() {
     g_root = nullptr;
     if (g_poll_queue) env().wait_destroy(g_poll_queue);
     g_poll_queue = nullptr;
+    release_readiness_locked();
 }
 
 Node* root() {
@@ -1245,25 +1292,28 @@ i64 ioctl(Node* node, u64 command, void* argument) {
     return -err::kENOTTY;
 }
 
-u32 poll(Node* node, u32 flags) {
+u32 readiness_slot(Node* node) {
     FsGuard guard;
-    if (node->type == NodeType::Fifo) return node->pipe ? pipe_poll_locked(node->pipe, flags) : kPollErr;
+    if (node->type == NodeType::Fifo) return node->pipe ? pipe_slot_locked(node->pipe) : kGoneSlot;
     if (node->type == NodeType::CharDevice) {
         Device* device = device_of_locked(node);
-        if (!device) return kPollErr;
-        if (device->ops->poll) return device->ops->poll(device->context);
+        return device ? device->slot : kGoneSlot;
     }
-    return kPollIn | kPollOut;
+    return kAlwaysReadySlot;
 }
 
-u64 poll_generation() {
-    FsGuard guard;
-    return g_poll_generation;
+const ReadinessTable* readiness_table() { return g_readiness; }
+
+u32 poll(Node* node, u32 flags) {
+    u32 slot = readiness_slot(node);
+    return g_readiness ? readiness_for(__atomic_load_n(&g_readiness->words[slot], __ATOMIC_RELAXED), flags) : kPollErr;
 }
+
+u64 poll_generation() { return g_readiness ? __atomic_load_n(&g_readiness->generation, __ATOMIC_ACQUIRE) : 0; }
 
 i64 poll_wait(u64 seen_generation) {
     FsGuard guard;
-    while (g_poll_generation == seen_generation)
+    while (poll_generation() == seen_generation)
         if (!env().wait(g_poll_queue)) return -err::kEINTR;
     return 0;
 }

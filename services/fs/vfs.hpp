@@ -20,6 +20,7 @@
 // referenced even after being unlinked, like an open-but-deleted Linux file.
 
 #include "fs/env.hpp"
+#include "fs/readiness.hpp"
 #include "lib/types.hpp"
 
 namespace fs {
@@ -102,8 +103,10 @@ constexpr u64 make_dev(u32 major, u32 minor) {
 
 // ---- Lifetime ---------------------------------------------------------------------------
 
-// Creates the root tmpfs. env must be set. Call once; shutdown undoes it.
-i64 init();
+// Creates the root tmpfs. env must be set. Call once; shutdown undoes it. `readiness` is
+// the page where the FS publishes readiness for the shim's poll list (readiness.hpp; the
+// host allocates it so it can grant it); nullptr: the FS allocates one of its own.
+i64 init(ReadinessTable* readiness = nullptr);
 // Unmounts everything and frees every node whose only references were names, the device
 // registry included. Nodes the caller still references leak (tests check there are none).
 void shutdown();
@@ -190,14 +193,19 @@ i64 getdents64(Node* dir, u64* cookie, void* buffer, usize length);
 // each command's size), and FIONREAD on pipes (an int). Anything else: -ENOTTY.
 i64 ioctl(Node* node, u64 command, void* argument);
 
-// The kPoll* bits ready now for a description opened with `flags` (its access mode decides
-// which end of a pipe it is). Regular files and directories are always ready.
+// Readiness (readiness.hpp). The shim asks once per open file description which slot of
+// the readiness table describes it (kAlwaysReadySlot for files and directories) and from
+// then on reads the word itself, without calling the FS.
+u32 readiness_slot(Node* node);
+const ReadinessTable* readiness_table();
+// The kPoll* bits ready now for a description opened with `flags` (through the table).
 u32 poll(Node* node, u32 flags);
 // Waiting for any of several files. Every change that can make a poll mask change (pipe
-// data, ends opening or closing, devices calling poll_notify) bumps a generation counter.
-// The shim reads poll_generation, checks its masks, and if none is ready calls poll_wait
-// with the generation it read: that returns at once if anything changed meanwhile (no lost
-// wakeup), else sleeps until something does. 0, or -EINTR.
+// data, ends opening or closing, devices calling poll_notify) republishes the object's word
+// and bumps the table's generation. The shim reads poll_generation, checks its words, and
+// if none is ready calls poll_wait with the generation it read: that returns at once if
+// anything changed meanwhile (no lost wakeup), else sleeps until something does. 0, or
+// -EINTR.
 u64 poll_generation();
 i64 poll_wait(u64 seen_generation);
 // For device drivers whose readiness changed outside an FS call (input arrived). Takes the

@@ -2,6 +2,7 @@
 // What the FS's own files share: the node layout, the lock, and the helpers one part calls
 // in another. Not for the shim (it sees vfs.hpp only).
 
+#include "fs/readiness.hpp"
 #include "fs/vfs.hpp"
 #include "lib/list.hpp"
 #include "lib/string.hpp"
@@ -136,8 +137,17 @@ void destroy(T* object) {
 }
 
 u64 now_locked();
-// devfs.hpp declares it for drivers; here with the annotation for the FS's own callers.
+// devfs.hpp declares it for drivers; here with the annotation for the FS's own callers. It
+// republishes every device's readiness word, then calls pollers_notify_locked, which only
+// bumps the generation and wakes poll_wait (for objects that published their own word).
 void poll_notify_locked() TA_REQ(g_lock);
+void pollers_notify_locked() TA_REQ(g_lock);
+// Readiness slots (readiness.hpp). alloc publishes `masks` (readiness_word) in a free slot
+// and returns it, or 0 when all are taken; publish rewrites a slot's masks and counts an
+// event for `sides` (kEventFor*; 0: none). pollers_notify_locked then tells the pollers.
+u32 readiness_slot_alloc_locked(u64 masks) TA_REQ(g_lock);
+void readiness_slot_free_locked(u32 slot) TA_REQ(g_lock);
+void readiness_publish_locked(u32 slot, u64 masks, u32 sides) TA_REQ(g_lock);
 
 // vfs.cpp
 Node* node_create_locked(Mount* fs, NodeType type, u32 perm, const Credentials& creds) TA_REQ(g_lock);
@@ -187,17 +197,20 @@ i64 pipe_write_locked(Pipe* pipe, const void* buffer, usize length, bool nonbloc
 // Bytes waiting in the pipe (FIONREAD).
 usize pipe_bytes_locked(Pipe* pipe) TA_REQ(g_lock);
 u32 pipe_poll_locked(Pipe* pipe, u32 flags) TA_REQ(g_lock);
+u32 pipe_slot_locked(Pipe* pipe) TA_REQ(g_lock);
 
 // devfs.cpp
 struct Device {
     ListNode link;
     u32 major = 0, minor = 0, perm = 0;
+    u32 slot = kAlwaysReadySlot;  // its readiness word when it has a poll callback
     const DeviceOps* ops = nullptr;
     void* context = nullptr;
     char name[32] = {};
 };
 Device* device_find_locked(u32 major, u32 minor) TA_REQ(g_lock);
 void devfs_shutdown_locked() TA_REQ(g_lock);
+void devices_publish_locked() TA_REQ(g_lock);
 extern Mount* g_devfs TA_GUARDED(g_lock);
 i64 devfs_populate_locked(Mount* devfs) TA_REQ(g_lock);
 

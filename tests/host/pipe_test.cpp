@@ -172,4 +172,51 @@ TEST_F(PipeTest, PollGenerationCatchesChanges) {
     EXPECT_EQ(poll_wait(poll_generation()), -e::kEINTR);
 }
 
+// The readiness word the shim reads without calling the FS: masks per side, and events
+// counted for the side they concern (epoll's edge triggering).
+TEST_F(PipeTest, ReadinessWordIsPublished) {
+    u32 slot = readiness_slot(pipe_);
+    ASSERT_GE(slot, kFirstObjectSlot);
+    const ReadinessTable* table = readiness_table();
+    auto word = [&] { return table->words[slot]; };
+    EXPECT_EQ(readiness_for(word(), kRead), 0u);
+    EXPECT_EQ(readiness_for(word(), kWrite), kPollOut);
+    u64 reader_events = readiness_events(word(), kRead), writer_events = readiness_events(word(), kWrite);
+    ASSERT_EQ(put(3), 3);
+    EXPECT_EQ(readiness_for(word(), kRead), kPollIn);
+    EXPECT_EQ(readiness_events(word(), kRead), reader_events + 1);  // a write is news for readers
+    EXPECT_EQ(readiness_events(word(), kWrite), writer_events);     // not for writers
+    ASSERT_EQ(get(nullptr, 1), 1);
+    EXPECT_EQ(readiness_events(word(), kRead), reader_events + 1);  // a read is not news for readers
+    EXPECT_EQ(readiness_events(word(), kWrite), writer_events + 1);
+    close_writer();
+    EXPECT_EQ(readiness_for(word(), kRead), kPollIn | kPollHup);
+    EXPECT_EQ(readiness_for(word(), flag::kReadWrite), kPollIn | kPollHup | kPollOut);  // both sides
+    // Files and directories share the always-ready slot.
+    EXPECT_EQ(readiness_slot(cwd_), kAlwaysReadySlot);
+    EXPECT_EQ(readiness_for(table->words[kAlwaysReadySlot], kRead), kPollIn | kPollOut);
+}
+
+// Slots are a fixed table: when they run out, pipe creation fails with ENFILE, and freeing a
+// pipe returns its slot.
+TEST_F(PipeTest, ReadinessSlotsRunOutWithEnfile) {
+    std::vector<Node*> pipes;
+    Node* extra = nullptr;
+    i64 rc;
+    while ((rc = pipe_create(&extra)) == 0) pipes.push_back(extra);
+    EXPECT_EQ(rc, -e::kENFILE);
+    EXPECT_EQ(pipes.size(), kReadinessSlots - kFirstObjectSlot - 1);  // the fixture's pipe holds one
+    node_ref(pipes.back());
+    close(pipes.back(), kRead);
+    close(pipes.back(), kWrite);
+    pipes.pop_back();
+    ASSERT_EQ(pipe_create(&extra), 0);
+    pipes.push_back(extra);
+    for (Node* p : pipes) {
+        node_ref(p);
+        close(p, kRead);
+        close(p, kWrite);
+    }
+}
+
 }  // namespace
