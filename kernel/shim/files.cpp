@@ -31,7 +31,7 @@ constexpr i64 kAtFdcwd = -100;
 constexpr u64 kAtSymlinkNofollow = 0x100, kAtRemovedir = 0x200, kAtSymlinkFollow = 0x400, kAtEmptyPath = 0x1000;
 constexpr usize kBounce = 64 * KiB;
 
-fs::Credentials creds() { return {0, 0, current_linux()->pid}; }
+fs::Credentials creds() { return fs_credentials(*current_linux()); }
 
 }  // namespace
 
@@ -310,7 +310,7 @@ void setup_initial_files(LinuxProcess& l) {
     l.cwd = fs::root();
     l.cwd_path[0] = '/';
     fs::Node* console = nullptr;
-    fs::Credentials c{0, 0, l.pid};
+    fs::Credentials c = fs_credentials(l);
     if (fs::open(nullptr, "/dev/console", flag::kReadWrite, 0, 0, c, &console) < 0) {
         LOG_WARN("linux: /dev/console cannot be opened: %s starts without fds 0-2", l.process->name());
         return;
@@ -327,7 +327,7 @@ void setup_initial_files(LinuxProcess& l) {
 
 i64 open_executable(LinuxProcess& l, const char* path, Executable* out) {
     NodeRef node;
-    fs::Credentials c{0, 0, l.pid};
+    fs::Credentials c = fs_credentials(l);
     i64 r = fs::lookup(l.cwd, path, true, c, &node.node);
     if (r < 0) return r;
     if (fs::node_type(node.node) == fs::NodeType::Directory) return -kEACCES;
@@ -895,10 +895,19 @@ i64 sys_readlink(arch::TrapFrame& f) { return sys_readlinkat_impl(kAtFdcwd, f.rd
 i64 sys_readlinkat(arch::TrapFrame& f) { return sys_readlinkat_impl(static_cast<i32>(f.rdi), f.rsi, f.rdx, f.r10); }
 
 i64 sys_faccessat_impl(i64 dirfd, u64 path, u64 mode, u64 at_flags) {
+    constexpr u64 kAtEaccess = 0x200;
     if (mode & ~u64{7}) return -kEINVAL;
+    if (at_flags & ~(kAtSymlinkNofollow | kAtEaccess | kAtEmptyPath)) return -kEINVAL;
     bool follow = !(at_flags & kAtSymlinkNofollow);
+    // access(2) checks with the real ids, unless AT_EACCESS asks for the effective ones.
+    LinuxProcess& l = *current_linux();
+    fs::Credentials c = fs_credentials(l);
+    if (!(at_flags & kAtEaccess)) {
+        c.uid = l.cred.ruid;
+        c.gid = l.cred.rgid;
+    }
     return with_path(dirfd, path, [&](fs::Node* d, const char* p) {
-        return fs::access(d, p, static_cast<u32>(mode), follow, creds());
+        return fs::access(d, p, static_cast<u32>(mode), follow, c);
     });
 }
 i64 sys_access(arch::TrapFrame& f) { return sys_faccessat_impl(kAtFdcwd, f.rdi, f.rsi, 0); }

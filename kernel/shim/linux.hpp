@@ -11,6 +11,7 @@
 #include "shim/linux_process.hpp"
 
 namespace fs {
+struct Credentials;
 struct ProcProvider;
 struct ReadinessTable;
 }
@@ -79,6 +80,11 @@ void release_executable(Executable& e);
 i64 copy_file_into(u64 fd, u64 offset, AddressSpace& space, uptr va, usize length, bool* is_zero_device);
 // Makes the console (tty) fds 0, 1, 2 and the root cwd of the first Linux process.
 void setup_initial_files(LinuxProcess& l);
+
+// Credentials (credentials.cpp): what the FS checks permissions against, and whether
+// `sender` may signal `target` (kill(2)'s rule).
+fs::Credentials fs_credentials(const LinuxProcess& l);
+bool may_signal(const LinuxProcess& sender, const LinuxProcess& target, int sig) TA_REQ(g_linux_lock);
 
 // Process lifecycle (process_calls.cpp).
 // Creates the Linux state of a process started by the kernel from the boot archive.

@@ -46,6 +46,17 @@ struct FdEntry {
     bool close_on_exec = false;
 };
 
+// Who a process acts as (credentials(7)): real, effective, saved and file-system ids, and
+// the supplementary groups. The process manager's state, kept by the shim in this first
+// step. Privilege is an effective uid of 0 (no finer capabilities are modelled).
+struct LinuxCredentials {
+    static constexpr u32 kMaxGroups = 64;  // Linux allows 65536; more is EINVAL here
+    u32 ruid = 0, euid = 0, suid = 0, fsuid = 0;
+    u32 rgid = 0, egid = 0, sgid = 0, fsgid = 0;
+    u32 groups[kMaxGroups] = {};
+    u32 group_count = 0;
+};
+
 struct SignalAction {
     u64 handler = 0;  // SIG_DFL 0, SIG_IGN 1, or a user address
     u64 flags = 0;    // SA_*
@@ -64,6 +75,8 @@ struct LinuxProcess {
     uptr brk_start = 0;   // end of the loaded image, page aligned
     uptr brk = 0;         // current break
     uptr brk_mapped = 0;  // pages are mapped up to here
+
+    LinuxCredentials cred;  // copied by fork, kept by exec (setuid executables are not honoured)
 
     // Files.
     FdEntry fds[kMaxFds];

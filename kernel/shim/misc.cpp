@@ -31,8 +31,6 @@ i64 sys_arch_prctl(arch::TrapFrame& f) {
     }
 }
 
-i64 sys_getuid(arch::TrapFrame&) { return 0; }  // everything runs as root until credentials exist
-
 i64 sys_uname(arch::TrapFrame& f) {
     LinuxUtsname u{};
     memcpy(u.sysname, "Linux", 6);  // programs test for it; version says Tessera
@@ -191,13 +189,6 @@ i64 sys_getrandom(arch::TrapFrame& f) {
     }
     return static_cast<i64>(done);
 }
-
-i64 sys_getgroups(arch::TrapFrame& f) {
-    if (static_cast<i32>(f.rdi) < 0) return -kEINVAL;
-    return 0;  // root with no supplementary groups
-}
-
-i64 sys_setuid(arch::TrapFrame& f) { return f.rdi == 0 ? 0 : -kEPERM; }  // only root exists yet
 
 i64 sys_prlimit64(arch::TrapFrame& f) {
     // Reported limits: the stack is 8 MiB (as Linux's default), open files kMaxFds,

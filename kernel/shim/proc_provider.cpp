@@ -149,7 +149,11 @@ i64 generate(u32 pid, const char* name, char* buffer, usize capacity) TA_NO_THRE
         const char* state = p->exited ? "Z (zombie)" : p->stopped ? "T (stopped)" : state_of(*p) == 'R' ? "R (running)" : "S (sleeping)";
         t.add("Name:\t%s\nUmask:\t%04o\nState:\t%s\nTgid:\t%u\nNgid:\t0\nPid:\t%u\nPPid:\t%u\nTracerPid:\t0\n", comm,
               p->umask, state, p->pid, p->pid, ppid);
-        t.add("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t%zu\nGroups:\t\nThreads:\t1\n", kMaxFds);
+        const LinuxCredentials& c = p->cred;
+        t.add("Uid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t%zu\nGroups:\t", c.ruid, c.euid, c.suid, c.fsuid,
+              c.rgid, c.egid, c.sgid, c.fsgid, kMaxFds);
+        for (u32 i = 0; i < c.group_count; ++i) t.add("%u ", c.groups[i]);
+        t.add("\nThreads:\t1\n");
         t.add("SigPnd:\t%016llx\nSigBlk:\t%016llx\n", (unsigned long long)p->pending, (unsigned long long)p->blocked);
         return t.result();
     }

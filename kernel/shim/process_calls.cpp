@@ -269,6 +269,7 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
     cl->brk = pl->brk;
     cl->brk_mapped = pl->brk_mapped;
     cl->umask = pl->umask;
+    cl->cred = pl->cred;
     memcpy(cl->exe_path, pl->exe_path, sizeof(cl->exe_path));
     memcpy(cl->cmdline, pl->cmdline, sizeof(cl->cmdline));
     cl->cmdline_length = pl->cmdline_length;
@@ -494,6 +495,10 @@ i64 sys_execve(arch::TrapFrame& f) {
     {
         IrqSpinLockGuard guard(g_linux_lock);
         reset_signal_actions_for_exec(*l);
+        // execve(2): the saved ids become the effective ones (set-user-ID bits on the file
+        // are not honoured yet, so the effective ids stay).
+        l->cred.suid = l->cred.fsuid = l->cred.euid;
+        l->cred.sgid = l->cred.fsgid = l->cred.egid;
     }
     set_exe_path(*l, StringView(path, strlen(path)));
     set_cmdline(*l, argv, argc);

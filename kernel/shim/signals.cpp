@@ -489,20 +489,23 @@ i64 sys_kill(arch::TrapFrame& f) {
     if (pid > 0) {
         LinuxProcess* target = find_process(static_cast<u32>(pid));
         if (!target) return -kESRCH;
+        if (!may_signal(*self, *target, static_cast<int>(sig))) return -kEPERM;
         if (sig) send_signal(*target, static_cast<int>(sig), self->pid, kSiUser);
         return 0;
     }
-    if (pid == -1) {
-        bool any = false;
-        for (LinuxProcess* p : g_linux_processes)
-            if (p->pid != 1 && p != self && !p->exited) {
-                if (sig) send_signal(*p, static_cast<int>(sig), self->pid, kSiUser);
-                any = true;
-            }
-        return any ? 0 : -kESRCH;
-    }
+    // Many targets: those the caller may signal get it; EPERM when there were targets but
+    // none of them was permitted, ESRCH when there were none.
     u32 group = pid == 0 ? self->pgid : static_cast<u32>(-pid);
-    return send_signal_to_group(group, static_cast<int>(sig), self->pid) ? 0 : -kESRCH;
+    bool any = false, permitted = false;
+    for (LinuxProcess* p : g_linux_processes) {
+        bool member = pid == -1 ? p->pid != 1 && p != self : p->pgid == group;
+        if (!member || p->exited) continue;
+        any = true;
+        if (!may_signal(*self, *p, static_cast<int>(sig))) continue;
+        permitted = true;
+        if (sig) send_signal(*p, static_cast<int>(sig), self->pid, kSiUser);
+    }
+    return permitted ? 0 : any ? -kEPERM : -kESRCH;
 }
 
 i64 sys_tgkill(arch::TrapFrame& f) {
@@ -515,6 +518,7 @@ i64 sys_tgkill(arch::TrapFrame& f) {
     IrqSpinLockGuard guard(g_linux_lock);
     LinuxProcess* target = find_process(static_cast<u32>(f.rsi));
     if (!target) return -kESRCH;
+    if (!may_signal(*self, *target, static_cast<int>(sig))) return -kEPERM;
     if (sig) send_signal(*target, static_cast<int>(sig), self->pid, kSiTkill);
     return 0;
 }
@@ -655,6 +659,7 @@ i64 sys_rt_sigqueueinfo(arch::TrapFrame& f) {
     IrqSpinLockGuard guard(g_linux_lock);
     LinuxProcess* target = find_process(static_cast<u32>(f.rdi));
     if (!target) return -kESRCH;
+    if (!may_signal(*current_linux(), *target, static_cast<int>(sig))) return -kEPERM;
     if (sig >= kFirstRealtime && target->queued_count == LinuxProcess::kMaxQueued) return -kEAGAIN;
     u64 value;
     memcpy(&value, info.u.bytes + 8, sizeof(value));

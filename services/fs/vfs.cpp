@@ -82,7 +82,7 @@ bool permitted_locked(const Node* node, u32 mask, const Credentials& creds) TA_R
     u32 bits;
     if (creds.uid == node->uid)
         bits = (node->mode >> 6) & 7;
-    else if (creds.gid == node->gid)
+    else if (creds.in_group(node->gid))
         bits = (node->mode >> 3) & 7;
     else
         bits = node->mode & 7;
@@ -368,7 +368,7 @@ i64 chown_locked(Node* node, u32 uid, u32 gid, const Credentials& creds) TA_REQ(
         // chown(2): only a privileged process changes the owner; the owner may change the
         // group to one it belongs to.
         if (uid != kKeep && uid != node->uid) return -err::kEPERM;
-        if (gid != kKeep && gid != node->gid && (creds.uid != node->uid || gid != creds.gid))
+        if (gid != kKeep && gid != node->gid && (creds.uid != node->uid || !creds.in_group(gid)))
             return -err::kEPERM;
         if ((uid != kKeep || gid != kKeep) && creds.uid != node->uid) return -err::kEPERM;
     }
@@ -1051,7 +1051,7 @@ i64 chmod(Node* node, u32 perm, const Credentials& creds) {
     if (creds.uid != 0 && creds.uid != node->uid) return -err::kEPERM;
     perm &= mode::kPermMask;
     // chmod(2): an unprivileged caller outside the file's group loses S_ISGID silently.
-    if (creds.uid != 0 && creds.gid != node->gid) perm &= ~mode::kSetGid;
+    if (creds.uid != 0 && !creds.in_group(node->gid)) perm &= ~mode::kSetGid;
     node->mode = (node->mode & mode::kTypeMask) | perm;
     touch_changed_locked(node);
     return 0;

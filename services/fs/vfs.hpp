@@ -63,13 +63,22 @@ inline constexpr u64 kMaxFileSize = 512ull * 512 * kPageSize;
 
 enum class NodeType : u8 { Directory, Regular, Symlink, CharDevice, Fifo };
 
-// Who is asking. uid 0 passes every rwx check except execute, which needs some x bit on
-// non-directories (Linux's CAP_DAC_OVERRIDE rule). Only the primary group is consulted:
-// supplementary groups are not modelled yet. `pid` resolves /proc/self.
+// Who is asking: the file-system ids (Linux's fsuid/fsgid, which follow the effective ids)
+// and the supplementary groups. uid 0 passes every rwx check except execute, which needs
+// some x bit on non-directories (Linux's CAP_DAC_OVERRIDE rule). `pid` resolves /proc/self.
 struct Credentials {
     u32 uid = 0;
     u32 gid = 0;
     u32 pid = 0;
+    const u32* groups = nullptr;  // supplementary group ids, the caller's memory
+    u32 group_count = 0;
+
+    bool in_group(u32 id) const {
+        if (id == gid) return true;
+        for (u32 i = 0; i < group_count; ++i)
+            if (groups[i] == id) return true;
+        return false;
+    }
 };
 
 // What stat/statx report; the shim lays it out as the Linux structure. `dev` and `rdev` are
