@@ -75,6 +75,8 @@ struct LinuxProcess {
     uptr brk_start = 0;   // end of the loaded image, page aligned
     uptr brk = 0;         // current break
     uptr brk_mapped = 0;  // pages are mapped up to here
+    uptr image_start = 0, image_end = 0;  // the loaded ELF's ranges, for /proc/<pid>/maps
+    uptr stack_top = 0;
 
     LinuxCredentials cred;  // copied by fork, kept by exec (setuid executables are not honoured)
 

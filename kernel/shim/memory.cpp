@@ -83,10 +83,14 @@ bool setup_linux_memory(LinuxProcess& l, const loader::ElfImage& image, const Li
     }
     IrqSpinLockGuard guard(l.vm_lock);
     l.vmas->clear();
+    l.image_start = ~uptr{0};
+    l.image_end = 0;
     for (usize i = 0; i < image.segment_count; ++i) {
         const loader::ElfSegment& s = image.segments[i];
         uptr start = align_down<uptr>(entry.bias + s.vaddr, arch::kPageSize);
         uptr end = align_up<uptr>(entry.bias + s.vaddr + s.memsz, arch::kPageSize);
+        l.image_start = min(l.image_start, start);
+        l.image_end = max(l.image_end, end);
         u32 prot = kProtRead | (s.write ? kProtWrite : 0) | (s.execute ? kProtExec : 0);
         // Two segments may share a boundary page; it gets both permissions (the loader
         // maps it so).
@@ -97,6 +101,7 @@ bool setup_linux_memory(LinuxProcess& l, const loader::ElfImage& image, const Li
     if (!l.vmas->map(entry.stack_top - kLinuxStackLimit, kLinuxStackLimit, kProtRead | kProtWrite, VmaKind::Private))
         return false;
     l.brk_start = l.brk = l.brk_mapped = entry.brk_start;
+    l.stack_top = entry.stack_top;
     return true;
 }
 

@@ -122,6 +122,38 @@ i64 generate_global(const char* name, Text& t) TA_NO_THREAD_SAFETY_ANALYSIS {
     return -kENOENT;
 }
 
+// /proc/<pid>/maps from the memory manager's ranges, in Linux's layout. Names: the
+// executable for the loaded image, [heap] and [stack]; other file mappings are copies in
+// this first step and show as anonymous.
+i64 maps(LinuxProcess& p, Text& t) TA_NO_THREAD_SAFETY_ANALYSIS {
+    LinuxProcess* owner = !p.vmas && p.vfork_parent ? p.vfork_parent : &p;
+    if (!owner->vmas) return t.result();
+    IrqSpinLockGuard guard(owner->vm_lock);
+    const memory::VmaSet& vmas = *owner->vmas;
+    for (usize i = 0; i < vmas.count(); ++i) {
+        const memory::Vma& v = vmas.at(i);
+        const char* label = "";
+        if (v.start >= owner->image_start && v.end <= owner->image_end)
+            label = owner->exe_path;
+        else if (v.start < owner->brk && v.end > owner->brk_start)
+            label = "[heap]";
+        else if (v.start < owner->stack_top && v.end >= owner->stack_top)
+            label = "[stack]";
+        char head[96];
+        usize n = snformat(head, sizeof(head), "%08llx-%08llx %c%c%c%c 00000000 00:00 0", (unsigned long long)v.start,
+                         (unsigned long long)v.end, v.prot & memory::kProtRead ? 'r' : '-',
+                         v.prot & memory::kProtWrite ? 'w' : '-', v.prot & memory::kProtExec ? 'x' : '-',
+                         v.kind == memory::VmaKind::Shared ? 's' : 'p');
+        t.add("%s", head);
+        if (*label) {
+            for (usize column = n; column < 72; ++column) t.add(" ");  // Linux pads to 72, then a space
+            t.add(" %s", label);
+        }
+        t.add("\n");
+    }
+    return t.result();
+}
+
 i64 generate(u32 pid, const char* name, char* buffer, usize capacity) TA_NO_THREAD_SAFETY_ANALYSIS {
     Text t{buffer, capacity};
     if (pid == 0) return generate_global(name, t);
@@ -162,7 +194,7 @@ i64 generate(u32 pid, const char* name, char* buffer, usize capacity) TA_NO_THRE
         memcpy(buffer, p->cmdline, n);
         return static_cast<i64>(n);
     }
-    if (strcmp(name, "maps") == 0) return 0;  // the memory manager will own VMAs (issue 5)
+    if (strcmp(name, "maps") == 0) return maps(*p, t);
     return -kENOENT;
 }
 

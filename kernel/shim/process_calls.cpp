@@ -266,6 +266,9 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
     cl->process = child.get();
     cl->pid = child->pid();
     cl->brk_start = pl->brk_start;
+    cl->image_start = pl->image_start;
+    cl->image_end = pl->image_end;
+    cl->stack_top = pl->stack_top;
     cl->brk = pl->brk;
     cl->brk_mapped = pl->brk_mapped;
     cl->umask = pl->umask;

@@ -46,6 +46,18 @@ static int faults(volatile char* p, int write) {
     return 0;
 }
 
+/* Whether a line of /proc/self/maps contains `text`. */
+static int maps_has(const char* text) {
+    static char maps[65536];
+    int fd = open("/proc/self/maps", O_RDONLY);
+    if (fd < 0) return 0;
+    ssize_t n, total = 0;
+    while ((n = read(fd, maps + total, sizeof maps - 1 - total)) > 0) total += n;
+    close(fd);
+    maps[total] = 0;
+    return strstr(maps, text) != NULL;
+}
+
 static pid_t fork_flushed(void) {
     fflush(stdout);
     return fork();
@@ -165,6 +177,19 @@ int main(void) {
         all &= munmap(p, 8 << 20) == 0;
     }
     check(all, "64 rounds of touching and unmapping 8 MiB (512 MiB in all) succeed");
+
+    /* /proc/self/maps lists the ranges as they are, one line per range, split by mprotect. */
+    char* mapped = mmap(NULL, 3 * page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char line[64];
+    snprintf(line, sizeof line, "%08lx-%08lx r--p ", (unsigned long)mapped, (unsigned long)(mapped + 3 * page));
+    check(maps_has(line), "/proc/self/maps shows a new 3-page read-only mapping as one r--p line");
+    mprotect(mapped + page, page, PROT_READ | PROT_WRITE);
+    snprintf(line, sizeof line, "%08lx-%08lx rw-p ", (unsigned long)(mapped + page), (unsigned long)(mapped + 2 * page));
+    check(maps_has(line), "after mprotect of its middle page, that page is its own rw-p line");
+    munmap(mapped, 3 * page);
+    snprintf(line, sizeof line, "%08lx-", (unsigned long)mapped);
+    check(!maps_has(line), "after munmap the range is gone from /proc/self/maps");
+    check(maps_has("[stack]"), "/proc/self/maps names the [stack]");
 
     printf("linuxtest: %d failed\n", failures);
     return failures;
