@@ -66,10 +66,41 @@ void signal_group(void*, i32 pgid, int signal) {
 
 void input_ready(void*) { fs::poll_notify_locked(); }
 
-i64 tty_read(void*, void* buffer, usize length, bool nonblock) {
+// Whether no member of process group `pgid` has a parent in another group of the same
+// session: nobody is left to continue it, so job control stops would be forever.
+bool group_orphaned_locked(u32 pgid) TA_REQ(g_linux_lock) {
+    for (LinuxProcess* p : g_linux_processes) {
+        if (p->pgid != pgid || p->exited) continue;
+        LinuxProcess* parent = p->parent;
+        if (parent && parent->pgid != pgid && parent->sid == p->sid) return false;
+    }
+    return true;
+}
+
+// Job control (Linux's tty_check_change): a process of the tty's session outside its
+// foreground group that reads (SIGTTIN), or writes with TOSTOP / changes the terminal
+// (SIGTTOU), stops its whole group; the call restarts when the group is continued. A
+// reader that ignores or blocks SIGTTIN, or whose group is orphaned, gets EIO; a writer
+// that ignores or blocks SIGTTOU goes ahead.
+i64 background_check_locked(int sig) TA_REQ(g_linux_lock) {
+    LinuxProcess* l = current_linux();
+    i32 session = g_tty->session_locked(), foreground = g_tty->foreground_pgrp_locked();
+    if (!l || session <= 0 || static_cast<i32>(l->sid) != session || foreground <= 0 ||
+        static_cast<i32>(l->pgid) == foreground)
+        return 0;
+    if (l->actions[sig].handler == kSigIgn || (l->blocked & signal_bit(sig))) return sig == kSigTtin ? -kEIO : 0;
+    if (group_orphaned_locked(l->pgid)) return -kEIO;
+    (void)send_signal_to_group(l->pgid, sig, 0);
+    return -kERestartSys;
+}
+
+i64 tty_read(void*, void* buffer, usize length, bool nonblock) TA_NO_THREAD_SAFETY_ANALYSIS {
+    if (i64 r = background_check_locked(kSigTtin); r < 0) return r;
     return g_tty->read_locked(static_cast<char*>(buffer), length, nonblock);
 }
-i64 tty_write(void*, const void* buffer, usize length, bool) {
+i64 tty_write(void*, const void* buffer, usize length, bool) TA_NO_THREAD_SAFETY_ANALYSIS {
+    if (g_tty->stops_background_writes_locked())
+        if (i64 r = background_check_locked(kSigTtou); r < 0) return r;
     return g_tty->write_locked(static_cast<const char*>(buffer), length);
 }
 u32 tty_poll(void*) { return g_tty->poll_locked(); }
@@ -81,6 +112,15 @@ struct DeviceName {
     u32 major, minor;
 };
 constexpr DeviceName kNames[] = {{"console", 5, 1}, {"tty", 5, 0}, {"ttyS0", 4, 64}};
+
+bool changes_terminal(u32 command) {
+    using namespace fs::tty;
+    switch (command) {
+        case kTCSETS: case kTCSETSW: case kTCSETSF: case kTIOCSPGRP: case kTCFLSH: case kTCXONC:
+            return true;
+        default: return false;
+    }
+}
 
 }  // namespace
 
@@ -133,7 +173,10 @@ i64 console_ioctl(LinuxProcess& l, u32 command, u64 argument) {
         caller.sid = static_cast<i32>(l.sid);
         caller.pgid = static_cast<i32>(l.pgid);
         caller.session_leader = l.sid == l.pid;
-        caller.privileged = true;  // everything runs as root until credentials exist
+        caller.privileged = l.cred.euid == 0;
+        // Changing the terminal from the background is job-controlled like a TOSTOP write.
+        if (changes_terminal(command))
+            if (i64 r = background_check_locked(kSigTtou); r < 0) return r;
     }
     i64 r = g_tty->ioctl(caller, command, argument, buffer);
     if (r < 0) return r;

@@ -44,6 +44,7 @@ inline constexpr int kSigHup = 1, kSigInt = 2, kSigQuit = 3, kSigIll = 4, kSigTr
 inline constexpr i32 kSiUser = 0, kSiKernel = 0x80, kSiTkill = -6, kSegvMapErr = 1, kSegvAccErr = 2,
                      kCldExited = 1, kCldKilled = 2, kCldDumped = 3;
 inline constexpr int kFirstRealtime = 32;
+inline constexpr u64 kSigDfl = 0, kSigIgn = 1;  // SignalAction::handler values
 inline u64 signal_bit(int sig) { return u64{1} << (sig - 1); }
 // Queues `sig` for `target` (ignored signals are dropped, as Linux drops them) and wakes it
 // from an interruptible sleep.

@@ -19,7 +19,6 @@ namespace {
 
 using namespace linux_errno;
 
-constexpr u64 kSigDfl = 0, kSigIgn = 1;
 // SA_SIGINFO needs nothing special: every handler gets siginfo and ucontext in rsi/rdx.
 constexpr u64 kSaNoCldStop = 1, kSaOnstack = 0x08000000, kSaRestart = 0x10000000, kSaNodefer = 0x40000000,
               kSaResethand = 0x80000000;

@@ -166,6 +166,7 @@ public:
     i32 foreground_pgrp_locked() const { return fg_pgrp_; }
     i32 session();
     i32 session_locked() const { return session_; }
+    bool stops_background_writes_locked() const { return lflag(tty::kTOSTOP); }  // TOSTOP
     // Kernel side: make this the controlling tty of `sid` with foreground group `pgid`, as
     // TIOCSCTTY would (for the init process's console).
     void set_controlling_session(i32 sid, i32 pgid);

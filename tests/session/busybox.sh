@@ -50,5 +50,9 @@ b symlink; ln -s /tmp/f /tmp/l; readlink /tmp/l; cat /tmp/l; e
 b gzip; gzip -c /tmp/f | gunzip | md5sum; e
 b tar; tar -cf /tmp/t.tar -C /etc passwd group; tar -tf /tmp/t.tar; e
 b xargs; echo a b c | xargs -n 1 echo x; e
+b ttin; cat & sleep 1; jobs; kill -9 %1; sleep 1; jobs; e
+b ttou; stty tostop; echo o & sleep 1; jobs; e
+b ttou-kill; kill -9 %1; sleep 1; jobs; stty -tostop; e
+b tostop-off; echo out & sleep 1; wait; e
 b bigfile; md5sum /bin/busybox; wc -c < /bin/busybox; e
 exit
