@@ -10,6 +10,9 @@ namespace kernel::shim {
 OpenFile* get_file(u64 fd);
 // Drops a reference; the last one closes the description (FS end, epoll registrations).
 void put_file(OpenFile* of);
+// An fd of `l` that referred to `of` was closed: releases l's record locks on the file
+// (POSIX) and drops the reference.
+void close_fd_file(LinuxProcess& l, OpenFile* of);
 // Installs `of` at the lowest free fd >= `from`; takes over the caller's reference (dropped
 // on -EMFILE).
 i64 install(OpenFile* of, bool cloexec, u64 from = 0);

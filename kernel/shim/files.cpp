@@ -62,7 +62,8 @@ i64 install(OpenFile* of, bool cloexec, u64 from) {
     LinuxProcess* l = current_linux();
     {
         IrqSpinLockGuard guard(g_linux_lock);
-        for (u64 fd = from; fd < kMaxFds; ++fd)
+        u64 limit = min<u64>(l->limits[kRlimitNofile].soft, kMaxFds);
+        for (u64 fd = from; fd < limit; ++fd)
             if (!l->fds[fd].file) {
                 l->fds[fd] = {of, cloexec};
                 return static_cast<i64>(fd);
@@ -70,6 +71,12 @@ i64 install(OpenFile* of, bool cloexec, u64 from) {
     }
     put_file(of);
     return -kEMFILE;
+}
+
+void close_fd_file(LinuxProcess& l, OpenFile* of) {
+    // POSIX: closing any fd of a file releases the process's record locks on it.
+    if (!of->epoll) fs::lock_release_owner(of->node, l.pid);
+    put_file(of);
 }
 
 OpenFile* make_file(fs::Node* node, u32 flags, const char* path) {
@@ -281,7 +288,7 @@ void close_all_files(LinuxProcess& l) {
             of = l.fds[fd].file;
             l.fds[fd] = {};
         }
-        if (of) put_file(of);
+        if (of) close_fd_file(l, of);
     }
     fs::Node* cwd;
     {
@@ -302,7 +309,7 @@ void close_on_exec(LinuxProcess& l) {
                 l.fds[fd] = {};
             }
         }
-        if (of) put_file(of);
+        if (of) close_fd_file(l, of);
     }
 }
 
@@ -520,24 +527,24 @@ i64 sys_close(arch::TrapFrame& f) {
         of = l->fds[f.rdi].file;
         l->fds[f.rdi] = {};
     }
-    put_file(of);
+    close_fd_file(*l, of);
     return 0;
 }
 
 namespace {
 i64 dup_to(u64 old_fd, u64 new_fd, bool cloexec) {
     LinuxProcess* l = current_linux();
-    if (new_fd >= kMaxFds) return -kEBADF;
     OpenFile* replaced;
     {
         IrqSpinLockGuard guard(g_linux_lock);
+        if (new_fd >= min<u64>(l->limits[kRlimitNofile].soft, kMaxFds)) return -kEBADF;
         if (old_fd >= kMaxFds || !l->fds[old_fd].file) return -kEBADF;
         if (old_fd == new_fd) return static_cast<i64>(new_fd);
         replaced = l->fds[new_fd].file;
         ++l->fds[old_fd].file->refs;
         l->fds[new_fd] = {l->fds[old_fd].file, cloexec};
     }
-    if (replaced) put_file(replaced);
+    if (replaced) close_fd_file(*l, replaced);
     return static_cast<i64>(new_fd);
 }
 }  // namespace
@@ -554,6 +561,68 @@ i64 sys_dup3(arch::TrapFrame& f) {
     return dup_to(f.rdi, f.rsi, f.rdx & flag::kCloseOnExec);
 }
 
+namespace {
+// struct flock (x86-64: the 64-bit one).
+struct LinuxFlock {
+    i16 type;
+    i16 whence;
+    i64 start;
+    i64 length;
+    i32 pid;
+};
+static_assert(sizeof(LinuxFlock) == 32);
+
+i64 record_lock(LinuxProcess& l, u64 fd, u64 command, u64 user) {
+    constexpr u64 kGetLock = 5, kSetLockWait = 7;
+    FileRef of(fd);
+    if (!of) return -kEBADF;
+    LinuxFlock lock;
+    if (!UserIn<LinuxFlock>(user).read(&lock)) return -kEFAULT;
+    if (lock.type < 0 || lock.type > static_cast<i16>(fs::kUnlock)) return -kEINVAL;
+    i64 base;
+    switch (lock.whence) {
+    case 0: base = 0; break;
+    case 1: base = static_cast<i64>(of->offset); break;
+    case 2: {
+        fs::Stat st;
+        if (i64 r = fs::stat(of->node, &st); r < 0) return r;
+        base = static_cast<i64>(st.size);
+        break;
+    }
+    default: return -kEINVAL;
+    }
+    // l_len > 0: [start, start + len); 0: to the end, however far; < 0: [start + len, start).
+    i64 start = base + lock.start;
+    u64 end;
+    if (lock.length > 0) {
+        end = static_cast<u64>(start + lock.length - 1);
+    } else if (lock.length == 0) {
+        end = fs::kLockToEnd;
+    } else {
+        end = static_cast<u64>(start - 1);
+        start += lock.length;
+    }
+    if (start < 0) return -kEINVAL;
+    u32 type = static_cast<u32>(lock.type);
+    if (command == kGetLock) {
+        fs::RecordLock test{type, static_cast<u64>(start), end, 0};
+        if (i64 r = fs::lock_test(of->node, l.pid, &test); r < 0) return r;
+        lock.type = static_cast<i16>(test.type);
+        if (test.type != fs::kUnlock) {
+            lock.whence = 0;
+            lock.start = static_cast<i64>(test.start);
+            lock.length = test.end == fs::kLockToEnd ? 0 : static_cast<i64>(test.end - test.start + 1);
+            lock.pid = static_cast<i32>(test.owner);
+        }
+        return UserOut<LinuxFlock>(user).write(lock) ? 0 : -kEFAULT;
+    }
+    if ((type == fs::kLockRead && !readable(*of.get())) || (type == fs::kLockWrite && !writable(*of.get())))
+        return -kEBADF;
+    i64 r = fs::lock_set(of->node, l.pid, type, static_cast<u64>(start), end, command == kSetLockWait);
+    return r == -kEINTR ? -kERestartSys : r;
+}
+}  // namespace
+
 i64 sys_fcntl(arch::TrapFrame& f) {
     LinuxProcess* l = current_linux();
     u64 fd = f.rdi;
@@ -561,7 +630,7 @@ i64 sys_fcntl(arch::TrapFrame& f) {
     case 0:     // F_DUPFD
     case 1030:  // F_DUPFD_CLOEXEC
     {
-        if (f.rdx >= kMaxFds) return -kEINVAL;
+        if (f.rdx >= min<u64>(l->limits[kRlimitNofile].soft, kMaxFds)) return -kEINVAL;
         OpenFile* of = get_file(fd);
         if (!of) return -kEBADF;
         return install(of, f.rsi == 1030, f.rdx);
@@ -589,15 +658,8 @@ i64 sys_fcntl(arch::TrapFrame& f) {
         of->flags = (of->flags & ~kChangeable) | (static_cast<u32>(f.rdx) & kChangeable);
         return 0;
     }
-    case 5: case 6: case 7: {  // F_GETLK, F_SETLK, F_SETLKW: no record locks yet; report unlocked
-        FileRef of(fd);
-        if (!of) return -kEBADF;
-        if (f.rsi == 5) {
-            i16 unlocked = 2;  // F_UNLCK in struct flock's l_type
-            return UserOut<i16>(f.rdx).write(unlocked) ? 0 : -kEFAULT;
-        }
-        return 0;
-    }
+    case 5: case 6: case 7:  // F_GETLK, F_SETLK, F_SETLKW
+        return record_lock(*l, fd, f.rsi, f.rdx);
     case 1032: {  // F_GETPIPE_SZ
         FileRef of(fd);
         if (!of) return -kEBADF;

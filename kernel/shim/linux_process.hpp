@@ -57,6 +57,33 @@ struct LinuxCredentials {
     u32 group_count = 0;
 };
 
+// Resource limits (getrlimit(2)): soft and hard, Linux's RLIMIT_* numbering.
+inline constexpr u32 kRlimitCount = 16;
+inline constexpr u32 kRlimitData = 2, kRlimitStack = 3, kRlimitNofile = 7, kRlimitAs = 9;
+inline constexpr u64 kRlimInfinity = ~u64{0};
+struct LinuxLimit {
+    u64 soft, hard;
+};
+// Linux's defaults for init, with open files at the fd table's size.
+inline constexpr LinuxLimit kDefaultLimits[kRlimitCount] = {
+    {kRlimInfinity, kRlimInfinity},  // CPU
+    {kRlimInfinity, kRlimInfinity},  // FSIZE
+    {kRlimInfinity, kRlimInfinity},  // DATA (enforced by brk)
+    {8 * MiB, kRlimInfinity},        // STACK (reported; the stack range is 8 MiB)
+    {0, kRlimInfinity},              // CORE
+    {kRlimInfinity, kRlimInfinity},  // RSS
+    {4096, 4096},                    // NPROC
+    {kMaxFds, kMaxFds},              // NOFILE (enforced; the fd table holds kMaxFds)
+    {8 * MiB, 8 * MiB},              // MEMLOCK
+    {kRlimInfinity, kRlimInfinity},  // AS (enforced by mmap and brk)
+    {kRlimInfinity, kRlimInfinity},  // LOCKS
+    {32, 32},                        // SIGPENDING (the real-time queue's size)
+    {819200, 819200},                // MSGQUEUE
+    {0, 0},                          // NICE
+    {0, 0},                          // RTPRIO
+    {kRlimInfinity, kRlimInfinity},  // RTTIME
+};
+
 struct SignalAction {
     u64 handler = 0;  // SIG_DFL 0, SIG_IGN 1, or a user address
     u64 flags = 0;    // SA_*
@@ -79,6 +106,12 @@ struct LinuxProcess {
     uptr stack_top = 0;
 
     LinuxCredentials cred;  // copied by fork, kept by exec (setuid executables are not honoured)
+    LinuxLimit limits[kRlimitCount] = {
+        kDefaultLimits[0],  kDefaultLimits[1],  kDefaultLimits[2],  kDefaultLimits[3],
+        kDefaultLimits[4],  kDefaultLimits[5],  kDefaultLimits[6],  kDefaultLimits[7],
+        kDefaultLimits[8],  kDefaultLimits[9],  kDefaultLimits[10], kDefaultLimits[11],
+        kDefaultLimits[12], kDefaultLimits[13], kDefaultLimits[14], kDefaultLimits[15],
+    };  // copied by fork, kept by exec
 
     // Files.
     FdEntry fds[kMaxFds];

@@ -74,6 +74,15 @@ LinuxProcess* memory_owner(LinuxProcess* l) {
     return l;
 }
 
+// RLIMIT_AS: whether `more` bytes fit beside what the process has mapped.
+bool within_address_limit(const LinuxProcess& l, u64 more) TA_REQ(l.vm_lock) {
+    u64 limit = l.limits[kRlimitAs].soft;
+    if (limit == kRlimInfinity) return true;
+    u64 mapped = 0;
+    for (usize i = 0; i < l.vmas->count(); ++i) mapped += l.vmas->at(i).end - l.vmas->at(i).start;
+    return mapped + more <= limit;
+}
+
 }  // namespace
 
 bool setup_linux_memory(LinuxProcess& l, const loader::ElfImage& image, const LinuxEntry& entry) {
@@ -264,9 +273,11 @@ i64 sys_brk(arch::TrapFrame& f) {
     AddressSpace& space = current_process().address_space();
     if (needed > l->brk_mapped) {
         IrqSpinLockGuard guard(l->vm_lock);
-        // Linux refuses to grow the heap into another mapping.
+        // Linux refuses to grow the heap into another mapping, or past RLIMIT_DATA/AS.
         for (uptr at = l->brk_mapped; at < needed; at += arch::kPageSize)
             if (l->vmas->find(at)) return static_cast<i64>(l->brk);
+        if (needed - l->brk_start > l->limits[kRlimitData].soft || !within_address_limit(*l, needed - l->brk_mapped))
+            return static_cast<i64>(l->brk);
         if (!l->vmas->map(l->brk_mapped, needed - l->brk_mapped, kProtRead | kProtWrite, VmaKind::Private))
             return static_cast<i64>(l->brk);  // Linux: failure leaves the break unchanged
         l->brk_mapped = needed;
@@ -303,6 +314,11 @@ i64 sys_mmap(arch::TrapFrame& f) {
     usize pages = align_up<u64>(length, arch::kPageSize) / arch::kPageSize;
     usize bytes = pages * arch::kPageSize;
     AddressSpace& space = current_process().address_space();
+    {
+        // RLIMIT_AS (counting a MAP_FIXED replacement as new: conservative).
+        IrqSpinLockGuard guard(l->vm_lock);
+        if (!within_address_limit(*l, bytes)) return -kENOMEM;
+    }
     uptr va;
     if (flags & kMapFixed) {
         if (!is_aligned<u64>(addr, arch::kPageSize) || !arch::is_user_address(addr) ||
@@ -316,6 +332,7 @@ i64 sys_mmap(arch::TrapFrame& f) {
         va = l->vmas->find_free(bytes, kMmapFloor, kMmapCeiling);
         if (!va) return -kENOMEM;
     }
+
     // Shared anonymous memory and file copies are populated now; private anonymous memory
     // (and /dev/zero) when it is touched.
     bool populate = file || (flags & kMapShared);

@@ -190,28 +190,52 @@ i64 sys_getrandom(arch::TrapFrame& f) {
     return static_cast<i64>(done);
 }
 
+namespace {
+// prlimit64's work: reports the old limits of `resource` and sets new ones. Raising a hard
+// limit needs privilege; open files cannot go past the fd table (Linux's nr_open rule).
+i64 change_limit(u64 pid, u64 resource, const LinuxLimit* wanted, LinuxLimit* old) {
+    if (resource >= kRlimitCount) return -kEINVAL;
+    if (wanted && wanted->soft > wanted->hard) return -kEINVAL;
+    LinuxProcess* self = current_linux();
+    IrqSpinLockGuard guard(g_linux_lock);
+    LinuxProcess* target = pid == 0 ? self : find_process(static_cast<u32>(pid));
+    if (!target || target->exited) return -kESRCH;
+    if (target != self && self->cred.euid != 0 &&
+        (self->cred.ruid != target->cred.ruid || self->cred.ruid != target->cred.euid ||
+         self->cred.ruid != target->cred.suid))
+        return -kEPERM;
+    LinuxLimit& limit = target->limits[resource];
+    if (old) *old = limit;
+    if (!wanted) return 0;
+    if (wanted->hard > limit.hard && self->cred.euid != 0) return -kEPERM;
+    if (resource == kRlimitNofile && wanted->hard != kRlimInfinity && wanted->hard > kMaxFds) return -kEPERM;
+    if (resource == kRlimitNofile && wanted->hard == kRlimInfinity) return -kEPERM;
+    limit = *wanted;
+    return 0;
+}
+}  // namespace
+
+// Limits are kept per process and inherited; NOFILE (the fd table), AS (mmap, brk) and DATA
+// (brk) are enforced, the others are recorded and reported only.
 i64 sys_prlimit64(arch::TrapFrame& f) {
-    // Reported limits: the stack is 8 MiB (as Linux's default), open files kMaxFds,
-    // everything else unlimited. Setting is accepted and ignored (no enforcement yet).
-    if (f.rdi != 0 && f.rdi != current_linux()->pid) return -kESRCH;
-    if (f.rsi >= 16) return -kEINVAL;
-    constexpr u64 kInfinity = ~u64{0};
-    u64 limit[2] = {kInfinity, kInfinity};
-    if (f.rsi == 3) limit[0] = 8 * MiB;       // RLIMIT_STACK
-    if (f.rsi == 7) limit[0] = limit[1] = kMaxFds;  // RLIMIT_NOFILE
-    if (f.r10 && !UserOut<u64>(f.r10).write_array(limit, 2)) return -kEFAULT;
+    LinuxLimit wanted, old;
+    if (f.rdx && !UserIn<LinuxLimit>(f.rdx).read(&wanted)) return -kEFAULT;
+    if (i64 r = change_limit(f.rdi, f.rsi, f.rdx ? &wanted : nullptr, &old); r < 0) return r;
+    if (f.r10 && !UserOut<LinuxLimit>(f.r10).write(old)) return -kEFAULT;
     return 0;
 }
 
 i64 sys_getrlimit(arch::TrapFrame& f) {
-    f.r10 = f.rsi;
-    f.rsi = f.rdi;
-    f.rdi = 0;
-    f.rdx = 0;
-    return sys_prlimit64(f);
+    LinuxLimit old;
+    if (i64 r = change_limit(0, f.rdi, nullptr, &old); r < 0) return r;
+    return UserOut<LinuxLimit>(f.rsi).write(old) ? 0 : -kEFAULT;
 }
 
-i64 sys_setrlimit(arch::TrapFrame& f) { return f.rdi < 16 ? 0 : -kEINVAL; }
+i64 sys_setrlimit(arch::TrapFrame& f) {
+    LinuxLimit wanted;
+    if (!UserIn<LinuxLimit>(f.rsi).read(&wanted)) return -kEFAULT;
+    return change_limit(0, f.rdi, &wanted, nullptr);
+}
 
 i64 sys_set_robust_list(arch::TrapFrame& f) { return f.rsi == 24 ? 0 : -kEINVAL; }  // no threads to clean up
 

@@ -273,6 +273,7 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
     cl->brk_mapped = pl->brk_mapped;
     cl->umask = pl->umask;
     cl->cred = pl->cred;
+    memcpy(cl->limits, pl->limits, sizeof(cl->limits));
     memcpy(cl->exe_path, pl->exe_path, sizeof(cl->exe_path));
     memcpy(cl->cmdline, pl->cmdline, sizeof(cl->cmdline));
     cl->cmdline_length = pl->cmdline_length;

@@ -159,6 +159,7 @@ void dir_insert_locked(Node* dir, DirEntry* entry, Node* node) TA_REQ(g_lock) {
 }
 
 void node_free_locked(Node* node) TA_REQ(g_lock) {
+    locks_free_locked(node);
     switch (node->type) {
         case NodeType::Regular: file_free_locked(node); break;
         case NodeType::Symlink:
@@ -698,6 +699,7 @@ void shutdown() {
     g_root = nullptr;
     if (g_poll_queue) env().wait_destroy(g_poll_queue);
     g_poll_queue = nullptr;
+    locks_shutdown_locked();
     release_readiness_locked();
 }
 

@@ -26,6 +26,7 @@
 namespace fs {
 
 struct Node;
+struct RecordLockRange;
 
 // Linux's numbers, so the shim passes flags and modes through untranslated
 // (asm-generic/fcntl.h, linux/stat.h).
@@ -231,6 +232,31 @@ i64 file_page(Node* node, u64 index, u8** page);
 // common case for executables): exec then parses the ELF without copying. Returns 0 with
 // the view, or -EAGAIN when the file has been written since (use read or file_page).
 i64 file_data_view(Node* node, const u8** data, usize* length);
+
+// ---- Record locks -----------------------------------------------------------------------
+// POSIX advisory locks of fcntl(2): byte ranges held by an owner (the shim passes the
+// process id), read locks shared, write locks exclusive between owners; an owner's own
+// locks never conflict and re-locking part of its range changes or splits it. Ranges are
+// inclusive [start, end], end kLockToEnd for "to the end of the file, however it grows".
+// The shim releases an owner's locks on a node whenever that process closes any fd of it
+// (POSIX's rule) and at exit. Deadlock detection (EDEADLK) is not done.
+
+inline constexpr u32 kLockRead = 0, kLockWrite = 1, kUnlock = 2;  // F_RDLCK, F_WRLCK, F_UNLCK
+inline constexpr u64 kLockToEnd = ~u64{0};
+
+struct RecordLock {
+    u32 type = kUnlock;
+    u64 start = 0, end = 0;
+    u32 owner = 0;
+};
+
+// F_SETLK (`wait` false: -EAGAIN on a conflict) and F_SETLKW (sleeps; -EINTR on a
+// signal). kUnlock releases the range. -ENOLCK when out of memory.
+i64 lock_set(Node* node, u32 owner, u32 type, u64 start, u64 end, bool wait);
+// F_GETLK: replaces *lock with the first lock of another owner that would conflict with it,
+// or sets its type to kUnlock when there is none.
+i64 lock_test(Node* node, u32 owner, RecordLock* lock);
+void lock_release_owner(Node* node, u32 owner);
 
 // ---- Mounts -----------------------------------------------------------------------------
 // Mount points must be existing directories (-ENOTDIR, -ENOENT) without a mount (-EBUSY).

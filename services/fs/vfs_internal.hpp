@@ -88,6 +88,7 @@ struct Node {
     FileData data TA_GUARDED(g_lock);        // Regular
     char* target TA_GUARDED(g_lock) = nullptr;  // Symlink, NUL-terminated, `size` bytes
     Pipe* pipe TA_GUARDED(g_lock) = nullptr;    // Fifo, made on first open
+    RecordLockRange* locks TA_GUARDED(g_lock) = nullptr;  // fcntl record locks (locks.cpp)
 
     Node(NodeType t) : type(t) {}
 };
@@ -186,6 +187,10 @@ i64 file_write_locked(Node* node, u64 offset, const void* buffer, usize length) 
 i64 file_truncate_locked(Node* node, u64 size) TA_REQ(g_lock);
 void file_free_locked(Node* node) TA_REQ(g_lock);
 i64 file_page_locked(Node* node, u64 index, u8** page) TA_REQ(g_lock);
+
+// locks.cpp
+void locks_free_locked(Node* node) TA_REQ(g_lock);
+void locks_shutdown_locked() TA_REQ(g_lock);
 
 // pipe.cpp
 Pipe* pipe_alloc_locked() TA_REQ(g_lock);
