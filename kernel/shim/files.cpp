@@ -592,19 +592,24 @@ i64 record_lock(LinuxProcess& l, u64 fd, u64 command, u64 user) {
     default: return -kEINVAL;
     }
     // l_len > 0: [start, start + len); 0: to the end, however far; < 0: [start + len, start).
+    constexpr i64 kOffsetMax = static_cast<i64>(fs::kLockToEnd);
+    if (lock.start > 0 && base > kOffsetMax - lock.start) return -kEOVERFLOW;
     i64 start = base + lock.start;
     u64 end;
     if (lock.length > 0) {
+        if (start > kOffsetMax - (lock.length - 1)) return -kEOVERFLOW;
         end = static_cast<u64>(start + lock.length - 1);
     } else if (lock.length == 0) {
         end = fs::kLockToEnd;
     } else {
         end = static_cast<u64>(start - 1);
+        if (start < 0 || lock.length < -start) return -kEINVAL;
         start += lock.length;
     }
     if (start < 0) return -kEINVAL;
     u32 type = static_cast<u32>(lock.type);
     if (command == kGetLock) {
+        if (type == fs::kUnlock) return -kEINVAL;
         fs::RecordLock test{type, static_cast<u64>(start), end, 0};
         if (i64 r = fs::lock_test(of->node, l.pid, &test); r < 0) return r;
         lock.type = static_cast<i16>(test.type);

@@ -11,7 +11,7 @@ namespace linux_errno {
 inline constexpr i64 kEPERM = 1, kENOENT = 2, kESRCH = 3, kEINTR = 4, kEIO = 5, kE2BIG = 7, kENOEXEC = 8, kEBADF = 9,
                      kECHILD = 10, kEAGAIN = 11, kENOMEM = 12, kEACCES = 13, kEFAULT = 14, kEBUSY = 16, kEEXIST = 17,
                      kENOTDIR = 20, kEISDIR = 21, kEINVAL = 22, kEMFILE = 24, kENOTTY = 25, kESPIPE = 29,
-                     kEPIPE = 32, kENODEV = 19, kETIMEDOUT = 110, kERANGE = 34, kENAMETOOLONG = 36, kENOSYS = 38, kELOOP = 40;
+                     kEPIPE = 32, kENODEV = 19, kETIMEDOUT = 110, kERANGE = 34, kEDEADLK = 35, kEOVERFLOW = 75, kENAMETOOLONG = 36, kENOSYS = 38, kELOOP = 40;
 // Internal: a blocking call interrupted by a signal; becomes EINTR or a restart of the call,
 // depending on the handler's SA_RESTART (Linux's ERESTARTSYS). Never seen by user code.
 inline constexpr i64 kERestartSys = 512;

@@ -21,6 +21,16 @@ namespace {
 
 WaitQueue* g_lock_waiters = nullptr;  // every F_SETLKW sleeper; woken on each release
 
+// Who is asleep in F_SETLKW, for deadlock detection: each sleeper links an entry on its
+// stack while it waits.
+struct BlockedRequest {
+    BlockedRequest* next;
+    Node* node;
+    u32 owner, type;
+    u64 start, end;
+};
+BlockedRequest* g_blocked = nullptr;
+
 bool overlaps(const RecordLockRange& r, u64 start, u64 end) { return r.start <= end && start <= r.end; }
 
 RecordLockRange* find_conflict_locked(Node* node, u32 owner, u32 type, u64 start, u64 end) TA_REQ(g_lock) {
@@ -90,6 +100,21 @@ void merge_locked(Node* node, u32 owner) TA_REQ(g_lock) {
     }
 }
 
+// Whether `owner` waiting for a lock of `holder` would close a cycle of waiters (Linux's
+// posix_locks_deadlock: follow who each waiter waits for, a bounded number of steps).
+bool would_deadlock_locked(u32 owner, u32 holder) TA_REQ(g_lock) {
+    for (int step = 0; step < 10; ++step) {
+        if (holder == owner) return true;
+        BlockedRequest* waiting = g_blocked;
+        while (waiting && waiting->owner != holder) waiting = waiting->next;
+        if (!waiting) return false;
+        RecordLockRange* r = find_conflict_locked(waiting->node, waiting->owner, waiting->type, waiting->start, waiting->end);
+        if (!r) return false;
+        holder = r->owner;
+    }
+    return false;
+}
+
 }  // namespace
 
 i64 lock_set(Node* node, u32 owner, u32 type, u64 start, u64 end, bool wait) {
@@ -100,9 +125,18 @@ i64 lock_set(Node* node, u32 owner, u32 type, u64 start, u64 end, bool wait) {
         if (!g_lock_waiters) return -err::kENOLCK;
     }
     if (type != kUnlock)
-        while (find_conflict_locked(node, owner, type, start, end)) {
+        while (RecordLockRange* conflict = find_conflict_locked(node, owner, type, start, end)) {
             if (!wait) return -err::kEAGAIN;
-            if (!env().wait(g_lock_waiters)) return -err::kEINTR;
+            if (would_deadlock_locked(owner, conflict->owner)) return -err::kEDEADLK;
+            BlockedRequest me{g_blocked, node, owner, type, start, end};
+            g_blocked = &me;
+            bool woken = env().wait(g_lock_waiters);
+            for (BlockedRequest** at = &g_blocked; *at; at = &(*at)->next)
+                if (*at == &me) {
+                    *at = me.next;
+                    break;
+                }
+            if (!woken) return -err::kEINTR;
         }
     // At most one split and one new range: allocate both first so nothing fails halfway.
     RecordLockRange* spare = make<RecordLockRange>();

@@ -239,10 +239,11 @@ i64 file_data_view(Node* node, const u8** data, usize* length);
 // locks never conflict and re-locking part of its range changes or splits it. Ranges are
 // inclusive [start, end], end kLockToEnd for "to the end of the file, however it grows".
 // The shim releases an owner's locks on a node whenever that process closes any fd of it
-// (POSIX's rule) and at exit. Deadlock detection (EDEADLK) is not done.
+// (POSIX's rule) and at exit. A wait that would close a cycle of waiting owners fails with
+// EDEADLK.
 
 inline constexpr u32 kLockRead = 0, kLockWrite = 1, kUnlock = 2;  // F_RDLCK, F_WRLCK, F_UNLCK
-inline constexpr u64 kLockToEnd = ~u64{0};
+inline constexpr u64 kLockToEnd = 0x7fffffffffffffff;  // Linux's OFFSET_MAX
 
 struct RecordLock {
     u32 type = kUnlock;
@@ -251,7 +252,7 @@ struct RecordLock {
 };
 
 // F_SETLK (`wait` false: -EAGAIN on a conflict) and F_SETLKW (sleeps; -EINTR on a
-// signal). kUnlock releases the range. -ENOLCK when out of memory.
+// signal, -EDEADLK when waiting would deadlock). kUnlock releases the range. -ENOLCK when out of memory.
 i64 lock_set(Node* node, u32 owner, u32 type, u64 start, u64 end, bool wait);
 // F_GETLK: replaces *lock with the first lock of another owner that would conflict with it,
 // or sets its type to kUnlock when there is none.
