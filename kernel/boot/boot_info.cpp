@@ -7,7 +7,9 @@ namespace kernel {
 namespace {
 
 // Arguments the kernel understands; anything else is reported (and passed on to init later).
-const char* const kKnownArguments[] = {"ktest", "loglevel", "maxcpus", "poweroff", "crash", "init", "initarg", "initargs", "config", nullptr};
+const char* const kKnownArguments[] = {"ktest",  "loglevel", "maxcpus",          "poweroff",      "crash",
+                                       "init",   "initarg",  "initargs",         "config",        "linux.trace",
+                                       "mm.kernel_paging",   "mm.page_cache",    nullptr};
 
 template <typename T>
 const T* boot_ptr(u64 phys) {

@@ -169,10 +169,10 @@ StringView basename(StringView path) {
 }  // namespace
 
 Result<LinuxEntry> load_linux_image(AddressSpace& space, const u8* file, usize size, const loader::ElfImage& image,
-                                    const LinuxArguments& args, const char** why) {
+                                    const LinuxArguments& args, const char** why, bool map_segments) {
     (void)size;
     uptr bias = image.type == loader::kElfTypeDyn ? kPieBase : 0;
-    if (Result<void> r = load_segments(space, image, file, bias); !r.ok()) {
+    if (Result<void> r = map_segments ? load_segments(space, image, file, bias) : Result<void>{}; !r.ok()) {
         *why = "cannot map its segments";
         return r.error();
     }

@@ -36,8 +36,10 @@ struct LinuxEntry {
 };
 // How far a Linux stack may grow (RLIMIT_STACK's default); only its top is mapped at exec.
 inline constexpr usize kLinuxStackLimit = 8 * MiB;
+// `map_segments` false leaves the segments to the caller (the memory manager maps them from
+// the page cache on demand) and builds only the stack.
 Result<LinuxEntry> load_linux_image(AddressSpace& space, const u8* file, usize size, const loader::ElfImage& image,
-                                    const LinuxArguments& args, const char** why);
+                                    const LinuxArguments& args, const char** why, bool map_segments = true);
 // True when the program carries Tessera's ELF note (a native program).
 bool is_native_program(const u8* file, usize size);
 

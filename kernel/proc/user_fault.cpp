@@ -16,9 +16,16 @@ namespace {
 constexpr u64 kPfWrite = 2, kPfFetch = 16;  // page-fault error code bits
 }
 
-bool resolve_kernel_access_fault(u64 address, u64 error_code) {
+bool resolve_kernel_access_fault(u64 address, u64 error_code, bool interrupts_were_on) {
     if (!arch::is_user_address(address) || !current_thread()->user) return false;
-    return shim::resolve_user_fault(address, error_code & kPfWrite, false);
+    // The CPU turned interrupts off to enter the handler. If the interrupted copy had them
+    // on, it held no spinlock, and the memory manager may do what a user fault may (call
+    // the FS for a file page, shoot down TLBs); otherwise it resolves only what needs
+    // neither.
+    if (interrupts_were_on) arch::enable_interrupts();
+    bool resolved = shim::resolve_user_fault(address, error_code & kPfWrite, false);
+    if (interrupts_were_on) arch::disable_interrupts();
+    return resolved;
 }
 
 void handle_user_exception(arch::TrapFrame& f, u64 fault_address) {

@@ -20,6 +20,10 @@ i64 install(OpenFile* of, bool cloexec, u64 from = 0);
 // out of memory. `path` is what /proc/<pid>/fd shows.
 OpenFile* make_file(fs::Node* node, u32 flags, const char* path);
 
+// Whether a description was opened for reading / writing (O_PATH ones are neither).
+inline bool readable(const OpenFile& of) { return (of.flags & 3) != 1 /* O_WRONLY */ && !(of.flags & 010000000); }
+inline bool writable(const OpenFile& of) { return (of.flags & 3) != 0 /* O_RDONLY */ && !(of.flags & 010000000); }
+
 // RAII for a file taken from the table for the length of a call.
 class FileRef {
 public:

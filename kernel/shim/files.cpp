@@ -199,8 +199,6 @@ public:
 
 // --- data ---------------------------------------------------------------------------------
 
-bool readable(const OpenFile& of) { return (of.flags & flag::kAccessMode) != flag::kWriteOnly && !(of.flags & flag::kPath); }
-bool writable(const OpenFile& of) { return (of.flags & flag::kAccessMode) != flag::kReadOnly && !(of.flags & flag::kPath); }
 
 // Maps an interrupted blocking FS call to a restartable one.
 i64 restartable(i64 r) { return r == -kEINTR ? -kERestartSys : r; }
@@ -346,6 +344,8 @@ i64 open_executable(LinuxProcess& l, const char* path, Executable* out) {
         out->data = data;
         out->size = length;
         out->owned = nullptr;
+        out->node = node.node;
+        node.node = nullptr;
         return 0;
     }
     // Written since boot: read the whole file into kernel memory.
@@ -363,48 +363,15 @@ i64 open_executable(LinuxProcess& l, const char* path, Executable* out) {
     out->data = copy;
     out->size = static_cast<usize>(n);
     out->owned = copy;
+    out->node = node.node;
+    node.node = nullptr;
     return 0;
 }
 
 void release_executable(Executable& e) {
     if (e.owned) kfree(e.owned);
+    if (e.node) fs::node_unref(e.node);
     e = {};
-}
-
-i64 copy_file_into(u64 fd, u64 offset, AddressSpace& space, uptr va, usize length, bool* is_zero_device) {
-    FileRef of(fd);
-    if (!of) return -kEBADF;
-    if (of->epoll) return -kENODEV;
-    if (!readable(*of.get())) return -kEACCES;
-    fs::NodeType type = fs::node_type(of->node);
-    if (type == fs::NodeType::CharDevice) {
-        fs::Stat st;
-        if (fs::stat(of->node, &st) == 0 && st.rdev_major == 1 && st.rdev_minor == 5) {
-            *is_zero_device = true;  // /dev/zero: anonymous memory
-            return 0;
-        }
-        return -kENODEV;
-    }
-    if (type != fs::NodeType::Regular) return -kENODEV;
-    *is_zero_device = false;
-    auto* page = static_cast<u8*>(kmalloc(arch::kPageSize));
-    if (!page) return -kENOMEM;
-    i64 result = 0;
-    for (usize done = 0; done < length; done += arch::kPageSize) {
-        u64 at = offset + done;
-        i64 n = fs::read(of->node, &at, page, arch::kPageSize, 0);
-        if (n < 0) {
-            result = n;
-            break;
-        }
-        if (n == 0) break;  // beyond the end: the rest stays zero (Linux would SIGBUS there)
-        if (!space.write(va + done, page, static_cast<usize>(n)).ok()) {
-            result = -kENOMEM;
-            break;
-        }
-    }
-    kfree(page);
-    return result;
 }
 
 // --- syscalls -----------------------------------------------------------------------------

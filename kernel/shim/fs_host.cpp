@@ -13,6 +13,8 @@
 #include "fs/vfs.hpp"
 #include "lib/string.hpp"
 #include "mm/heap.hpp"
+#include "mm/physical.hpp"
+#include "mm/user_pages.hpp"
 #include "object/kernel_page.hpp"
 #include "sched/cpu.hpp"
 #include "shim/console.hpp"
@@ -93,14 +95,24 @@ namespace {
 
 u64 now_ns() { return uptime_ns(); }
 
-const fs::Env kEnv = {fs_alloc, kfree, now_ns, fs_lock, fs_unlock, wait_create, wait_destroy, wait, wake_all,
-                      random_bytes};
+// The page cache's pages are user pages (kernel/mm/user_pages): the file holds one
+// reference, each mapping another, and the last release frees the frame.
+void* page_alloc() {
+    Result<u64> phys = mm::alloc_page_phys();  // zeroed
+    return phys.ok() ? arch::phys_to_ptr<void>(phys.value()) : nullptr;
+}
+void page_ref(void* page) { mm::user_page_share(arch::virt_to_phys(reinterpret_cast<uptr>(page))); }
+void page_free(void* page) { mm::user_page_release(arch::virt_to_phys(reinterpret_cast<uptr>(page))); }
+
+const fs::Env kEnv = {fs_alloc, kfree,  now_ns,       fs_lock,  fs_unlock, wait_create, wait_destroy, wait, wake_all,
+                      random_bytes, page_alloc, page_ref, page_free};
 
 bool g_ready = false;
 
 }  // namespace
 
 void linux_boot() {
+    memory_configure();
     fs::set_env(kEnv);
     Result<RefPtr<KernelPage>> page = KernelPage::create_read_write<fs::ReadinessTable>(kReadinessLayout, nullptr);
     if (!page) {

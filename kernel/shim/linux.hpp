@@ -12,6 +12,7 @@
 
 namespace fs {
 struct Credentials;
+struct Node;
 struct ProcProvider;
 struct ReadinessTable;
 }
@@ -68,17 +69,16 @@ void copy_fd_table(LinuxProcess& parent, LinuxProcess& child) TA_REQ(g_linux_loc
 void close_all_files(LinuxProcess& l);
 void close_on_exec(LinuxProcess& l);
 // Opens a regular file for execution and gives its whole contents (kernel memory, freed
-// by release_executable). -errno on failure.
+// by release_executable) and the file itself (a reference, which exec's ranges map).
+// -errno on failure.
 struct Executable {
     const u8* data = nullptr;
     usize size = 0;
     void* owned = nullptr;
+    fs::Node* node = nullptr;
 };
 i64 open_executable(LinuxProcess& l, const char* path, Executable* out);
 void release_executable(Executable& e);
-// mmap of a file, first step: copies [offset, offset + length) of the file behind `fd` into
-// the (already mapped) pages at `va`. /dev/zero sets *is_zero_device and copies nothing.
-i64 copy_file_into(u64 fd, u64 offset, AddressSpace& space, uptr va, usize length, bool* is_zero_device);
 // Makes the console (tty) fds 0, 1, 2 and the root cwd of the first Linux process.
 void setup_initial_files(LinuxProcess& l);
 
@@ -102,7 +102,19 @@ void detach_linux_thread(UserContext* u);
 i64 futex_wake(u64 address, u32 count, u32 bitset = ~0u);
 
 // Memory (memory.cpp). After an ELF image is loaded: its ranges, the stack's and the break.
-bool setup_linux_memory(LinuxProcess& l, const loader::ElfImage& image, const LinuxEntry& entry);
+// With `file` (whose contents are `data`), the segments were not loaded: they are mapped
+// from the file's page cache on demand (segments_mappable must hold).
+bool setup_linux_memory(LinuxProcess& l, const loader::ElfImage& image, const LinuxEntry& entry,
+                        fs::Node* file = nullptr, const u8* data = nullptr);
+bool segments_mappable(const loader::ElfImage& image);
+// Reads the kernel command line's memory settings (mm.page_cache). Once, at boot.
+void memory_configure();
+// Releases the files of ranges that went away (deferred: see memory.cpp). Memory calls do
+// it themselves; exit paths call it after dropping their ranges.
+void drop_unmapped_files();
+// An exiting process lets go of its ranges, and so of the files they map (its pages go
+// with its address space).
+void release_file_mappings(LinuxProcess& l);
 // A page fault at `address` in the calling thread's Linux process: maps a page (zero page,
 // PCache page, copy-on-write) when the ranges allow the access. False: a real fault.
 bool resolve_user_fault(uptr address, bool write, bool execute);

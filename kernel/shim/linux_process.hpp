@@ -104,6 +104,7 @@ struct LinuxProcess {
     uptr brk_mapped = 0;  // pages are mapped up to here
     uptr image_start = 0, image_end = 0;  // the loaded ELF's ranges, for /proc/<pid>/maps
     uptr stack_top = 0;
+    uptr bus_error_address = 0;  // a fault past the end of a mapped file (SIGBUS)
 
     LinuxCredentials cred;  // copied by fork, kept by exec (setuid executables are not honoured)
     LinuxLimit limits[kRlimitCount] = {

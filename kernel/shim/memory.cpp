@@ -4,16 +4,26 @@
 // mechanism it uses is kernel/mm/user_pages (share counts, the zero page, the PCache of
 // pre-zeroed pages and the OPLog). Anonymous memory is mapped when first touched: reads
 // map the shared zero page, writes a PCache page; fork shares every private page
-// read-only and copies it on the first write. File mappings and MAP_SHARED anonymous
-// memory are still populated when mapped (a page cache shared with the FS comes with the
-// service).
+// read-only and copies it on the first write. MAP_SHARED anonymous memory is populated
+// when mapped.
+//
+// File mappings (and exec's segments) are ranges naming a file and are filled on first
+// touch from the FS's page cache. With the shared page cache (the default; the FS and the
+// memory manager coalesced) the fault maps the FS's own page: shared mappings write into
+// it, private ones map it read-only and copy it on their first write. With
+// `mm.page_cache=separate` the memory manager keeps its own copy of every file page it
+// maps privately (the separated design's double bookkeeping, kept for measurement: Table 3
+// of the paper); shared mappings use the FS's page in both modes, as they must.
 
+#include "boot/boot.hpp"
 #include "debug/log.hpp"
+#include "fs/vfs.hpp"
 #include "mm/heap.hpp"
 #include "mm/physical.hpp"
 #include "mm/user_pages.hpp"
 #include "proc/loader.hpp"
 #include "sched/cpu.hpp"
+#include "shim/fd_table.hpp"
 #include "shim/linux.hpp"
 #include "syscall/user_ptr.hpp"
 
@@ -31,7 +41,33 @@ void* vma_alloc(usize bytes) {
     if (p) memset(p, 0, bytes);
     return p;
 }
-const memory::VmaSet::Allocator kVmaAllocator = {vma_alloc, kfree};
+// A file mapped into address spaces: one FS node reference, counted by the ranges that
+// name it. Ranges change under a process's vm_lock, and the FS must never be called with
+// that held (the FS lock orders first: /proc/<pid>/maps reads ranges under it), so the last
+// reference does not drop the node at once: it queues the file, and the memory calls
+// drop queued files after releasing vm_lock (drop_unmapped_files).
+struct MappedFile {
+    u32 refs = 0;
+    fs::Node* node = nullptr;
+    MappedFile* next_dead = nullptr;
+};
+
+SpinLock g_dead_files_lock;
+MappedFile* g_dead_files TA_GUARDED(g_dead_files_lock) = nullptr;
+
+void mapped_file_ref(void* file) { __atomic_fetch_add(&static_cast<MappedFile*>(file)->refs, 1, __ATOMIC_RELAXED); }
+
+void mapped_file_unref(void* file) {
+    auto* f = static_cast<MappedFile*>(file);
+    if (__atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
+    IrqSpinLockGuard guard(g_dead_files_lock);
+    f->next_dead = g_dead_files;
+    g_dead_files = f;
+}
+
+const memory::VmaSet::Allocator kVmaAllocator = {vma_alloc, kfree, mapped_file_ref, mapped_file_unref};
+
+bool g_shared_page_cache = true;  // mm.page_cache=separate turns it off (see the top)
 
 // Mappable user addresses for mmap without MAP_FIXED: above the program and below the
 // kernel-managed window (IPC buffers).
@@ -85,40 +121,156 @@ bool within_address_limit(const LinuxProcess& l, u64 more) TA_REQ(l.vm_lock) {
 
 }  // namespace
 
-bool setup_linux_memory(LinuxProcess& l, const loader::ElfImage& image, const LinuxEntry& entry) {
-    if (!l.vmas) {
-        l.vmas = knew<memory::VmaSet>(kVmaAllocator);
-        if (!l.vmas) return false;
+void drop_unmapped_files() {
+    if (!__atomic_load_n(&g_dead_files, __ATOMIC_RELAXED)) return;
+    MappedFile* dead;
+    {
+        IrqSpinLockGuard guard(g_dead_files_lock);
+        dead = g_dead_files;
+        g_dead_files = nullptr;
     }
-    IrqSpinLockGuard guard(l.vm_lock);
-    l.vmas->clear();
-    l.image_start = ~uptr{0};
-    l.image_end = 0;
+    while (dead) {
+        MappedFile* next = dead->next_dead;
+        fs::node_unref(dead->node);
+        kdelete(dead);
+        dead = next;
+    }
+}
+
+void memory_configure() {
+    if (kernel_command_line().get("mm.page_cache") == StringView("separate")) {
+        g_shared_page_cache = false;
+        LOG_INFO("mm: separate page caches (mm.page_cache=separate): private file pages are copied");
+    }
+}
+
+bool segments_mappable(const loader::ElfImage& image) {
+    u64 previous_end = 0;
     for (usize i = 0; i < image.segment_count; ++i) {
         const loader::ElfSegment& s = image.segments[i];
-        uptr start = align_down<uptr>(entry.bias + s.vaddr, arch::kPageSize);
-        uptr end = align_up<uptr>(entry.bias + s.vaddr + s.memsz, arch::kPageSize);
-        l.image_start = min(l.image_start, start);
-        l.image_end = max(l.image_end, end);
-        u32 prot = kProtRead | (s.write ? kProtWrite : 0) | (s.execute ? kProtExec : 0);
-        // Two segments may share a boundary page; it gets both permissions (the loader
-        // maps it so).
-        if (const Vma* previous = l.vmas->find(start)) prot |= previous->prot;
-        if (!l.vmas->map(start, end - start, static_cast<u32>(prot), VmaKind::Private)) return false;
+        if (s.vaddr % arch::kPageSize != s.offset % arch::kPageSize) return false;
+        if (align_down<u64>(s.vaddr, arch::kPageSize) < previous_end) return false;  // shares a page
+        previous_end = align_up<u64>(s.vaddr + s.memsz, arch::kPageSize);
     }
-    // The stack may grow to 8 MiB (RLIMIT_STACK); the loader mapped its top.
-    if (!l.vmas->map(entry.stack_top - kLinuxStackLimit, kLinuxStackLimit, kProtRead | kProtWrite, VmaKind::Private))
-        return false;
-    l.brk_start = l.brk = l.brk_mapped = entry.brk_start;
-    l.stack_top = entry.stack_top;
     return true;
 }
 
 namespace {
-enum class Resolved : u8 { No, Yes, YesFlushOthers };
+u32 segment_prot(const loader::ElfSegment& s) {
+    return kProtRead | (s.write ? kProtWrite : 0) | (s.execute ? kProtExec : 0);
+}
+
+// Exec's ranges for one segment mapped from `file`: the whole pages of file bytes map the
+// file; a page where the file bytes end and zeroes (.bss) begin is filled now (it differs
+// from the file); the rest of .bss is anonymous.
+bool map_segment_from_file(LinuxProcess& l, AddressSpace& space, const loader::ElfSegment& s, uptr bias,
+                           MappedFile* file, const u8* data) TA_REQ(l.vm_lock) {
+    u32 prot = segment_prot(s);
+    uptr start = align_down<uptr>(bias + s.vaddr, arch::kPageSize);
+    uptr file_end = bias + s.vaddr + s.filesz;
+    uptr end = align_up<uptr>(bias + s.vaddr + s.memsz, arch::kPageSize);
+    bool partial = s.memsz > s.filesz && file_end % arch::kPageSize != 0;
+    uptr file_pages_end = partial ? align_down<uptr>(file_end, arch::kPageSize) : align_up<uptr>(file_end, arch::kPageSize);
+    u64 offset = align_down<u64>(s.offset, arch::kPageSize);
+    if (file_pages_end > start && !l.vmas->map(start, file_pages_end - start, prot, VmaKind::Private, file, offset))
+        return false;
+    uptr anonymous = max(start, file_pages_end);
+    if (partial) {
+        if (!space.map_anonymous(anonymous, 1, page_flags(prot)).ok()) return false;
+        uptr from = max<uptr>(anonymous, bias + s.vaddr);
+        if (!space.write(from, data + s.offset + (from - (bias + s.vaddr)), file_end - from).ok()) return false;
+    }
+    return anonymous >= end || l.vmas->map(anonymous, end - anonymous, prot, VmaKind::Private);
+}
+}  // namespace
+
+bool setup_linux_memory(LinuxProcess& l, const loader::ElfImage& image, const LinuxEntry& entry, fs::Node* file,
+                        const u8* data) {
+    if (!l.vmas) {
+        l.vmas = knew<memory::VmaSet>(kVmaAllocator);
+        if (!l.vmas) return false;
+    }
+    MappedFile* mapped = nullptr;
+    if (file) {
+        mapped = knew<MappedFile>();
+        if (!mapped) return false;
+        fs::node_ref(file);
+        mapped->node = file;
+        mapped_file_ref(mapped);  // ours, while the ranges are made
+    }
+    bool ok = true;
+    {
+        IrqSpinLockGuard guard(l.vm_lock);
+        l.vmas->clear();
+        l.image_start = ~uptr{0};
+        l.image_end = 0;
+        AddressSpace& space = l.process->address_space();
+        for (usize i = 0; i < image.segment_count && ok; ++i) {
+            const loader::ElfSegment& s = image.segments[i];
+            uptr start = align_down<uptr>(entry.bias + s.vaddr, arch::kPageSize);
+            uptr end = align_up<uptr>(entry.bias + s.vaddr + s.memsz, arch::kPageSize);
+            l.image_start = min(l.image_start, start);
+            l.image_end = max(l.image_end, end);
+            if (mapped) {
+                ok = map_segment_from_file(l, space, s, entry.bias, mapped, data);
+                continue;
+            }
+            // Copied in by the loader. Two segments may share a boundary page; it gets both
+            // permissions (the loader maps it so).
+            u32 prot = segment_prot(s);
+            if (const Vma* previous = l.vmas->find(start)) prot |= previous->prot;
+            ok = l.vmas->map(start, end - start, prot, VmaKind::Private);
+        }
+        // The stack may grow to 8 MiB (RLIMIT_STACK); the loader mapped its top.
+        ok = ok && l.vmas->map(entry.stack_top - kLinuxStackLimit, kLinuxStackLimit, kProtRead | kProtWrite,
+                               VmaKind::Private);
+        l.brk_start = l.brk = l.brk_mapped = entry.brk_start;
+        l.stack_top = entry.stack_top;
+    }
+    if (mapped) mapped_file_unref(mapped);
+    drop_unmapped_files();
+    return ok;
+}
+
+namespace {
+enum class Resolved : u8 { No, Yes, YesFlushOthers, NeedFilePage, BeyondFile };
+
+// What a fault in a file range needs from the FS: page `index` of `file`, and for a read
+// fault the neighbours to map with it if the page cache has them (fault-around, as Linux
+// does for up to 16 pages): pages [around_first, around_first + around_count) of the file
+// at addresses from around_va.
+struct FileFault {
+    MappedFile* file = nullptr;  // a reference, taken under vm_lock
+    u64 index = 0;
+    u64 around_first = 0;
+    usize around_count = 0;
+    uptr around_va = 0;
+};
+constexpr usize kFaultAround = 16;
 
 Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
-                        bool may_flush_others) TA_REQ(l->vm_lock);
+                        bool may_flush_others, FileFault* need) TA_REQ(l->vm_lock);
+Resolved install_file_page_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write,
+                                  const FileFault& need, u64 phys) TA_REQ(l->vm_lock);
+
+// Maps the cached neighbours of a resolved read fault (each a reference this consumes).
+void map_around(LinuxProcess* l, AddressSpace& space, const FileFault& need) {
+    u8* pages[kFaultAround];
+    if (!fs::file_pages_cached(need.file->node, need.around_first, need.around_count, pages)) return;
+    IrqSpinLockGuard guard(l->vm_lock);
+    for (usize i = 0; i < need.around_count; ++i) {
+        if (!pages[i]) continue;
+        u64 phys = arch::virt_to_phys(reinterpret_cast<uptr>(pages[i]));
+        uptr va = need.around_va + i * arch::kPageSize;
+        FileFault one = need;
+        one.index = need.around_first + i;
+        if (one.index == need.index) {
+            mm::user_page_release(phys);  // the faulting page itself is mapped already
+            continue;
+        }
+        (void)install_file_page_locked(l, space, va, false, one, phys);  // maps it or lets it go
+    }
+}
 }  // namespace
 
 bool resolve_user_fault(uptr address, bool write, bool execute) {
@@ -131,18 +283,43 @@ bool resolve_user_fault(uptr address, bool write, bool execute) {
     if (!l->vmas) return false;
     AddressSpace& space = u->home->address_space();
     bool may_flush_others = arch::interrupts_enabled();
-    Resolved r;
-    {
-        IrqSpinLockGuard guard(l->vm_lock);
-        r = resolve_locked(l, space, address, write, execute, may_flush_others);
+    Resolved r = Resolved::No;
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        FileFault need;
+        {
+            IrqSpinLockGuard guard(l->vm_lock);
+            r = resolve_locked(l, space, address, write, execute, may_flush_others, &need);
+        }
+        if (r != Resolved::NeedFilePage) break;
+        // The page comes from the FS, called without vm_lock, and only where no spinlock is
+        // held (interrupts on: the FS takes its lock; a kernel copy under a lock gets EFAULT).
+        u8* page = nullptr;
+        i64 got = may_flush_others ? fs::file_page(need.file->node, need.index, &page) : -kEFAULT;
+        if (got == 0) {
+            {
+                IrqSpinLockGuard guard(l->vm_lock);
+                r = install_file_page_locked(l, space, address, write, need,
+                                             arch::virt_to_phys(reinterpret_cast<uptr>(page)));
+            }
+            if (r == Resolved::Yes && need.around_count) map_around(l, space, need);
+        } else {
+            r = got == -kEINVAL ? Resolved::BeyondFile : Resolved::No;
+        }
+        mapped_file_unref(need.file);
+        if (r != Resolved::NeedFilePage) break;  // else the ranges changed meanwhile: look again
+    }
+    drop_unmapped_files();
+    if (r == Resolved::BeyondFile) {
+        __atomic_store_n(&current_linux()->bus_error_address, address, __ATOMIC_RELAXED);  // SIGBUS (raise_fault_signal)
+        return false;
     }
     if (r == Resolved::YesFlushOthers) arch::tlb_shootdown(align_down<uptr>(address, arch::kPageSize), 1);
-    return r != Resolved::No;
+    return r == Resolved::Yes || r == Resolved::YesFlushOthers;
 }
 
 namespace {
 Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
-                        bool may_flush_others) {
+                        bool may_flush_others, FileFault* need) {
     uptr va = align_down<uptr>(address, arch::kPageSize);
     const Vma* v = l->vmas->find(va);
     if (!v || v->prot == 0) return Resolved::No;
@@ -151,6 +328,20 @@ Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool
     u32 flags = page_flags(v->prot);
     Result<u64> present = table.translate(va);
     if (!present.ok()) {
+        if (v->file) {
+            need->file = static_cast<MappedFile*>(v->file);
+            mapped_file_ref(need->file);
+            need->index = (v->offset + (va - v->start)) / arch::kPageSize;
+            if (!write && (v->kind == VmaKind::Shared || g_shared_page_cache)) {
+                uptr window = align_down<uptr>(va, kFaultAround * arch::kPageSize);
+                uptr first = max<uptr>(window, v->start);
+                uptr last = min<uptr>(window + kFaultAround * arch::kPageSize, v->end);
+                need->around_va = first;
+                need->around_first = (v->offset + (first - v->start)) / arch::kPageSize;
+                need->around_count = (last - first) / arch::kPageSize;
+            }
+            return Resolved::NeedFilePage;
+        }
         if (!write && v->kind == VmaKind::Private) {
             // Never-written anonymous memory reads as zero: the shared zero page, read-only.
             return table.map(va, mm::zero_page(), flags & ~arch::kPageWrite).ok() ? Resolved::Yes : Resolved::No;
@@ -167,9 +358,10 @@ Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool
     }
     if (!write) return Resolved::No;  // present and readable: a real protection fault
     u64 phys = present.value() & ~u64{arch::kPageSize - 1};
-    if (phys != mm::zero_page() && !mm::user_page_shared(phys)) {
-        // The last holder of a copy-on-write page: it is ours to write.
-        if (!table.protect(va, flags).ok()) return Resolved::No;
+    if (v->kind == VmaKind::Shared || (phys != mm::zero_page() && !mm::user_page_shared(phys))) {
+        // A shared mapping writes its page in place (mprotect left it read-only); the last
+        // holder of a copy-on-write page may too.
+        if (!table.protect(va, flags | arch::kPageOwned).ok()) return Resolved::No;
         arch::flush_tlb_page(va);  // elsewhere a stale read-only entry only faults again
         return Resolved::Yes;
     }
@@ -192,8 +384,43 @@ Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool
     if (owned) mm::user_page_release(phys);
     return flush_others ? Resolved::YesFlushOthers : Resolved::Yes;
 }
-}  // namespace
 
+// Maps page `phys` of the page cache (the caller's reference, which this consumes) for a
+// fault in a file range, if the range is still what it was when the page was asked for.
+Resolved install_file_page_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write,
+                                  const FileFault& need, u64 phys) {
+    uptr va = align_down<uptr>(address, arch::kPageSize);
+    const Vma* v = l->vmas->find(va);
+    if (!v || v->file != need.file || (v->offset + (va - v->start)) / arch::kPageSize != need.index) {
+        mm::user_page_release(phys);
+        return Resolved::NeedFilePage;  // unmapped or replaced meanwhile: look again
+    }
+    arch::PageTable table(space.root());
+    if (table.translate(va).ok()) {  // another thread of ours mapped it meanwhile
+        mm::user_page_release(phys);
+        return Resolved::Yes;  // a write to it, if it was read-only, faults once more
+    }
+    u32 flags = page_flags(v->prot);
+    if (v->kind == VmaKind::Private && (write || !g_shared_page_cache)) {
+        // The program's own copy: on its first write, or always with separate page caches.
+        Result<u64> copy = mm::alloc_page_phys();
+        if (!copy.ok()) {
+            mm::user_page_release(phys);
+            return Resolved::No;
+        }
+        memcpy(arch::phys_to_ptr<u8>(copy.value()), arch::phys_to_ptr<const u8>(phys), arch::kPageSize);
+        mm::user_page_release(phys);
+        phys = copy.value();
+    } else if (v->kind == VmaKind::Private) {
+        flags &= ~arch::kPageWrite;  // the page cache's page: the first write copies it
+    }
+    if (!table.map(va, phys, flags | arch::kPageOwned).ok()) {
+        mm::user_page_release(phys);
+        return Resolved::No;
+    }
+    return Resolved::Yes;
+}
+}  // namespace
 
 bool address_mapped(uptr address) {
     LinuxProcess* l = memory_owner(current_linux());
@@ -259,7 +486,18 @@ bool fork_memory(LinuxProcess& parent, LinuxProcess& child, AddressSpace& parent
     return !walk.failed;
 }
 
+void release_file_mappings(LinuxProcess& l) {
+    if (!l.vmas) return;
+    {
+        IrqSpinLockGuard guard(l.vm_lock);
+        l.vmas->clear();
+    }
+    drop_unmapped_files();
+}
+
 void release_linux_memory(LinuxProcess& l) {
+    // Any file this still references is queued and dropped by the next memory call (this
+    // runs wherever the process's last reference goes, which may hold the FS lock).
     if (l.vmas) kdelete(l.vmas);
     l.vmas = nullptr;
 }
@@ -293,22 +531,9 @@ i64 sys_brk(arch::TrapFrame& f) {
     return static_cast<i64>(want);
 }
 
-i64 sys_mmap(arch::TrapFrame& f) {
-    u64 addr = f.rdi, length = f.rsi, prot = f.rdx, flags = f.r10;
-    if (length == 0 || length > 64 * GiB) return -kEINVAL;
-    if ((flags & (kMapShared | kMapPrivate)) == 0) return -kEINVAL;
-    bool file = !(flags & kMapAnonymous);
-    u64 offset = f.r9;
-    if (file) {
-        if (!is_aligned<u64>(offset, arch::kPageSize)) return -kEINVAL;
-        // First step: a file mapping is a copy of the file (private semantics). A shared
-        // writable one needs the memory manager's page cache shared with the FS.
-        if ((flags & kMapShared) && (prot & kProtWrite)) {
-            LOG_WARN("linux: mmap MAP_SHARED|PROT_WRITE of a file is not implemented yet: -ENODEV (process %s)",
-                     current_process().name());
-            return -kENODEV;
-        }
-    }
+namespace {
+// mmap's work once the file (or none) is known.
+i64 map_range(u64 addr, u64 length, u64 prot, u64 flags, MappedFile* file, u64 offset) {
     LinuxProcess* l = memory_owner(current_linux());
     if (!l->vmas) return -kENOMEM;
     usize pages = align_up<u64>(length, arch::kPageSize) / arch::kPageSize;
@@ -332,38 +557,64 @@ i64 sys_mmap(arch::TrapFrame& f) {
         va = l->vmas->find_free(bytes, kMmapFloor, kMmapCeiling);
         if (!va) return -kENOMEM;
     }
-
-    // Shared anonymous memory and file copies are populated now; private anonymous memory
-    // (and /dev/zero) when it is touched.
-    bool populate = file || (flags & kMapShared);
+    // Shared anonymous memory (and shared /dev/zero) is populated now, so that fork shares
+    // its pages; everything else — private anonymous memory, files — when it is touched.
+    bool populate = !file && (flags & kMapShared);
     if (populate) {
         if (!space.map_anonymous(va, pages, arch::kPageWrite).ok()) {
             (void)space.unmap(va, pages);
             return -kENOMEM;
         }
-        bool zero = false;
-        if (file) {
-            if (i64 r = copy_file_into(f.r8, offset, space, va, bytes, &zero); r < 0) {
-                (void)space.unmap(va, pages);
-                return r;
-            }
-        }
-        if (zero && !(flags & kMapShared)) {
-            (void)space.unmap(va, pages);  // /dev/zero, private: plain anonymous memory
-            populate = false;
-        } else {
-            protect_present(space, va, pages, prot);
-        }
+        protect_present(space, va, pages, prot);
     }
-    {
-        IrqSpinLockGuard guard(l->vm_lock);
-        VmaKind kind = (flags & kMapShared) ? VmaKind::Shared : VmaKind::Private;
-        if (!l->vmas->map(va, bytes, static_cast<u32>(prot & 7), kind)) {
-            if (populate) (void)space.unmap(va, pages);
-            return -kENOMEM;
-        }
+    IrqSpinLockGuard guard(l->vm_lock);
+    VmaKind kind = (flags & kMapShared) ? VmaKind::Shared : VmaKind::Private;
+    if (!l->vmas->map(va, bytes, static_cast<u32>(prot & 7), kind, file, offset)) {
+        if (populate) (void)space.unmap(va, pages);
+        return -kENOMEM;
     }
     return static_cast<i64>(va);
+}
+}  // namespace
+
+namespace {
+// What mmap of `fd` maps: a regular file (a new MappedFile holding one reference, ours),
+// /dev/zero (anonymous memory: *file stays nullptr), or an error.
+i64 file_to_map(u64 fd, u64 prot, u64 flags, MappedFile** file) {
+    FileRef of(fd);
+    if (!of) return -kEBADF;
+    if (of->epoll) return -kENODEV;
+    if (!readable(*of.get())) return -kEACCES;
+    if ((flags & kMapShared) && (prot & kProtWrite) && !writable(*of.get())) return -kEACCES;
+    fs::Stat st;
+    if (i64 r = fs::stat(of->node, &st); r < 0) return r;
+    u32 type = st.mode & fs::mode::kTypeMask;
+    if (type == fs::mode::kCharDevice && st.rdev_major == 1 && st.rdev_minor == 5) return 0;  // /dev/zero
+    if (type != fs::mode::kRegular) return -kENODEV;
+    auto* mapped = knew<MappedFile>();
+    if (!mapped) return -kENOMEM;
+    fs::node_ref(of->node);
+    mapped->node = of->node;
+    mapped_file_ref(mapped);
+    *file = mapped;
+    return 0;
+}
+}  // namespace
+
+i64 sys_mmap(arch::TrapFrame& f) {
+    u64 addr = f.rdi, length = f.rsi, prot = f.rdx, flags = f.r10;
+    if (length == 0 || length > 64 * GiB) return -kEINVAL;
+    if ((flags & (kMapShared | kMapPrivate)) == 0) return -kEINVAL;
+    u64 offset = f.r9;
+    MappedFile* file = nullptr;
+    if (!(flags & kMapAnonymous)) {
+        if (!is_aligned<u64>(offset, arch::kPageSize)) return -kEINVAL;
+        if (i64 r = file_to_map(f.r8, prot, flags, &file); r < 0) return r;
+    }
+    i64 r = map_range(addr, length, prot, flags, file, offset);
+    if (file) mapped_file_unref(file);  // the range holds its own reference
+    drop_unmapped_files();
+    return r;
 }
 
 i64 sys_munmap(arch::TrapFrame& f) {

@@ -74,11 +74,13 @@ i64 generate_global(const char* name, Text& t) TA_NO_THREAD_SAFETY_ANALYSIS {
         t.add("MemFree:        %8llu kB\n", (unsigned long long)free_kb);
         t.add("MemAvailable:   %8llu kB\n", (unsigned long long)free_kb);
         t.add("Buffers:        %8llu kB\n", 0ull);
-        t.add("Cached:         %8llu kB\n", 0ull);
+        // tmpfs data is the page cache: Linux counts it as Cached and Shmem both.
+        unsigned long long cached_kb = fs::page_cache_pages() * 4;
+        t.add("Cached:         %8llu kB\n", cached_kb);
         t.add("SwapCached:     %8llu kB\n", 0ull);
         t.add("SwapTotal:      %8llu kB\n", 0ull);
         t.add("SwapFree:       %8llu kB\n", 0ull);
-        t.add("Shmem:          %8llu kB\n", 0ull);
+        t.add("Shmem:          %8llu kB\n", cached_kb);
         return t.result();
     }
     if (strcmp(name, "uptime") == 0) {

@@ -159,6 +159,7 @@ void exit_linux_process(u32 wait_status) {
     if (!first) exit_user_thread(code);  // another thread is ending the process
     release_vfork_parent(*l);
     close_all_files(*l);
+    release_file_mappings(*l);
     IntrusiveList<LinuxProcess, &LinuxProcess::sibling> orphans;
     {
         IrqSpinLockGuard guard(g_linux_lock);
@@ -484,13 +485,19 @@ i64 sys_execve(arch::TrapFrame& f) {
     }
     AddressSpace& space = p.address_space();
     LinuxArguments args{argv, argc, a.envp, a.envc, StringView(path, strlen(path))};
-    Result<LinuxEntry> loaded = load_linux_image(space, exe.data, exe.size, image.value(), args, &why);
+    // The segments are mapped from the file's page cache on demand when their layout allows
+    // it (it nearly always does); otherwise the loader copies them in now.
+    bool from_page_cache = segments_mappable(image.value());
+    Result<LinuxEntry> loaded =
+        load_linux_image(space, exe.data, exe.size, image.value(), args, &why, !from_page_cache);
+    bool mapped = loaded.ok() && setup_linux_memory(*l, image.value(), loaded.value(),
+                                                    from_page_cache ? exe.node : nullptr, exe.data);
     release_executable(exe);
     if (!loaded.ok()) {
         LOG_WARN("linux: execve %s in pid %u failed after the old image was gone (%s): killed", path, l->pid, why);
         exit_linux_process(kSigSegv);
     }
-    if (!setup_linux_memory(*l, image.value(), loaded.value())) {
+    if (!mapped) {
         LOG_WARN("linux: execve %s in pid %u: no memory for its ranges: killed", path, l->pid);
         exit_linux_process(kSigSegv);
     }

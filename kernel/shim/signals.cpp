@@ -235,6 +235,11 @@ void raise_fault_signal(arch::TrapFrame& f, u64 fault_address) {
     i32 code;
     switch (f.vector) {
     case 14:  // page fault: present bit set means the page exists but the access is not allowed
+        if (__atomic_exchange_n(&l->bus_error_address, 0, __ATOMIC_RELAXED) == fault_address && fault_address) {
+            sig = kSigBus;  // a file mapping past the end of its file
+            code = 2;       // BUS_ADRERR
+            break;
+        }
         sig = kSigSegv;
         code = (f.error_code & 1) || address_mapped(fault_address) ? kSegvAccErr : kSegvMapErr;
         break;

@@ -41,6 +41,14 @@ struct Env {
     void (*wake_all)(WaitQueue* queue);
     // Random bytes for /dev/random and /dev/urandom.
     void (*random)(void* buffer, usize length);
+    // File data pages: the page cache. The memory manager maps them into programs, so they
+    // are whole pages with a reference count: page_alloc returns a zeroed page holding one
+    // reference (the file's), page_ref adds one (a mapping's), page_free drops one and the
+    // last frees the page. A page the file lets go of (truncate, unlink) lives on while a
+    // mapping holds it.
+    void* (*page_alloc)();
+    void (*page_ref)(void* page);
+    void (*page_free)(void* page);
 };
 
 // Set once before any other FS call.

@@ -1,13 +1,16 @@
 // tmpfs regular file data: pages in a two-level table, optionally backed by initramfs bytes.
 //
-// Pages rather than one buffer so the memory manager can map them one by one, and so a
-// sparse file costs only what was written. A file unpacked from the initramfs points at the
+// Pages rather than one buffer so the memory manager can map them one by one (they are the
+// page cache: counted pages from env().page_alloc that mappings share, see env.hpp), and
+// so a sparse file costs only what was written. A file unpacked from the initramfs points at the
 // archive (`backing`) and copies a page only when that page is first written: executables
 // are never written, so a 2 MiB busybox costs nothing beyond the archive itself.
 
 #include "fs/vfs_internal.hpp"
 
 namespace fs {
+
+u64 g_file_pages TA_GUARDED(g_lock) = 0;  // the page cache's size (every tmpfs data page)
 
 namespace {
 
@@ -49,11 +52,12 @@ u8* page_make_locked(FileData& d, u64 index) TA_REQ(g_lock) {
     u8** slot = slot_locked(d, index, true);
     if (!slot) return nullptr;
     if (!*slot) {
-        u8* page = static_cast<u8*>(env().alloc(kPageSize));
+        u8* page = static_cast<u8*>(env().page_alloc());
         if (!page) return nullptr;
         copy_backing_locked(d, index, page);
         *slot = page;
         ++d.pages;
+        __atomic_store_n(&g_file_pages, g_file_pages + 1, __ATOMIC_RELAXED);
     }
     return *slot;
 }
@@ -67,9 +71,10 @@ void free_pages_from_locked(FileData& d, u64 first) TA_REQ(g_lock) {
         u64 from = l == first / kTableFanout ? first % kTableFanout : 0;
         for (u64 i = from; i < kTableFanout; ++i) {
             if (leaf[i]) {
-                env().free(leaf[i]);
+                env().page_free(leaf[i]);
                 leaf[i] = nullptr;
                 --d.pages;
+                __atomic_store_n(&g_file_pages, g_file_pages - 1, __ATOMIC_RELAXED);
             }
         }
         if (from == 0) {
@@ -155,8 +160,23 @@ i64 file_page_locked(Node* node, u64 index, u8** page) {
     if (index >= align_up<u64>(node->size, kPageSize) / kPageSize) return -err::kEINVAL;
     u8* p = page_make_locked(node->data, index);
     if (!p) return -err::kENOMEM;
+    env().page_ref(p);  // the caller's reference
     *page = p;
     return 0;
+}
+
+usize file_pages_cached_locked(Node* node, u64 first, usize count, u8** pages) {
+    u64 end = align_up<u64>(node->size, kPageSize) / kPageSize;
+    usize found = 0;
+    for (usize i = 0; i < count; ++i) {
+        u8* p = first + i < end ? page_locked(node->data, first + i) : nullptr;
+        if (p) {
+            env().page_ref(p);
+            ++found;
+        }
+        pages[i] = p;
+    }
+    return found;
 }
 
 }  // namespace fs

@@ -1331,6 +1331,19 @@ i64 file_page(Node* node, u64 index, u8** page) {
     return file_page_locked(node, index, page);
 }
 
+extern u64 g_file_pages;
+
+u64 page_cache_pages() TA_NO_THREAD_SAFETY_ANALYSIS { return __atomic_load_n(&g_file_pages, __ATOMIC_RELAXED); }
+
+usize file_pages_cached(Node* node, u64 first, usize count, u8** pages) {
+    FsGuard guard;
+    if (node->type != NodeType::Regular) {
+        for (usize i = 0; i < count; ++i) pages[i] = nullptr;
+        return 0;
+    }
+    return file_pages_cached_locked(node, first, count, pages);
+}
+
 i64 file_data_view(Node* node, const u8** data, usize* length) {
     FsGuard guard;
     if (node->type != NodeType::Regular) return -err::kEINVAL;

@@ -222,12 +222,20 @@ i64 poll_wait(u64 seen_generation);
 // FS lock; device callbacks, which already hold it, use devfs.hpp's poll_notify_locked.
 void poll_notify();
 
-// Pages of a regular file, for exec and mmap. file_page returns the page at `index`
-// (materialising a hole or a page still backed by the initramfs, so the result is a
-// private, page-sized, writable allocation that stays until the file is truncated below it
-// or freed); -EINVAL past the end of the file. Page memory comes from env().alloc(kPageSize),
-// so a host that maps pages must make such allocations page aligned.
+// Pages of a regular file, for exec and mmap: the page cache itself. file_page returns the
+// page at `index` with a reference for the caller (env().page_free drops it; a mapping
+// keeps it), materialising a hole or a page still backed by the initramfs first. The page
+// is the file's: writes through write(2) and through shared mappings are one and the same.
+// -EINVAL past the end of the file.
 i64 file_page(Node* node, u64 index, u8** page);
+// The pages of [first, first + count) that are in the page cache already (nullptr for the
+// others: holes, pages not yet copied from the initramfs, past the end), each with a
+// reference for the caller; the count found. For fault-around: mapping neighbours costs
+// nothing when they are cached, and no page is made for it.
+usize file_pages_cached(Node* node, u64 first, usize count, u8** pages);
+// How many pages the page cache holds (file data of every tmpfs file), for /proc/meminfo.
+// A statistic read without the FS lock, so procfs may ask while holding it.
+u64 page_cache_pages();
 // A read-only view of the whole file when it is still entirely the initramfs's bytes (the
 // common case for executables): exec then parses the ELF without copying. Returns 0 with
 // the view, or -EAGAIN when the file has been written since (use read or file_page).

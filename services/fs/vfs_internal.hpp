@@ -187,6 +187,7 @@ i64 file_write_locked(Node* node, u64 offset, const void* buffer, usize length) 
 i64 file_truncate_locked(Node* node, u64 size) TA_REQ(g_lock);
 void file_free_locked(Node* node) TA_REQ(g_lock);
 i64 file_page_locked(Node* node, u64 index, u8** page) TA_REQ(g_lock);
+usize file_pages_cached_locked(Node* node, u64 first, usize count, u8** pages) TA_REQ(g_lock);
 
 // locks.cpp
 void locks_free_locked(Node* node) TA_REQ(g_lock);

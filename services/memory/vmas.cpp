@@ -4,7 +4,10 @@
 
 namespace memory {
 
-VmaSet::~VmaSet() { allocator_.free(ranges_); }
+VmaSet::~VmaSet() {
+    clear();
+    allocator_.free(ranges_);
+}
 
 bool VmaSet::reserve(usize count) {
     if (count <= capacity_) return true;
@@ -32,6 +35,8 @@ const Vma* VmaSet::find(u64 address) const {
 }
 
 void VmaSet::erase(usize first, usize last) {
+    for (usize i = first; i < last; ++i)
+        if (ranges_[i].file) allocator_.file_unref(ranges_[i].file);
     memmove(ranges_ + first, ranges_ + last, (count_ - last) * sizeof(Vma));
     count_ -= last - first;
 }
@@ -49,6 +54,10 @@ bool VmaSet::split_at(u64 address) {
             if (!reserve(count_ + 1)) return false;
             Vma right = ranges_[i];
             right.start = address;
+            if (right.file) {
+                right.offset += address - v.start;
+                allocator_.file_ref(right.file);
+            }
             ranges_[i].end = address;
             insert(i + 1, right);
             return true;
@@ -71,12 +80,13 @@ bool VmaSet::unmap(u64 start, u64 length) {
     return true;
 }
 
-bool VmaSet::map(u64 start, u64 length, u32 prot, VmaKind kind) {
+bool VmaSet::map(u64 start, u64 length, u32 prot, VmaKind kind, void* file, u64 offset) {
     if (!reserve(count_ + 3)) return false;
     (void)unmap(start, length);
     usize index = 0;
     while (index < count_ && ranges_[index].start < start) ++index;
-    insert(index, Vma{start, start + length, prot, kind});
+    if (file) allocator_.file_ref(file);
+    insert(index, Vma{start, start + length, prot, kind, file, offset});
     return true;
 }
 
@@ -109,11 +119,14 @@ u64 VmaSet::find_free(u64 length, u64 floor, u64 ceiling) const {
 
 bool VmaSet::copy_from(const VmaSet& other) {
     if (!reserve(other.count_)) return false;
+    clear();
     if (other.count_) memcpy(ranges_, other.ranges_, other.count_ * sizeof(Vma));
     count_ = other.count_;
+    for (usize i = 0; i < count_; ++i)
+        if (ranges_[i].file) allocator_.file_ref(ranges_[i].file);
     return true;
 }
 
-void VmaSet::clear() { count_ = 0; }
+void VmaSet::clear() { erase(0, count_); }
 
 }  // namespace memory

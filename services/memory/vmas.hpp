@@ -21,18 +21,27 @@ enum class VmaKind : u8 {
     Shared,   // MAP_SHARED anonymous memory: pages stay shared across fork
 };
 
+// A file mapping names its file by an opaque handle the set references through the
+// allocator's hooks (the kernel's: a counted reference on an FS node), and the file offset
+// that `start` maps.
 struct Vma {
     u64 start = 0, end = 0;  // [start, end), page aligned
     u32 prot = 0;
     VmaKind kind = VmaKind::Private;
+    void* file = nullptr;  // nullptr: anonymous memory
+    u64 offset = 0;        // file offset of `start`
 };
 
 class VmaSet {
 public:
-    // Memory for the range array (zeroed; nullptr when exhausted) and its release.
+    // Memory for the range array (zeroed; nullptr when exhausted) and its release, and a
+    // reference more or less on a file handle (every range naming a file holds one; a
+    // split makes one more, a removed range drops its own).
     struct Allocator {
         void* (*alloc)(usize bytes);
         void (*free)(void* memory);
+        void (*file_ref)(void* file);
+        void (*file_unref)(void* file);
     };
 
     explicit VmaSet(const Allocator& allocator) : allocator_(allocator) {}
@@ -42,9 +51,10 @@ public:
 
     // The range holding `address`, or nullptr.
     const Vma* find(u64 address) const;
-    // Maps [start, start + length) as one range, replacing what overlaps. False when out of
+    // Maps [start, start + length) as one range, replacing what overlaps; with a file, the
+    // range maps the file from `offset` (and takes a reference on it). False when out of
     // memory (nothing changed then).
-    bool map(u64 start, u64 length, u32 prot, VmaKind kind);
+    bool map(u64 start, u64 length, u32 prot, VmaKind kind, void* file = nullptr, u64 offset = 0);
     // Removes [start, start + length) from every range; false when out of memory for a
     // split (nothing changed then).
     bool unmap(u64 start, u64 length);

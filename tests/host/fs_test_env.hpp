@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -56,9 +57,30 @@ inline bool test_wait(fs::WaitQueue*) {
 inline void test_wake_all(fs::WaitQueue*) {}
 inline void test_random(void* buffer, usize length) { memset(buffer, 0xA5, length); }
 
+// Page-cache pages: counted like the kernel's, so a test sees a mapping's reference keep a
+// page alive after the file let it go.
+inline std::map<void*, int> g_page_refs;
+inline void* test_page_alloc() {
+    if (g_fail_allocs_after == 0) return nullptr;
+    if (g_fail_allocs_after > 0) --g_fail_allocs_after;
+    ++g_allocs;
+    void* page = aligned_alloc(4096, 4096);
+    memset(page, 0, 4096);
+    g_page_refs[page] = 1;
+    return page;
+}
+inline void test_page_ref(void* page) { ++g_page_refs.at(page); }
+inline void test_page_free(void* page) {
+    if (--g_page_refs.at(page) > 0) return;
+    g_page_refs.erase(page);
+    ++g_frees;
+    free(page);
+}
+
 inline void install_env() {
     fs::Env env{test_alloc,        test_free,          test_now,  test_lock,     test_unlock,
-                test_wait_create, test_wait_destroy, test_wait, test_wake_all, test_random};
+                test_wait_create, test_wait_destroy, test_wait, test_wake_all, test_random,
+                test_page_alloc,  test_page_ref,     test_page_free};
     fs::set_env(env);
 }
 

@@ -104,6 +104,7 @@ TEST_F(InitramfsTest, FilesShareArchiveBytesUntilWritten) {
     EXPECT_EQ(page[0], 'I');
     EXPECT_EQ(file_page(node, 2, &page), -e::kEINVAL);  // past the end
     close(node, flag::kReadWrite);
+    fs_test::test_page_free(page);  // the caller's reference
 }
 
 TEST_F(InitramfsTest, LaterEntriesReplaceFilesButNotDirectories) {

@@ -641,3 +641,23 @@ TEST_F(VfsTest, PathOfFollowsRenamesSymlinksAndMounts) {
     ASSERT_EQ(rmdir(nullptr, "/renamed/b/m", creds), -err::kEBUSY);
     node_unref(dir);
 }
+
+// A file page handed out for mapping is the file's own page (the page cache), and the
+// mapping's reference keeps it alive after the file lets it go.
+TEST_F(VfsTest, FilePagesAreSharedAndOutliveTruncation) {
+    ASSERT_EQ(create_file("/mapped", std::string(5000, 'a')), 0);
+    Node* node = nullptr;
+    ASSERT_EQ(lookup(cwd_, "/mapped", true, root_, &node), 0);
+    u8* page = nullptr;
+    ASSERT_EQ(file_page(node, 1, &page), 0);
+    EXPECT_EQ(page[0], 'a');
+    page[1] = 'M';  // a store through a shared mapping...
+    u64 offset = 4097;
+    char c = 0;
+    ASSERT_EQ(read(node, &offset, &c, 1, 0), 1);
+    EXPECT_EQ(c, 'M');  // ...is what read(2) sees
+    ASSERT_EQ(truncate(node, 0), 0);
+    EXPECT_EQ(page[0], 'a');  // still allocated (ASan would catch a use after free)
+    fs_test::test_page_free(page);
+    node_unref(node);
+}

@@ -23,7 +23,11 @@ void counting_free(void* p) {
     if (p) --g_live;
     free(p);
 }
-const VmaSet::Allocator kAllocator = {counting_alloc, counting_free};
+// File handles are counters: each range naming one holds a reference.
+int g_file_refs[4];
+void file_ref(void* file) { ++*static_cast<int*>(file); }
+void file_unref(void* file) { --*static_cast<int*>(file); }
+const VmaSet::Allocator kAllocator = {counting_alloc, counting_free, file_ref, file_unref};
 
 // "start-end:prot" for every range, in pages, for compact expectations.
 std::string describe(const VmaSet& set) {
@@ -103,7 +107,7 @@ TEST(VmaSetTest, CopyForFork) {
 TEST(VmaSetTest, OutOfMemoryChangesNothing) {
     static int budget;
     VmaSet::Allocator limited = {[](usize bytes) -> void* { return budget-- > 0 ? calloc(1, bytes) : nullptr; },
-                                 [](void* p) { free(p); }};
+                                 [](void* p) { free(p); }, file_ref, file_unref};
     budget = 1;
     VmaSet set(limited);
     ASSERT_TRUE(set.map(0, 4 * kPage, 3, VmaKind::Private));  // 16 slots
@@ -111,6 +115,36 @@ TEST(VmaSetTest, OutOfMemoryChangesNothing) {
     std::string before = describe(set);
     EXPECT_FALSE(set.map(500 * kPage, kPage, 3, VmaKind::Private));  // needs to grow
     EXPECT_EQ(describe(set), before);
+}
+
+// File ranges: splitting keeps each part's file offset right and takes a reference per
+// part; unmapping, replacing, clearing and destroying drop them; fork's copy takes its own.
+TEST(VmaSetTest, FileRangesCountReferencesAndTrackOffsets) {
+    int& file = g_file_refs[0];
+    file = 0;
+    {
+        VmaSet set(kAllocator);
+        ASSERT_TRUE(set.map(10 * kPage, 8 * kPage, 1, VmaKind::Private, &file, 2 * kPage));
+        EXPECT_EQ(file, 1);
+        ASSERT_TRUE(set.unmap(12 * kPage, 2 * kPage));  // splits: [10,12) and [14,18)
+        EXPECT_EQ(file, 2);
+        const memory::Vma* right = set.find(15 * kPage);
+        ASSERT_NE(right, nullptr);
+        EXPECT_EQ(right->offset, 6 * kPage);  // 2 pages + (14 - 10) pages
+        EXPECT_EQ(set.find(10 * kPage)->offset, 2 * kPage);
+        ASSERT_EQ(set.protect(16 * kPage, kPage, 3), 1);  // [14,16) [16,17) [17,18)
+        EXPECT_EQ(file, 4);
+        EXPECT_EQ(set.find(17 * kPage)->offset, 9 * kPage);
+        VmaSet child(kAllocator);
+        ASSERT_TRUE(child.copy_from(set));
+        EXPECT_EQ(file, 8);
+        ASSERT_TRUE(child.map(0, 100 * kPage, 3, VmaKind::Private));  // anonymous over everything
+        EXPECT_EQ(file, 4);
+        set.clear();
+        EXPECT_EQ(file, 0);
+        ASSERT_TRUE(set.map(0, kPage, 1, VmaKind::Shared, &file, 0));
+    }
+    EXPECT_EQ(file, 0);  // the destructor let go of the last range
 }
 
 }  // namespace

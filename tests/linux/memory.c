@@ -154,6 +154,43 @@ int main(void) {
     check(offset_map != MAP_FAILED && offset_map[0] == content[page], "a mapping at a file offset starts there");
     check(mmap(NULL, page, PROT_READ, MAP_PRIVATE, fd, 100) == MAP_FAILED && errno == EINVAL,
           "an unaligned file offset fails with EINVAL");
+
+    /* MAP_SHARED file mappings: one page cache for mappings, read and write. */
+    char* shared_file = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    check(shared_file != MAP_FAILED && shared_file[1] == 'b', "a shared writable file mapping shows the file");
+    shared_file[1] = 'Q';
+    check(pread(fd, &first, 1, 1) == 1 && first == 'Q', "a store to a shared file mapping is what read() returns");
+    check(pwrite(fd, "W", 1, page + 2) == 1 && shared_file[page + 2] == 'W', "write() is seen through a shared mapping");
+    char* second_map = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+    check(second_map != MAP_FAILED && second_map[1] == 'Q', "a second shared mapping sees the first one's store");
+    check(file[page + 2] == 'W', "a page a private mapping has only read still shows the file");
+    pid_t writer = fork_flushed();
+    if (writer == 0) {
+        shared_file[3] = 'C';
+        _exit(0);
+    }
+    check(child_status(writer) == 0 && shared_file[3] == 'C' && pread(fd, &first, 1, 3) == 1 && first == 'C',
+          "a forked child's store to a shared file mapping reaches the parent and the file");
+    munmap(shared_file, 2 * page);
+    munmap(second_map, page);
+    int read_only = open(path, O_RDONLY);
+    check(mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, read_only, 0) == MAP_FAILED && errno == EACCES,
+          "a shared writable mapping of a read-only fd fails with EACCES");
+    close(read_only);
+
+    /* Past the end of the file: SIGBUS with BUS_ADRERR. */
+    struct sigaction bus;
+    memset(&bus, 0, sizeof bus);
+    bus.sa_sigaction = on_segv;
+    bus.sa_flags = SA_SIGINFO;
+    sigaction(SIGBUS, &bus, NULL);
+    char* beyond = mmap(NULL, 4 * page, PROT_READ, MAP_SHARED, fd, 0);
+    fault_address = NULL;
+    check(beyond != MAP_FAILED && faults(beyond + 3 * page, 0) && fault_address == beyond + 3 * page &&
+              fault_code == BUS_ADRERR,
+          "touching a file mapping past the end of the file raises SIGBUS (BUS_ADRERR) at that address");
+    check(!faults(beyond + page, 0), "the file's last page is still readable");
+    munmap(beyond, 4 * page);
     close(fd);
     unlink(path);
 

@@ -111,7 +111,7 @@ const char* exception_name(u64 vec) { return vec < 32 ? kExceptionNames[vec] : "
 namespace kernel {
 void prepare_return_to_user(arch::TrapFrame& frame);
 void handle_user_exception(arch::TrapFrame& frame, u64 fault_address);
-bool resolve_kernel_access_fault(u64 address, u64 error_code);
+bool resolve_kernel_access_fault(u64 address, u64 error_code, bool interrupts_were_on);
 }
 
 extern "C" void trap_dispatch(arch::TrapFrame* frame) {
@@ -129,7 +129,9 @@ extern "C" void trap_dispatch(arch::TrapFrame* frame) {
         }
         // The kernel touching user memory the memory manager has not mapped yet (a lazily
         // allocated or copy-on-write page): map it and retry the access.
-        if (f.vector == vector::kPageFault && kernel::resolve_kernel_access_fault(read_cr2(), f.error_code)) return;
+        if (f.vector == vector::kPageFault &&
+            kernel::resolve_kernel_access_fault(read_cr2(), f.error_code, (f.rflags & 0x200) != 0))  // RFLAGS.IF of the interrupted code
+            return;
         if (try_recover(f)) return;
         fatal_exception(f);
     }
