@@ -23,9 +23,11 @@
 #include "mm/user_pages.hpp"
 #include "proc/loader.hpp"
 #include "sched/cpu.hpp"
+#include "sched/scheduler.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/linux.hpp"
 #include "syscall/user_ptr.hpp"
+#include "time/clock.hpp"
 
 namespace kernel::shim {
 
@@ -233,7 +235,7 @@ bool setup_linux_memory(LinuxProcess& l, const loader::ElfImage& image, const Li
 }
 
 namespace {
-enum class Resolved : u8 { No, Yes, YesFlushOthers, NeedFilePage, BeyondFile };
+enum class Resolved : u8 { No, Yes, YesFlushOthers, NeedFilePage, BeyondFile, OutOfMemory };
 
 // What a fault in a file range needs from the FS: page `index` of `file`, and for a read
 // fault the neighbours to map with it if the page cache has them (fault-around, as Linux
@@ -273,6 +275,48 @@ void map_around(LinuxProcess* l, AddressSpace& space, const FileFault& need) {
 }
 }  // namespace
 
+namespace {
+Resolved resolve_once(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
+                      bool may_flush_others);
+
+// The OOM killer (Linux's, simplified): the Linux process with the most resident pages of
+// its own — init only when nobody else is left — gets SIGKILL, so that the rest of the
+// system keeps running. Resident pages are counted by walking each candidate's ranges (an
+// OOM is rare; nothing is counted on the fault path).
+u64 resident_pages(LinuxProcess& p) TA_REQ(g_linux_lock) {
+    if (!p.vmas || !p.process) return 0;
+    u64 count = 0;
+    IrqSpinLockGuard guard(p.vm_lock);
+    for (usize i = 0; i < p.vmas->count(); ++i) {
+        const Vma& v = p.vmas->at(i);
+        arch::for_each_user_page_in(p.process->address_space().root(), v.start, v.end,
+                                    {&count, [](void* raw, uptr, u64, u32 flags) {
+            if (flags & arch::kPageOwned) ++*static_cast<u64*>(raw);
+        }});
+    }
+    return count;
+}
+
+void oom_kill(LinuxProcess* faulting) {
+    IrqSpinLockGuard guard(g_linux_lock);
+    LinuxProcess* victim = nullptr;
+    u64 most = 0;
+    for (LinuxProcess* p : g_linux_processes) {
+        if (p->exited || p->exiting) continue;
+        if (p->pending & signal_bit(kSigKill)) return;  // a kill is on its way already: wait for it
+        u64 pages = resident_pages(*p) + (p->pid == 1 ? 0 : 1);  // init last
+        if (pages > most) {
+            most = pages;
+            victim = p;
+        }
+    }
+    if (!victim) return;
+    LOG_WARN("mm: out of memory (a fault of pid %u): killing pid %u (%s), %llu resident pages", faulting->pid,
+             victim->pid, victim->process->name(), (unsigned long long)most);
+    send_signal(*victim, kSigKill, 0, kSiKernel);
+}
+}  // namespace
+
 bool resolve_user_fault(uptr address, bool write, bool execute) {
     Thread* t = current_thread();
     UserContext* u = t->user;
@@ -283,6 +327,29 @@ bool resolve_user_fault(uptr address, bool write, bool execute) {
     if (!l->vmas) return false;
     AddressSpace& space = u->home->address_space();
     bool may_flush_others = arch::interrupts_enabled();
+    Resolved r = resolve_once(l, space, address, write, execute, may_flush_others);
+    // Out of memory: the OOM killer frees some, and the fault is tried again, unless this
+    // process is the one killed (it dies on its way out) or no sleep is possible here.
+    for (int round = 0; r == Resolved::OutOfMemory && may_flush_others && round < 20; ++round) {
+        oom_kill(current_linux());
+        if (__atomic_load_n(&current_linux()->pending, __ATOMIC_RELAXED) & signal_bit(kSigKill)) break;
+        sleep_ns(10 * kNsPerMs);  // for the victim to exit and give its pages back
+        r = resolve_once(l, space, address, write, execute, may_flush_others);
+    }
+    if (r == Resolved::BeyondFile) {
+        __atomic_store_n(&current_linux()->bus_error_address, address, __ATOMIC_RELAXED);  // SIGBUS (raise_fault_signal)
+        return false;
+    }
+    if (r == Resolved::YesFlushOthers) arch::tlb_shootdown(align_down<uptr>(address, arch::kPageSize), 1);
+    return r == Resolved::Yes || r == Resolved::YesFlushOthers;
+}
+
+namespace {
+// One attempt at a fault: the ranges say what it means; a file page comes from the FS,
+// which is called without vm_lock, and only where no spinlock is held (interrupts on: the
+// FS takes its lock; a kernel copy under a lock gets EFAULT).
+Resolved resolve_once(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
+                      bool may_flush_others) {
     Resolved r = Resolved::No;
     for (int attempt = 0; attempt < 4; ++attempt) {
         FileFault need;
@@ -291,8 +358,6 @@ bool resolve_user_fault(uptr address, bool write, bool execute) {
             r = resolve_locked(l, space, address, write, execute, may_flush_others, &need);
         }
         if (r != Resolved::NeedFilePage) break;
-        // The page comes from the FS, called without vm_lock, and only where no spinlock is
-        // held (interrupts on: the FS takes its lock; a kernel copy under a lock gets EFAULT).
         u8* page = nullptr;
         i64 got = may_flush_others ? fs::file_page(need.file->node, need.index, &page) : -kEFAULT;
         if (got == 0) {
@@ -303,19 +368,15 @@ bool resolve_user_fault(uptr address, bool write, bool execute) {
             }
             if (r == Resolved::Yes && need.around_count) map_around(l, space, need);
         } else {
-            r = got == -kEINVAL ? Resolved::BeyondFile : Resolved::No;
+            r = got == -kEINVAL ? Resolved::BeyondFile : got == -kENOMEM ? Resolved::OutOfMemory : Resolved::No;
         }
         mapped_file_unref(need.file);
         if (r != Resolved::NeedFilePage) break;  // else the ranges changed meanwhile: look again
     }
     drop_unmapped_files();
-    if (r == Resolved::BeyondFile) {
-        __atomic_store_n(&current_linux()->bus_error_address, address, __ATOMIC_RELAXED);  // SIGBUS (raise_fault_signal)
-        return false;
-    }
-    if (r == Resolved::YesFlushOthers) arch::tlb_shootdown(align_down<uptr>(address, arch::kPageSize), 1);
-    return r == Resolved::Yes || r == Resolved::YesFlushOthers;
+    return r == Resolved::NeedFilePage ? Resolved::No : r;
 }
+}  // namespace
 
 namespace {
 Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
@@ -349,10 +410,10 @@ Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool
         // The policy-free fast path (paper §4.5): a pre-zeroed page from the PCache, logged
         // in the OPLog for the memory manager; no call leaves the kernel.
         Result<u64> page = mm::take_fault_page(space.id(), va);
-        if (!page.ok()) return Resolved::No;  // out of memory: the program gets SIGSEGV (OOM kill comes later)
-        if (!table.map(va, page.value(), flags | arch::kPageOwned).ok()) {
+        if (!page.ok()) return Resolved::OutOfMemory;
+        if (!table.map(va, page.value(), flags | arch::kPageOwned).ok()) {  // no page for a page table
             mm::user_page_release(page.value());
-            return Resolved::No;
+            return Resolved::OutOfMemory;
         }
         return Resolved::Yes;  // a new translation: nothing to flush anywhere
     }
@@ -371,7 +432,7 @@ Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool
     if (flush_others && !may_flush_others) return Resolved::No;
     // Copy on write (or the first write after reads of the zero page).
     Result<u64> copy = phys == mm::zero_page() ? mm::take_fault_page(space.id(), va) : mm::alloc_page_phys();
-    if (!copy.ok()) return Resolved::No;
+    if (!copy.ok()) return Resolved::OutOfMemory;
     if (phys != mm::zero_page())
         memcpy(arch::phys_to_ptr<u8>(copy.value()), arch::phys_to_ptr<const u8>(phys), arch::kPageSize);
     bool owned = false;
@@ -406,7 +467,7 @@ Resolved install_file_page_locked(LinuxProcess* l, AddressSpace& space, uptr add
         Result<u64> copy = mm::alloc_page_phys();
         if (!copy.ok()) {
             mm::user_page_release(phys);
-            return Resolved::No;
+            return Resolved::OutOfMemory;
         }
         memcpy(arch::phys_to_ptr<u8>(copy.value()), arch::phys_to_ptr<const u8>(phys), arch::kPageSize);
         mm::user_page_release(phys);
