@@ -107,6 +107,13 @@ i64 futex_wake(u64 address, u32 count, u32 bitset = ~0u);
 bool setup_linux_memory(LinuxProcess& l, const loader::ElfImage& image, const LinuxEntry& entry,
                         fs::Node* file = nullptr, const u8* data = nullptr);
 bool segments_mappable(const loader::ElfImage& image);
+// A process's mapped bytes (VmSize) and resident pages (VmRSS: anonymous, copied and page
+// cache pages it maps, not the zero page), counted now.
+struct MemoryUsage {
+    u64 mapped_bytes = 0;
+    u64 resident_pages = 0;
+};
+MemoryUsage memory_usage(LinuxProcess& p);
 // Reads the kernel command line's memory settings (mm.page_cache). Once, at boot.
 void memory_configure();
 // Releases the files of ranges that went away (deferred: see memory.cpp). Memory calls do

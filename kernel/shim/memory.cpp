@@ -123,6 +123,24 @@ bool within_address_limit(const LinuxProcess& l, u64 more) TA_REQ(l.vm_lock) {
 
 }  // namespace
 
+MemoryUsage memory_usage(LinuxProcess& p) {
+    // Counted when asked, by walking the page tables under the ranges (for /proc and the
+    // OOM killer; nothing is counted on the fault path). A vfork child uses its parent's.
+    LinuxProcess& owner = !p.vmas && p.vfork_parent ? *p.vfork_parent : p;
+    MemoryUsage usage;
+    if (!owner.vmas || !owner.process) return usage;
+    IrqSpinLockGuard guard(owner.vm_lock);
+    for (usize i = 0; i < owner.vmas->count(); ++i) {
+        const Vma& v = owner.vmas->at(i);
+        usage.mapped_bytes += v.end - v.start;
+        arch::for_each_user_page_in(owner.process->address_space().root(), v.start, v.end,
+                                    {&usage.resident_pages, [](void* raw, uptr, u64, u32 flags) {
+            if (flags & arch::kPageOwned) ++*static_cast<u64*>(raw);  // not the shared zero page
+        }});
+    }
+    return usage;
+}
+
 void drop_unmapped_files() {
     if (!__atomic_load_n(&g_dead_files, __ATOMIC_RELAXED)) return;
     MappedFile* dead;
@@ -281,22 +299,7 @@ Resolved resolve_once(LinuxProcess* l, AddressSpace& space, uptr address, bool w
 
 // The OOM killer (Linux's, simplified): the Linux process with the most resident pages of
 // its own — init only when nobody else is left — gets SIGKILL, so that the rest of the
-// system keeps running. Resident pages are counted by walking each candidate's ranges (an
-// OOM is rare; nothing is counted on the fault path).
-u64 resident_pages(LinuxProcess& p) TA_REQ(g_linux_lock) {
-    if (!p.vmas || !p.process) return 0;
-    u64 count = 0;
-    IrqSpinLockGuard guard(p.vm_lock);
-    for (usize i = 0; i < p.vmas->count(); ++i) {
-        const Vma& v = p.vmas->at(i);
-        arch::for_each_user_page_in(p.process->address_space().root(), v.start, v.end,
-                                    {&count, [](void* raw, uptr, u64, u32 flags) {
-            if (flags & arch::kPageOwned) ++*static_cast<u64*>(raw);
-        }});
-    }
-    return count;
-}
-
+// system keeps running.
 void oom_kill(LinuxProcess* faulting) {
     IrqSpinLockGuard guard(g_linux_lock);
     LinuxProcess* victim = nullptr;
@@ -304,7 +307,7 @@ void oom_kill(LinuxProcess* faulting) {
     for (LinuxProcess* p : g_linux_processes) {
         if (p->exited || p->exiting) continue;
         if (p->pending & signal_bit(kSigKill)) return;  // a kill is on its way already: wait for it
-        u64 pages = resident_pages(*p) + (p->pid == 1 ? 0 : 1);  // init last
+        u64 pages = memory_usage(*p).resident_pages + (p->pid == 1 ? 0 : 1);  // init last
         if (pages > most) {
             most = pages;
             victim = p;

@@ -167,14 +167,15 @@ i64 generate(u32 pid, const char* name, char* buffer, usize capacity) TA_NO_THRE
     u64 ticks_per_ns = 10 * kNsPerMs;  // USER_HZ 100
     u64 utime = p->process->cpu_ns() / ticks_per_ns;
     u64 start = p->start_ns / ticks_per_ns;
-    u64 rss_pages = 0;  // not tracked per process yet
     if (strcmp(name, "stat") == 0) {
+        MemoryUsage usage = p->exited ? MemoryUsage{} : memory_usage(*p);
         // proc(5): pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
         // cmajflt utime stime cutime cstime priority nice num_threads itrealvalue starttime
         // vsize rss rsslim and 28 more fields.
         t.add("%u (%s) %c %u %u %u %u %d 4194304 0 0 0 0 %llu 0 0 0 20 0 1 0 %llu %llu %llu 18446744073709551615",
               p->pid, comm, state_of(*p), ppid, p->pgid, p->sid, 0x440u /* ttyS0: 4,64 */, -1,
-              (unsigned long long)utime, (unsigned long long)start, 0ull, (unsigned long long)rss_pages);
+              (unsigned long long)utime, (unsigned long long)start, (unsigned long long)usage.mapped_bytes,
+              (unsigned long long)usage.resident_pages);
         for (int i = 0; i < 28; ++i) t.add(" 0");
         t.add("\n");
         return t.result();
@@ -187,7 +188,10 @@ i64 generate(u32 pid, const char* name, char* buffer, usize capacity) TA_NO_THRE
         t.add("Uid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t%zu\nGroups:\t", c.ruid, c.euid, c.suid, c.fsuid,
               c.rgid, c.egid, c.sgid, c.fsgid, kMaxFds);
         for (u32 i = 0; i < c.group_count; ++i) t.add("%u ", c.groups[i]);
-        t.add("\nThreads:\t1\n");
+        MemoryUsage usage = p->exited ? MemoryUsage{} : memory_usage(*p);
+        t.add("\nVmSize:\t%8llu kB\nVmRSS:\t%8llu kB\n", (unsigned long long)(usage.mapped_bytes / 1024),
+              (unsigned long long)(usage.resident_pages * 4));
+        t.add("Threads:\t%u\n", p->live_threads ? p->live_threads : 1);
         t.add("SigPnd:\t%016llx\nSigBlk:\t%016llx\n", (unsigned long long)p->pending, (unsigned long long)p->blocked);
         return t.result();
     }

@@ -46,6 +46,19 @@ static int faults(volatile char* p, int write) {
     return 0;
 }
 
+/* VmRSS of /proc/self/status in KiB, or -1. */
+static long rss_kb(void) {
+    char status[4096];
+    int fd = open("/proc/self/status", O_RDONLY);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, status, sizeof status - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    status[n] = 0;
+    char* line = strstr(status, "VmRSS:");
+    return line ? strtol(line + 6, NULL, 10) : -1;
+}
+
 /* Whether a line of /proc/self/maps contains `text`. */
 static int maps_has(const char* text) {
     static char maps[65536];
@@ -227,6 +240,18 @@ int main(void) {
     snprintf(line, sizeof line, "%08lx-", (unsigned long)mapped);
     check(!maps_has(line), "after munmap the range is gone from /proc/self/maps");
     check(maps_has("[stack]"), "/proc/self/maps names the [stack]");
+
+    /* VmRSS counts the pages a process has touched, and only those. */
+    long before = rss_kb();
+    char* resident = mmap(NULL, 8 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    long mapped_only = rss_kb();
+    for (size_t off = 0; off < (4u << 20); off += page) resident[off] = 1;
+    long touched = rss_kb();
+    check(before > 0 && mapped_only - before < 1024, "VmRSS does not count memory that is only mapped");
+    check(touched - mapped_only >= 4096 && touched - mapped_only < 4096 + 1024,
+          "VmRSS grows by the 4 MiB that were touched");
+    munmap(resident, 8 << 20);
+    check(rss_kb() - before < 1024, "and shrinks back after munmap");
 
     printf("linuxtest: %d failed\n", failures);
     return failures;
