@@ -1344,6 +1344,17 @@ usize file_pages_cached(Node* node, u64 first, usize count, u8** pages) {
     return file_pages_cached_locked(node, first, count, pages);
 }
 
+i64 read_page(Node* node, u64 offset, u8** page) {
+    FsGuard guard;
+    if (node->type != NodeType::Regular || synthetic(node)) return -err::kEAGAIN;
+    if (offset >= node->size) return 0;
+    u8* p = nullptr;
+    if (file_pages_cached_locked(node, offset / kPageSize, 1, &p) == 0) return -err::kEAGAIN;
+    *page = p;
+    node->atime = now_locked();
+    return static_cast<i64>(min<u64>(kPageSize - offset % kPageSize, node->size - offset));
+}
+
 i64 file_data_view(Node* node, const u8** data, usize* length) {
     FsGuard guard;
     if (node->type != NodeType::Regular) return -err::kEINVAL;

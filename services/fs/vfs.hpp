@@ -233,6 +233,12 @@ i64 file_page(Node* node, u64 index, u8** page);
 // reference for the caller; the count found. For fault-around: mapping neighbours costs
 // nothing when they are cached, and no page is made for it.
 usize file_pages_cached(Node* node, u64 first, usize count, u8** pages);
+// read(2) of a regular file straight from the page cache: the page holding `offset` with a
+// reference for the caller (env().page_free drops it) in *page, and how many bytes from
+// `offset` it holds (up to the end of the page or of the file); 0 at the end of the file;
+// -EAGAIN when the page is not cached (a hole, initramfs bytes, a procfs file: use read).
+// The caller copies and advances its offset itself.
+i64 read_page(Node* node, u64 offset, u8** page);
 // How many pages the page cache holds (file data of every tmpfs file), for /proc/meminfo.
 // A statistic read without the FS lock, so procfs may ask while holding it.
 u64 page_cache_pages();
