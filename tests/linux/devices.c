@@ -17,12 +17,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-static int failures;
-
-static void check(int ok, const char* what) {
-    printf("linuxtest: %s %s\n", ok ? "PASS" : "FAIL", what);
-    if (!ok) failures++;
-}
+#include "linuxtest.h"
 
 static int all_equal(const unsigned char* p, size_t n, unsigned char v) {
     for (size_t i = 0; i < n; ++i)

@@ -16,12 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
-
-static void check(int ok, const char* what) {
-    printf("linuxtest: %s %s\n", ok ? "PASS" : "FAIL", what);
-    if (!ok) failures++;
-}
+#include "linuxtest.h"
 
 static char dir[64];
 

@@ -14,23 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
-
-static void check(int ok, const char* what) {
-    printf("linuxtest: %s %s\n", ok ? "PASS" : "FAIL", what);
-    if (!ok) failures++;
-}
-
-static pid_t fork_flushed(void) {
-    fflush(stdout);
-    return fork();
-}
-
-static int wait_exit(pid_t pid) {
-    int status;
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
-    return WEXITSTATUS(status);
-}
+#include "linuxtest.h"
 
 /* Runs `body` in a child; its return value becomes the exit code. */
 static int in_child(int (*body)(void)) {

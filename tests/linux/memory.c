@@ -18,12 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
-
-static void check(int ok, const char* what) {
-    printf("linuxtest: %s %s\n", ok ? "PASS" : "FAIL", what);
-    if (!ok) failures++;
-}
+#include "linuxtest.h"
 
 static sigjmp_buf jump;
 static volatile void* fault_address;
@@ -69,11 +64,6 @@ static int maps_has(const char* text) {
     close(fd);
     maps[total] = 0;
     return strstr(maps, text) != NULL;
-}
-
-static pid_t fork_flushed(void) {
-    fflush(stdout);
-    return fork();
 }
 
 static int child_status(pid_t pid) {

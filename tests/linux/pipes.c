@@ -18,24 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
-
-static void check(int ok, const char* what) {
-    printf("linuxtest: %s %s\n", ok ? "PASS" : "FAIL", what);
-    if (!ok) failures++;
-}
-
-static pid_t fork_flushed(void) {
-    fflush(stdout);
-    return fork();
-}
-
-/* The exit status of a child that exited normally, or -1. */
-static int wait_exit(pid_t pid) {
-    int status;
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
-    return WEXITSTATUS(status);
-}
+#include "linuxtest.h"
 
 static int is_open(int fd) { return fcntl(fd, F_GETFD) != -1; }
 

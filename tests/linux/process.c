@@ -20,27 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
-
-static void check(int ok, const char* what) {
-    printf("linuxtest: %s %s\n", ok ? "PASS" : "FAIL", what);
-    if (!ok) failures++;
-}
+#include "linuxtest.h"
 
 static char self[4096]; /* this binary's absolute path */
 static char dir[64];
-
-static pid_t fork_flushed(void) {
-    fflush(stdout);
-    return fork();
-}
-
-/* The exit status of a child that exited normally, or -1. */
-static int wait_exit(pid_t pid) {
-    int status;
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
-    return WEXITSTATUS(status);
-}
 
 static void sleep_ms(long ms) {
     struct timespec t = {ms / 1000, (ms % 1000) * 1000000};

@@ -13,16 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "linuxtest.h"
+
 /* From linux/futex.h (musl-gcc does not see the kernel headers). */
 #define FUTEX_WAIT_PRIVATE 128
 #define FUTEX_WAKE_PRIVATE 129
-
-static int failures;
-
-static void check(int ok, const char* what) {
-    printf("linuxtest: %s %s\n", ok ? "PASS" : "FAIL", what);
-    if (!ok) failures++;
-}
 
 static long futex(uint32_t* word, int op, uint32_t value, const struct timespec* timeout, uint32_t* word2,
                   uint32_t value3) {
