@@ -34,6 +34,21 @@ constexpr usize kBounce = 64 * KiB;
 
 fs::Credentials creds() { return fs_credentials(*current_linux()); }
 
+// Where SEEK_SET (0), SEEK_CUR (1) and SEEK_END (2) count from, for lseek and record locks.
+i64 whence_base(const OpenFile& of, u64 whence, i64* base) {
+    switch (whence) {
+    case 0: *base = 0; return 0;
+    case 1: *base = static_cast<i64>(of.offset); return 0;
+    case 2: {
+        fs::Stat st;
+        if (i64 r = fs::stat(of.node, &st); r < 0) return r;
+        *base = static_cast<i64>(st.size);
+        return 0;
+    }
+    default: return -kEINVAL;
+    }
+}
+
 }  // namespace
 
 // --- fd table ---------------------------------------------------------------------------
@@ -479,17 +494,7 @@ i64 sys_lseek(arch::TrapFrame& f) {
     if (type == fs::NodeType::CharDevice) return 0;  // Linux: ttys and /dev/null accept and report 0
     i64 offset = static_cast<i64>(f.rsi);
     i64 base;
-    switch (f.rdx) {
-    case 0: base = 0; break;
-    case 1: base = static_cast<i64>(of->offset); break;
-    case 2: {
-        fs::Stat st;
-        if (i64 r = fs::stat(of->node, &st); r < 0) return r;
-        base = static_cast<i64>(st.size);
-        break;
-    }
-    default: return -kEINVAL;
-    }
+    if (i64 r = whence_base(*of.get(), f.rdx, &base); r < 0) return r;
     if (type == fs::NodeType::Directory) {
         if (f.rdx != 0 || offset != 0) return -kEINVAL;  // only rewinddir
     }
@@ -589,17 +594,7 @@ i64 record_lock(LinuxProcess& l, u64 fd, u64 command, u64 user) {
     if (!UserIn<LinuxFlock>(user).read(&lock)) return -kEFAULT;
     if (lock.type < 0 || lock.type > static_cast<i16>(fs::kUnlock)) return -kEINVAL;
     i64 base;
-    switch (lock.whence) {
-    case 0: base = 0; break;
-    case 1: base = static_cast<i64>(of->offset); break;
-    case 2: {
-        fs::Stat st;
-        if (i64 r = fs::stat(of->node, &st); r < 0) return r;
-        base = static_cast<i64>(st.size);
-        break;
-    }
-    default: return -kEINVAL;
-    }
+    if (i64 r = whence_base(*of.get(), static_cast<u64>(lock.whence), &base); r < 0) return r;
     // l_len > 0: [start, start + len); 0: to the end, however far; < 0: [start + len, start).
     constexpr i64 kOffsetMax = static_cast<i64>(fs::kLockToEnd);
     if (lock.start > 0 && base > kOffsetMax - lock.start) return -kEOVERFLOW;
