@@ -105,7 +105,10 @@ static pid_t fork_helper(void) {
     return pid;
 }
 
+static const char* only; /* only=NAME as an argument: run just that benchmark (tools/profile) */
+
 static void run(const char* name, void (*bench)(long), long arg) {
+    if (only && strcmp(only, name) != 0) return;
     current = name;
     if (sigsetjmp(watchdog, 1)) {
         watchdog_armed = 0;
@@ -839,6 +842,8 @@ static void find_self(const char* argv0) {
 int main(int argc, char** argv) {
     if (argc > 1 && strcmp(argv[1], "exec-exit") == 0) _exit(0);
     quick = (argc > 1 && strcmp(argv[1], "quick") == 0) || getenv("QUICK") != NULL;
+    for (int i = 1; i < argc; ++i)
+        if (strncmp(argv[i], "only=", 5) == 0) only = argv[i] + 5;
     setvbuf(stdout, NULL, _IOLBF, 0);
     find_self(argc > 0 ? argv[0] : "/init");
     struct sigaction sa;

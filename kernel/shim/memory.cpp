@@ -657,6 +657,9 @@ i64 file_to_map(u64 fd, u64 prot, u64 flags, MappedFile** file) {
     if (type != fs::mode::kRegular) return -kENODEV;
     auto* mapped = knew<MappedFile>();
     if (!mapped) return -kENOMEM;
+    // A shared mapping of a file open for writing may store into the page cache, now or
+    // after mprotect: the FS's initramfs view of the file is stale from here on.
+    if ((flags & kMapShared) && writable(*of.get())) fs::file_mapped_writable(of->node);
     fs::node_ref(of->node);
     mapped->node = of->node;
     mapped_file_ref(mapped);

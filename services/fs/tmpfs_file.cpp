@@ -130,12 +130,14 @@ i64 file_write_locked(Node* node, u64 offset, const void* buffer, usize length) 
         done += n;
     }
     if (offset + done > node->size) node->size = offset + done;
+    if (done) d.written = true;
     if (done == 0 && length > 0) return -err::kENOSPC;
     return static_cast<i64>(done);
 }
 
 i64 file_truncate_locked(Node* node, u64 size) {
     FileData& d = node->data;
+    if (size != node->size) d.written = true;
     if (size < node->size) {
         u64 keep_pages = align_up<u64>(size, kPageSize) / kPageSize;
         free_pages_from_locked(d, keep_pages);

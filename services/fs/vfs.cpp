@@ -1355,6 +1355,11 @@ i64 read_page(Node* node, u64 offset, u8** page) {
     return static_cast<i64>(min<u64>(kPageSize - offset % kPageSize, node->size - offset));
 }
 
+void file_mapped_writable(Node* node) {
+    FsGuard guard;
+    if (node->type == NodeType::Regular) node->data.written = true;
+}
+
 i64 file_data_view(Node* node, const u8** data, usize* length) {
     FsGuard guard;
     if (node->type != NodeType::Regular) return -err::kEINVAL;
@@ -1364,7 +1369,9 @@ i64 file_data_view(Node* node, const u8** data, usize* length) {
         *length = 0;
         return 0;
     }
-    if (d.pages != 0 || !d.backing || d.backing_length != node->size) return -err::kEAGAIN;
+    // Pages copied into the page cache (by mappings, exec) still equal these bytes until
+    // the file is written.
+    if (d.written || !d.backing || d.backing_length != node->size) return -err::kEAGAIN;
     *data = d.backing;
     *length = static_cast<usize>(node->size);
     return 0;

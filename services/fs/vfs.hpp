@@ -245,7 +245,10 @@ u64 page_cache_pages();
 // A read-only view of the whole file when it is still entirely the initramfs's bytes (the
 // common case for executables): exec then parses the ELF without copying. Returns 0 with
 // the view, or -EAGAIN when the file has been written since (use read or file_page).
+// The FS does not see stores through shared mappings, so the memory manager reports a
+// shared mapping that may write (file_mapped_writable) and the view is refused from then.
 i64 file_data_view(Node* node, const u8** data, usize* length);
+void file_mapped_writable(Node* node);
 
 // ---- Record locks -----------------------------------------------------------------------
 // POSIX advisory locks of fcntl(2): byte ranges held by an owner (the shim passes the

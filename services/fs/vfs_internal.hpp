@@ -61,6 +61,9 @@ struct FileData {
     const u8* backing = nullptr;
     u64 backing_length = 0;
     u64 pages = 0;  // allocated data pages, for st_blocks
+    // Changed since it was unpacked (write, truncate, or a shared writable mapping that may
+    // store into its pages): the initramfs bytes no longer describe it.
+    bool written = false;
 };
 
 struct Node {

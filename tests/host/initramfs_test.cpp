@@ -91,6 +91,13 @@ TEST_F(InitramfsTest, FilesShareArchiveBytesUntilWritten) {
     EXPECT_GE(view, a.data());
     EXPECT_LT(view, a.data() + a.bytes.size());  // no copy: it points into the archive
 
+    // A page copied into the page cache for a mapping still equals the archive's bytes:
+    // the view stays (exec keeps parsing without a copy).
+    u8* cached = nullptr;
+    ASSERT_EQ(file_page(node, 0, &cached), 0);
+    EXPECT_EQ(file_data_view(node, &view, &length), 0);
+    fs_test::test_page_free(cached);
+
     // The first write copies just that page; the archive stays untouched.
     u64 offset = 4096 + 10;
     ASSERT_EQ(write(node, &offset, "xy", 2, 0), 2);
@@ -155,4 +162,22 @@ TEST_F(InitramfsTest, OutOfMemoryIsReported) {
     fs_test::g_fail_allocs_after = -1;
 }
 
+// A shared mapping that may write (reported by the memory manager) ends the view: the FS
+// cannot see stores through it.
+TEST_F(InitramfsTest, WritableSharedMappingEndsTheArchiveView) {
+    Archive a;
+    a.add("data", 0100644, std::string(100, 'D'));
+    a.trailer();
+    ASSERT_EQ(unpack_initramfs(a.data(), a.bytes.size(), nullptr), 0);
+    Node* node = nullptr;
+    ASSERT_EQ(lookup(cwd_, "/data", true, root_, &node), 0);
+    const u8* view = nullptr;
+    usize length = 0;
+    ASSERT_EQ(file_data_view(node, &view, &length), 0);
+    file_mapped_writable(node);
+    EXPECT_EQ(file_data_view(node, &view, &length), -e::kEAGAIN);
+    node_unref(node);
+}
+
 }  // namespace
+
