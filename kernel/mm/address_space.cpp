@@ -83,11 +83,13 @@ Result<void> AddressSpace::unmap(uptr va, usize pages) {
         struct Collect {
             uptr va[kBatch];
             usize count;
-        } c{{}, 0};
+            bool full;  // ends the walk: the next batch starts after the last page taken
+        } c{{}, 0, false};
         arch::for_each_user_page_in(root_, at, end, {&c, [](void* raw, uptr page, u64, u32) {
             auto* c = static_cast<Collect*>(raw);
-            if (c->count < kBatch) c->va[c->count++] = page;
-        }});
+            c->va[c->count++] = page;
+            c->full = c->count == kBatch;
+        }, &c.full});
         if (c.count == 0) break;
         u64 freed[kBatch];
         usize owned_count = 0;

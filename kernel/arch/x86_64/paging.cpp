@@ -229,6 +229,7 @@ void visit_level(u64 table_phys, unsigned level, uptr base, uptr from, uptr to, 
     unsigned first = from > base ? static_cast<unsigned>(min<uptr>((from - base) / span, 512)) : 0;
     unsigned last = to > base ? static_cast<unsigned>(min<uptr>((to - base + span - 1) / span, 512)) : 0;
     for (unsigned i = first; i < last; ++i) {
+        if (visit.stop && *visit.stop) return;
         u64 e = table[i];
         if (!(e & kPresent)) continue;
         uptr va = base + uptr{i} * span;
@@ -248,6 +249,7 @@ void for_each_user_page(u64 root, const UserPageVisitor& visit) { for_each_user_
 void for_each_user_page_in(u64 root, uptr from, uptr to, const UserPageVisitor& visit) {
     const u64* pml4 = phys_to_ptr<u64>(root);
     for (unsigned i = 0; i < 256; ++i) {
+        if (visit.stop && *visit.stop) return;
         uptr va = uptr{i} << 39;
         if (va + (uptr{1} << 39) <= from) continue;
         if (va >= to) break;

@@ -95,10 +95,11 @@ Result<u64> create_user_root();
 void destroy_user_root(u64 root, void (*free_page)(u64 phys));
 // Calls `fn` for every present 4 KiB user page of `root`, in address order, with the
 // page's flags (kPageWrite/kPageExecute/kPageOwned). The visitor must not change the
-// tables it walks.
+// tables it walks. When `stop` is given, the walk ends as soon as *stop is true.
 struct UserPageVisitor {
     void* context;
     void (*fn)(void* context, uptr va, u64 phys, u32 flags);
+    const bool* stop = nullptr;
 };
 void for_each_user_page(u64 root, const UserPageVisitor& visit);
 // The same for the pages in [from, to) only; page tables outside it are not read.
