@@ -216,6 +216,22 @@ public:
 // --- data ---------------------------------------------------------------------------------
 
 
+// The kernel buffer user data passes through on its way to or from the FS: on the stack for
+// small transfers (a 1-byte read of /dev/zero should not cost a heap allocation), else on
+// the heap (data is nullptr when that fails).
+class Bounce {
+public:
+    explicit Bounce(usize size) : data(size <= sizeof(small_) ? small_ : static_cast<u8*>(kmalloc(size))) {}
+    ~Bounce() {
+        if (data != small_) kfree(data);
+    }
+    TESSERA_NO_COPY(Bounce);
+    u8* data;
+
+private:
+    u8 small_[256];
+};
+
 // Maps an interrupted blocking FS call to a restartable one.
 i64 restartable(i64 r) { return r == -kEINTR ? -kERestartSys : r; }
 
@@ -265,7 +281,8 @@ i64 do_read(OpenFile& of, u64 user, u64 length, u64* offset) {
         length -= direct;
     }
     usize chunk = min<usize>(length, kBounce);
-    auto* buffer = static_cast<u8*>(kmalloc(chunk));
+    Bounce bounce(chunk);
+    u8* buffer = bounce.data;
     if (!buffer) return -kENOMEM;
     u64 done = 0;
     i64 result = 0;
@@ -286,7 +303,6 @@ i64 do_read(OpenFile& of, u64 user, u64 length, u64* offset) {
         done += static_cast<u64>(n);
         if (static_cast<usize>(n) < want) break;
     }
-    kfree(buffer);
     done += direct;
     return done ? static_cast<i64>(done) : restartable(result);
 }
@@ -296,7 +312,8 @@ i64 do_write(OpenFile& of, u64 user, u64 length, u64* offset) {
     if (!writable(of)) return -kEBADF;
     if (length == 0) return 0;
     usize chunk = min<usize>(length, kBounce);
-    auto* buffer = static_cast<u8*>(kmalloc(chunk));
+    Bounce bounce(chunk);
+    u8* buffer = bounce.data;
     if (!buffer) return -kENOMEM;
     u64 done = 0;
     i64 result = 0;
@@ -314,7 +331,6 @@ i64 do_write(OpenFile& of, u64 user, u64 length, u64* offset) {
         done += static_cast<u64>(n);
         if (static_cast<usize>(n) < want) break;
     }
-    kfree(buffer);
     if (result == -kEPIPE) {
         IrqSpinLockGuard guard(g_linux_lock);
         send_signal(*current_linux(), kSigPipe, current_linux()->pid, kSiKernel);

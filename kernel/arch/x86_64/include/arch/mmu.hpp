@@ -57,7 +57,8 @@ public:
     u64 root() const { return pml4_phys_; }
 
 private:
-    u64* walk(uptr va, bool create, bool* large = nullptr) const;
+    // The level-0 entry for `va`; `parent`, if given, gets the level-1 entry above it.
+    u64* walk(uptr va, bool create, bool* large = nullptr, u64** parent = nullptr) const;
     u64 pml4_phys_;
 };
 
