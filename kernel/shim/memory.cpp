@@ -390,8 +390,9 @@ Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool
     if ((write && !(v->prot & kProtWrite)) || (execute && !(v->prot & kProtExec))) return Resolved::No;
     arch::PageTable table(space.root());
     u32 flags = page_flags(v->prot);
-    Result<u64> present = table.translate(va);
-    if (!present.ok()) {
+    Result<arch::PageSlot> slot = table.slot(va);  // one walk to test and, below, to fill
+    if (!slot.ok()) return slot.error() == Error::NoMemory ? Resolved::OutOfMemory : Resolved::No;
+    if (!slot.value().present()) {
         if (v->file) {
             need->file = static_cast<MappedFile*>(v->file);
             mapped_file_ref(need->file);
@@ -408,20 +409,18 @@ Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool
         }
         if (!write && v->kind == VmaKind::Private) {
             // Never-written anonymous memory reads as zero: the shared zero page, read-only.
-            return table.map(va, mm::zero_page(), flags & ~arch::kPageWrite).ok() ? Resolved::Yes : Resolved::No;
+            slot.value().fill(mm::zero_page(), flags & ~arch::kPageWrite);
+            return Resolved::Yes;
         }
         // The policy-free fast path (paper §4.5): a pre-zeroed page from the PCache, logged
         // in the OPLog for the memory manager; no call leaves the kernel.
         Result<u64> page = mm::take_fault_page(space.id(), va);
         if (!page.ok()) return Resolved::OutOfMemory;
-        if (!table.map(va, page.value(), flags | arch::kPageOwned).ok()) {  // no page for a page table
-            mm::user_page_release(page.value());
-            return Resolved::OutOfMemory;
-        }
+        slot.value().fill(page.value(), flags | arch::kPageOwned);
         return Resolved::Yes;  // a new translation: nothing to flush anywhere
     }
     if (!write) return Resolved::No;  // present and readable: a real protection fault
-    u64 phys = present.value() & ~u64{arch::kPageSize - 1};
+    u64 phys = slot.value().phys();
     if (v->kind == VmaKind::Shared || (phys != mm::zero_page() && !mm::user_page_shared(phys))) {
         // A shared mapping writes its page in place (mprotect left it read-only); the last
         // holder of a copy-on-write page may too.

@@ -23,6 +23,8 @@ bool VmaSet::reserve(usize count) {
 }
 
 const Vma* VmaSet::find(u64 address) const {
+    // Faults come in runs inside one range: try the range found last before searching.
+    if (hint_ < count_ && ranges_[hint_].start <= address && address < ranges_[hint_].end) return &ranges_[hint_];
     usize low = 0, high = count_;
     while (low < high) {
         usize mid = (low + high) / 2;
@@ -31,7 +33,11 @@ const Vma* VmaSet::find(u64 address) const {
         else
             high = mid;
     }
-    return low < count_ && ranges_[low].start <= address ? &ranges_[low] : nullptr;
+    if (low < count_ && ranges_[low].start <= address) {
+        hint_ = low;
+        return &ranges_[low];
+    }
+    return nullptr;
 }
 
 void VmaSet::erase(usize first, usize last) {

@@ -82,6 +82,7 @@ private:
     Vma* ranges_ = nullptr;
     usize count_ = 0;
     usize capacity_ = 0;
+    mutable usize hint_ = 0;  // index of the range find() returned last (checked before use)
 };
 
 }  // namespace memory

@@ -98,6 +98,23 @@ u64* PageTable::walk(uptr va, bool create, bool* large, u64** parent) const {
     return &table[index_at(va, 0)];
 }
 
+Result<PageSlot> PageTable::slot(uptr va) {
+    bool large = false;
+    u64* parent = nullptr;
+    u64* pte = walk(va, true, &large, &parent);
+    if (!pte) return Error::NoMemory;
+    if (large) return Error::Exists;
+    return PageSlot(pte, parent);
+}
+
+bool PageSlot::present() const { return *pte_ & kPresent; }
+u64 PageSlot::phys() const { return *pte_ & kAddressMask; }
+
+void PageSlot::fill(u64 pa, u32 flags) {
+    *pte_ = (pa & kAddressMask) | leaf_bits(flags);
+    __atomic_fetch_add(parent_, kCountUnit, __ATOMIC_RELAXED);
+}
+
 Result<void> PageTable::map(uptr va, u64 pa, u32 flags) {
     bool large = false;
     u64* parent = nullptr;

@@ -42,9 +42,28 @@ using PageTableAllocator = u64 (*)();  // returns physical address, 0 on failure
 using PageTableFree = void (*)(u64 phys);
 void set_page_table_allocator(PageTableAllocator alloc, PageTableFree free);
 
+// The level-0 entry of one address, found with one walk: the fault path tests it and, if
+// it is empty, fills it without walking again.
+class PageSlot {
+public:
+    bool present() const;
+    u64 phys() const;  // of a present entry
+    void fill(u64 pa, u32 flags);  // an empty entry
+
+private:
+    friend class PageTable;
+    PageSlot(u64* pte, u64* parent) : pte_(pte), parent_(parent) {}
+    u64* pte_;
+    u64* parent_;
+};
+
 class PageTable {
 public:
     constexpr explicit PageTable(u64 pml4_phys) : pml4_phys_(pml4_phys) {}
+
+    // The slot for a 4 KiB user or kernel page at `va`, making missing tables (NoMemory);
+    // Exists when a 2 MiB page covers it.
+    Result<PageSlot> slot(uptr va);
 
     Result<void> map(uptr va, u64 pa, u32 flags);
     // Maps a 2 MiB page (va and pa 2 MiB aligned).
