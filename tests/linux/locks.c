@@ -24,17 +24,6 @@
 
 #include "linuxtest.h"
 
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&t, NULL);
-}
-
-static long now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000L + t.tv_nsec / 1000000;
-}
-
 /* fcntl(fd, cmd, &flock) with the given fields; returns fcntl's result. */
 static int lk(int fd, int cmd, short type, short whence, off_t start, off_t len) {
     struct flock fl;

@@ -22,11 +22,6 @@
 
 static int is_open(int fd) { return fcntl(fd, F_GETFD) != -1; }
 
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&t, NULL);
-}
-
 /* Reads until EOF or the buffer is full; returns the count or -1. */
 static long read_all(int fd, unsigned char* buf, long size) {
     long got = 0;

@@ -25,11 +25,6 @@
 static char self[4096]; /* this binary's absolute path */
 static char dir[64];
 
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&t, NULL);
-}
-
 static void on_usr1(int sig) { (void)sig; }
 
 /* ---- the re-executed image: argv[1] is "--exec-child" ---------------------------------

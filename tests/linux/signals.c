@@ -23,11 +23,6 @@
 
 #include "linuxtest.h"
 
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&t, NULL);
-}
-
 /* 0, but the compiler cannot tell: a NULL access it must really perform. */
 static volatile uintptr_t null_address = 0;
 
