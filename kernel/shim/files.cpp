@@ -90,8 +90,9 @@ i64 install(OpenFile* of, bool cloexec, u64 from) {
 }
 
 void close_fd_file(LinuxProcess& l, OpenFile* of) {
-    // POSIX: closing any fd of a file releases the process's record locks on it.
-    if (!of->epoll) fs::lock_release_owner(of->node, l.pid);
+    // POSIX: closing any fd of a file releases the process's record locks on it (asked of
+    // the FS only by processes that ever took one: close stays free of it otherwise).
+    if (!of->epoll && __atomic_load_n(&l.holds_record_locks, __ATOMIC_RELAXED)) fs::lock_release_owner(of->node, l.pid);
     put_file(of);
 }
 
@@ -100,7 +101,6 @@ OpenFile* make_file(fs::Node* node, u32 flags, const char* path) {
     if (!of) return nullptr;
     of->node = node;
     of->flags = flags & ~flag::kCloseOnExec;
-    of->ready_slot = fs::readiness_slot(node);
     usize n = strlen(path);
     of->path = static_cast<char*>(kmalloc(n + 1));
     if (of->path) memcpy(of->path, path, n + 1);
@@ -643,6 +643,7 @@ i64 record_lock(LinuxProcess& l, u64 fd, u64 command, u64 user) {
     }
     if ((type == fs::kLockRead && !readable(*of.get())) || (type == fs::kLockWrite && !writable(*of.get())))
         return -kEBADF;
+    if (type != fs::kUnlock) __atomic_store_n(&l.holds_record_locks, true, __ATOMIC_RELAXED);
     i64 r = fs::lock_set(of->node, l.pid, type, static_cast<u64>(start), end, command == kSetLockWait);
     return r == -kEINTR ? -kERestartSys : r;
 }

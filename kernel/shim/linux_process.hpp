@@ -34,7 +34,10 @@ struct EpollSet;
 struct OpenFile {
     u32 refs = 1;
     fs::Node* node = nullptr;  // a reference
-    u32 ready_slot = 0;        // its word in the FS's readiness table (fs/readiness.hpp)
+    // Its word in the FS's readiness table (fs/readiness.hpp), asked for on the first poll
+    // (kSlotUnknown until then: open(2) does not pay for it).
+    static constexpr u32 kSlotUnknown = ~0u;
+    u32 ready_slot = kSlotUnknown;
     EpollSet* epoll = nullptr;  // owned, when this is an epoll instance (poll.cpp)
     u64 offset = 0;
     u32 flags = 0;  // Linux O_* status flags and the access mode
@@ -119,6 +122,7 @@ struct LinuxProcess {
     fs::Node* cwd = nullptr;  // a reference
     char cwd_path[256] = {'/'};
     u32 umask = 022;
+    bool holds_record_locks = false;  // has taken an fcntl lock: closes must release them
 
     // Signals (one thread per process so far: the mask is the process's).
     SignalAction actions[kSignalCount + 1];

@@ -38,6 +38,14 @@ constexpr u32 kMaxEpollEvents = 1024;  // returned per epoll_wait call at most (
 
 u32 epoll_ready_mask(const EpollSet& set, u32 depth) TA_REQ(g_linux_lock);
 
+// Looks up (once) which readiness word describes a description. Takes the FS lock, so never
+// with g_linux_lock held: poll and epoll_ctl call it first, and the locked paths below only
+// see descriptions an epoll_ctl has resolved.
+void resolve_slot(OpenFile& of) {
+    if (!of.epoll && of.ready_slot == OpenFile::kSlotUnknown)
+        __atomic_store_n(&of.ready_slot, fs::readiness_slot(of.node), __ATOMIC_RELAXED);
+}
+
 // The kPoll* bits the FS published for a description (not an epoll one), with
 // POLLRDNORM/POLLWRNORM beside POLLIN/POLLOUT as Linux's pipes and ttys report them. Plain
 // loads: no lock.
@@ -80,6 +88,7 @@ i64 poll_once(PollFd* fds, usize count) {
         if (!of) {
             fds[i].revents = kPollNval;
         } else {
+            resolve_slot(*of.get());
             u32 mask = ready_mask(*of.get());
             fds[i].revents = static_cast<i16>(mask & (static_cast<u16>(fds[i].events) | fs::kPollErr | fs::kPollHup));
         }
@@ -358,6 +367,7 @@ i64 sys_epoll_ctl(arch::TrapFrame& f) {
     FileRef target(static_cast<u64>(fd));
     if (!target) return -kEBADF;
     // Linux's order: a target that cannot be polled, then a wrong epfd, then the op.
+    resolve_slot(*target.get());
     if (!target->epoll && target->ready_slot == fs::kAlwaysReadySlot) return -kEPERM;
     if (!ep->epoll || ep.get() == target.get()) return -kEINVAL;
     LinuxEpollEvent event = {};
