@@ -208,8 +208,7 @@ i64 change_limit(u64 pid, u64 resource, const LinuxLimit* wanted, LinuxLimit* ol
     if (old) *old = limit;
     if (!wanted) return 0;
     if (wanted->hard > limit.hard && self->cred.euid != 0) return -kEPERM;
-    if (resource == kRlimitNofile && wanted->hard != kRlimInfinity && wanted->hard > kMaxFds) return -kEPERM;
-    if (resource == kRlimitNofile && wanted->hard == kRlimInfinity) return -kEPERM;
+    if (resource == kRlimitNofile && wanted->hard > kMaxFds) return -kEPERM;  // infinity too
     limit = *wanted;
     return 0;
 }
@@ -237,7 +236,9 @@ i64 sys_setrlimit(arch::TrapFrame& f) {
     return change_limit(0, f.rdi, &wanted, nullptr);
 }
 
-i64 sys_set_robust_list(arch::TrapFrame& f) { return f.rsi == 24 ? 0 : -kEINVAL; }  // no threads to clean up
+// First step: the list is accepted but not kept, so a thread that dies holding a robust
+// futex does not mark it OWNER_DIED for the others (glibc and musl register one per thread).
+i64 sys_set_robust_list(arch::TrapFrame& f) { return f.rsi == 24 ? 0 : -kEINVAL; }
 
 i64 sys_prctl(arch::TrapFrame& f) {
     constexpr u64 kSetName = 15, kGetName = 16;
