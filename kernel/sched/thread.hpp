@@ -64,11 +64,23 @@ struct UserContext {
     } prebound[kPreboundSlots] = {};
     class UserThread* object = nullptr;
     class KernelPage* params = nullptr;  // ThreadParams address-token object, made on demand
-    // Linux threads (kernel/shim): the thread id, set_tid_address's word, the queue the
-    // thread sleeps on interruptibly (a signal wakes it there), and its place in its
-    // process's thread list. Guarded by the shim's g_linux_lock.
+    // Linux threads (kernel/shim): the thread id, set_tid_address's word, the head of its
+    // robust futex list (set_robust_list), the queue the thread sleeps on interruptibly (a
+    // signal wakes it there), and its place in its process's thread list. Guarded by the
+    // shim's g_linux_lock.
     u32 linux_tid = 0;
     u64 clear_child_tid = 0;
+    u64 robust_list = 0;
+    // Linux signals are per thread in these: the mask, the signals sent to this thread alone
+    // (tgkill, faults), the mask a temporary one replaced (sigsuspend, ppoll, pselect6,
+    // epoll_pwait) until a handler has run, the syscall in progress (restarted after a
+    // handler), and the deadline of a poll's FS wait.
+    u64 linux_blocked = 0;
+    u64 linux_pending = 0;
+    u64 linux_saved_mask = 0;
+    bool linux_mask_saved = false;
+    u64 linux_syscall_number = 0;
+    u64 linux_wait_deadline = 0;
     class WaitQueue* linux_blocked_on = nullptr;
     ListNode linux_thread_node;
 };

@@ -88,7 +88,7 @@ i64 background_check_locked(int sig) TA_REQ(g_linux_lock) {
     if (!l || session <= 0 || static_cast<i32>(l->sid) != session || foreground <= 0 ||
         static_cast<i32>(l->pgid) == foreground)
         return 0;
-    if (l->actions[sig].handler == kSigIgn || (l->blocked & signal_bit(sig))) return sig == kSigTtin ? -kEIO : 0;
+    if (l->actions[sig].handler == kSigIgn || (current_thread()->user->linux_blocked & signal_bit(sig))) return sig == kSigTtin ? -kEIO : 0;
     if (group_orphaned_locked(l->pgid)) return -kEIO;
     (void)send_signal_to_group(l->pgid, sig, 0);
     return -kERestartSys;

@@ -62,8 +62,8 @@ void dispatch(arch::TrapFrame& f) {
         f.rax = static_cast<u64>(-kENOSYS);  // a native program without Linux state
         return;
     }
-    l->syscall_number = number;
     UserContext* u = current_thread()->user;
+    u->linux_syscall_number = number;
     if (!u->linux_tid) {  // the first thread of a program the kernel started
         IrqSpinLockGuard guard(g_linux_lock);
         attach_linux_thread(*l, u, l->pid);

@@ -65,10 +65,10 @@ bool wait(fs::WaitQueue* q) TA_NO_THREAD_SAFETY_ANALYSIS {
         (void)queue->wait_unlocking(g_linux_lock);
         return true;
     }
-    if (!sleep_interruptible(*queue, l->wait_deadline)) return false;
+    if (!sleep_interruptible(*queue, u->linux_wait_deadline)) return false;
     // A poll/select deadline that passed ends the FS's wait like an interruption; the shim
     // tells the two apart (poll_loop).
-    return !(l->wait_deadline && uptime_ns() >= l->wait_deadline);
+    return !(u->linux_wait_deadline && uptime_ns() >= u->linux_wait_deadline);
 }
 
 void wake_all(fs::WaitQueue* q) { reinterpret_cast<WaitQueue*>(q)->wake_all(); }

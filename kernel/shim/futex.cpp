@@ -5,6 +5,8 @@
 // list under g_linux_lock; all of them sleep on one queue and re-check their own `woken`
 // flag (first step: simple and correct; a hash of queues comes when threads are many).
 
+#include "arch/user.hpp"
+#include "sched/cpu.hpp"
 #include "shim/linux.hpp"
 #include "syscall/user_ptr.hpp"
 #include "time/clock.hpp"
@@ -156,6 +158,79 @@ i64 futex_wake(u64 address, u32 count, u32 bitset) {
     Key shared;
     if (key_of(address, false, &shared) == 0) woken += wake_locked(shared, count, bitset);
     return woken;
+}
+
+// Robust futexes (Linux's kernel/futex/core.c, exit_robust_list): the list is a ring of
+// user records, each with its lock word `futex_offset` bytes on; a record's low bit marks a
+// PI futex (not supported here: its word is treated like any other).
+namespace {
+constexpr u32 kFutexWaiters = 0x80000000, kFutexOwnerDied = 0x40000000, kFutexTidMask = 0x3fffffff;
+constexpr u32 kRobustListLimit = 2048;  // Linux's ROBUST_LIST_LIMIT: a ring longer than this is cut
+
+struct RobustListHead {
+    u64 next;
+    i64 futex_offset;
+    u64 list_op_pending;
+};
+
+// The owner `tid` died: if it holds the lock, mark it FUTEX_OWNER_DIED (keeping
+// FUTEX_WAITERS) and wake one waiter. `pending`: the lock the thread was taking or
+// releasing when it died; if it is free, a waiter may have missed its wakeup.
+void owner_died(u64 word_address, u32 tid, bool pending) {
+    u32 word;
+    if (!UserIn<u32>(word_address).read(&word)) return;
+    if (pending && word == 0) {
+        (void)futex_wake(word_address, 1);
+        return;
+    }
+    for (int attempt = 0; attempt < 16 && (word & kFutexTidMask) == tid; ++attempt) {
+        u32 seen;
+        if (!arch::compare_exchange_user(word_address, word, (word & kFutexWaiters) | kFutexOwnerDied, &seen)) return;
+        if (seen == word) {
+            if (word & kFutexWaiters) (void)futex_wake(word_address, 1);
+            return;
+        }
+        word = seen;  // a waiter set FUTEX_WAITERS meanwhile: try again
+    }
+}
+}  // namespace
+
+void exit_robust_list(u64 head_address, u32 tid) {
+    RobustListHead head;
+    if (!head_address || !UserIn<RobustListHead>(head_address).read(&head)) return;
+    u64 pending = head.list_op_pending & ~u64{1};
+    u64 entry = head.next & ~u64{1};
+    for (u32 n = 0; entry != head_address && n < kRobustListLimit; ++n) {
+        u64 next;
+        if (!UserIn<u64>(entry).read(&next)) return;
+        if (entry != pending) owner_died(entry + static_cast<u64>(head.futex_offset), tid, false);
+        entry = next & ~u64{1};
+    }
+    if (pending) owner_died(pending + static_cast<u64>(head.futex_offset), tid, true);
+}
+
+i64 sys_set_robust_list(arch::TrapFrame& f) {
+    if (f.rsi != sizeof(RobustListHead)) return -kEINVAL;
+    IrqSpinLockGuard guard(g_linux_lock);
+    current_thread()->user->robust_list = f.rdi;
+    return 0;
+}
+
+// get_robust_list(tid, head**, len*): 0 is the caller; another thread needs the caller to
+// be allowed to signal its process (Linux: ptrace read access).
+i64 sys_get_robust_list(arch::TrapFrame& f) {
+    u32 tid = static_cast<u32>(f.rdi);
+    u64 head = 0;
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        UserContext* target = tid == 0 ? current_thread()->user : find_linux_thread(tid);
+        if (!target) return -kESRCH;
+        LinuxProcess* self = current_linux();
+        if (target->home->linux_state() != self && !may_signal(*self, *target->home->linux_state(), 0)) return -kEPERM;
+        head = target->robust_list;
+    }
+    if (!UserOut<u64>(f.rsi).write(head)) return -kEFAULT;
+    return UserOut<u64>(f.rdx).write(sizeof(RobustListHead)) ? 0 : -kEFAULT;
 }
 
 i64 sys_futex(arch::TrapFrame& f) {

@@ -50,11 +50,16 @@ inline u64 signal_bit(int sig) { return u64{1} << (sig - 1); }
 // Queues `sig` for `target` (ignored signals are dropped, as Linux drops them) and wakes it
 // from an interruptible sleep.
 void send_signal(LinuxProcess& target, int sig, u32 sender_pid, i32 code, u64 address = 0) TA_REQ(g_linux_lock);
+// Queues `sig` for one thread (tgkill); SIGKILL still ends the whole process.
+void send_thread_signal(UserContext& thread, int sig, u32 sender_pid, i32 code) TA_REQ(g_linux_lock);
+// Whether the calling thread of `l` has a signal it does not block, for itself or `l`.
 bool signal_deliverable(const LinuxProcess& l) TA_REQ(g_linux_lock);
 // Sends to every member of process group `pgid` (for the tty and kill(-pgid)); false when
 // the group is empty.
 bool send_signal_to_group(u32 pgid, int sig, u32 sender_pid) TA_REQ(g_linux_lock);
 LinuxProcess* find_process(u32 pid) TA_REQ(g_linux_lock);
+// A live thread by its Linux thread id; nullptr when there is none.
+UserContext* find_linux_thread(u32 tid) TA_REQ(g_linux_lock);
 extern IntrusiveList<LinuxProcess, &LinuxProcess::all_node> g_linux_processes TA_GUARDED(g_linux_lock);
 
 // On the way back to user mode: runs default actions and builds handler frames.
@@ -100,6 +105,10 @@ void detach_linux_thread(UserContext* u);
 // futex.cpp: wakes up to `count` waiters on the futex word at `address` of the caller's
 // process (clear_child_tid at thread exit).
 i64 futex_wake(u64 address, u32 count, u32 bitset = ~0u);
+// Thread `tid` is ending (or exec'ing): every robust futex on its list (the head it gave
+// set_robust_list, in the current address space) that it still holds is marked
+// FUTEX_OWNER_DIED and one waiter woken.
+void exit_robust_list(u64 head, u32 tid);
 
 // Memory (memory.cpp). After an ELF image is loaded: its ranges, the stack's and the break.
 // With `file` (whose contents are `data`), the segments were not loaded: they are mapped

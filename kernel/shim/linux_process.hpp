@@ -124,10 +124,11 @@ struct LinuxProcess {
     u32 umask = 022;
     bool holds_record_locks = false;  // has taken an fcntl lock: closes must release them
 
-    // Signals (one thread per process so far: the mask is the process's).
+    // Signals: the dispositions and the signals sent to the process as a whole, taken by
+    // whichever of its threads does not block them and returns to user mode first. Masks
+    // and thread-directed signals are the threads' (UserContext::linux_*).
     SignalAction actions[kSignalCount + 1];
     u64 pending = 0;  // bit (sig - 1)
-    u64 blocked = 0;
     struct {
         u64 sp = 0, size = 0;
         u32 flags = 2;  // SS_DISABLE
@@ -137,29 +138,26 @@ struct LinuxProcess {
         i32 code = 0;
         u64 address = 0;  // si_addr for faults, the status for SIGCHLD, si_value for sigqueue
     };
-    PendingInfo info[kSignalCount + 1];  // siginfo of each pending standard signal
+    // siginfo of each pending standard signal (first step: one slot per signal, shared by
+    // the process-wide and the thread-directed instance)
+    PendingInfo info[kSignalCount + 1];
     static constexpr u32 kMaxQueued = 32;  // real-time signals queued (Linux: RLIMIT_SIGPENDING)
     struct {
         int signal;
+        u32 tid;  // the thread it was sent to, 0: the process
         PendingInfo info;
     } queued[kMaxQueued];
     u32 queued_count = 0;
-    u64 saved_mask = 0;  // rt_sigsuspend's mask to restore after the handler
-    bool mask_saved = false;
     bool stopped = false;  // by a stop signal, until SIGCONT
     bool stop_reported = false;
     bool continued = false;  // resumed by SIGCONT, not yet reported to wait
     int stop_signal = 0;
-    u64 syscall_number = 0;  // of the call in progress (restarts after a handler)
     Timer alarm_timer;
     u64 alarm_deadline = 0;  // ITIMER_REAL (alarm)
     u64 alarm_interval = 0;
-    u64 wait_deadline = 0;  // for FS waits made on behalf of poll/select (0: none)  // where the thread sleeps interruptibly, if it does
     WaitQueue signal_wait;            // rt_sigsuspend, pause, sigtimedwait
 
-    // Threads (clone with CLONE_THREAD): the UserContexts of the live ones. Signals are
-    // per process in this first step: one mask and pending set, taken by whichever thread
-    // returns to user mode first.
+    // Threads (clone with CLONE_THREAD): the UserContexts of the live ones.
     IntrusiveList<UserContext, &UserContext::linux_thread_node> threads;
     u32 live_threads = 0;
 

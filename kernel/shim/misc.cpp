@@ -236,10 +236,6 @@ i64 sys_setrlimit(arch::TrapFrame& f) {
     return change_limit(0, f.rdi, &wanted, nullptr);
 }
 
-// First step: the list is accepted but not kept, so a thread that dies holding a robust
-// futex does not mark it OWNER_DIED for the others (glibc and musl register one per thread).
-i64 sys_set_robust_list(arch::TrapFrame& f) { return f.rsi == 24 ? 0 : -kEINVAL; }
-
 i64 sys_prctl(arch::TrapFrame& f) {
     constexpr u64 kSetName = 15, kGetName = 16;
     if (f.rdi == kSetName) {

@@ -17,6 +17,7 @@
 #include "lib/list.hpp"
 #include "lib/string.hpp"
 #include "mm/heap.hpp"
+#include "sched/cpu.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/linux.hpp"
 #include "syscall/user_ptr.hpp"
@@ -102,14 +103,15 @@ i64 poll_once(PollFd* fds, usize count) {
 template <typename Scan>
 i64 wait_until_ready(u64 deadline, Scan scan) {
     LinuxProcess* l = current_linux();
+    UserContext* u = current_thread()->user;
     for (;;) {
         u64 generation = fs::poll_generation();
         i64 ready = scan();
         if (ready) return ready;
         if (deadline == ~u64{0} || (deadline && uptime_ns() >= deadline)) return 0;
-        l->wait_deadline = deadline;
+        u->linux_wait_deadline = deadline;
         i64 r = fs::poll_wait(generation);
-        l->wait_deadline = 0;
+        u->linux_wait_deadline = 0;
         if (r < 0) {
             bool signaled;
             {
@@ -151,11 +153,11 @@ void swap_mask(u64 user_mask) {
     if (!user_mask) return;
     u64 mask;
     if (!UserIn<u64>(user_mask).read(&mask)) return;
-    LinuxProcess* l = current_linux();
+    UserContext* u = current_thread()->user;
     IrqSpinLockGuard guard(g_linux_lock);
-    l->saved_mask = l->blocked;
-    l->mask_saved = true;
-    l->blocked = mask & ~(signal_bit(kSigKill) | signal_bit(kSigStop));
+    u->linux_saved_mask = u->linux_blocked;
+    u->linux_mask_saved = true;
+    u->linux_blocked = mask & ~(signal_bit(kSigKill) | signal_bit(kSigStop));
 }
 
 i64 do_poll(u64 user_fds, u64 count, u64 deadline) {

@@ -192,7 +192,9 @@ i64 generate(u32 pid, const char* name, char* buffer, usize capacity) TA_NO_THRE
         t.add("\nVmSize:\t%8llu kB\nVmRSS:\t%8llu kB\n", (unsigned long long)(usage.mapped_bytes / 1024),
               (unsigned long long)(usage.resident_pages * 4));
         t.add("Threads:\t%u\n", p->live_threads ? p->live_threads : 1);
-        t.add("SigPnd:\t%016llx\nSigBlk:\t%016llx\n", (unsigned long long)p->pending, (unsigned long long)p->blocked);
+        // The process's pending set and its first thread's mask (Linux shows the thread's).
+        u64 blocked = p->threads.empty() ? 0 : p->threads.front()->linux_blocked;
+        t.add("SigPnd:\t%016llx\nSigBlk:\t%016llx\n", (unsigned long long)p->pending, (unsigned long long)blocked);
         return t.result();
     }
     if (strcmp(name, "cmdline") == 0) {

@@ -97,6 +97,14 @@ LinuxProcess* find_process(u32 pid) {
     return nullptr;
 }
 
+UserContext* find_linux_thread(u32 tid) {
+    for (LinuxProcess* p : g_linux_processes)
+        if (!p->exited)
+            for (UserContext* t : p->threads)
+                if (t->linux_tid == tid) return t;
+    return nullptr;
+}
+
 i64 errno_of(Error e) {
     switch (e) {
     case Error::NoMemory: return -kENOMEM;
@@ -157,6 +165,24 @@ void exit_linux_process(u32 wait_status) {
         }
     }
     if (!first) exit_user_thread(code);  // another thread is ending the process
+    // Robust futexes held by any thread of the process (they all share its memory, which
+    // is still here; shared-memory locks outlive it).
+    for (;;) {
+        u64 head = 0;
+        u32 tid = 0;
+        {
+            IrqSpinLockGuard guard(g_linux_lock);
+            for (UserContext* t : l->threads)
+                if (t->robust_list) {
+                    head = t->robust_list;
+                    tid = t->linux_tid;
+                    t->robust_list = 0;
+                    break;
+                }
+        }
+        if (!head) break;
+        exit_robust_list(head, tid);
+    }
     release_vfork_parent(*l);
     close_all_files(*l);
     release_file_mappings(*l);
@@ -224,6 +250,7 @@ i64 clone_thread(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u
     inherit_cpu_state(child_user, flags, tls);
     u32 tid = Process::allocate_id();
     if (flags & kCloneChildCleartid) child_user->clear_child_tid = child_tid;
+    child_user->linux_blocked = current_thread()->user->linux_blocked;  // a new thread starts with its creator's mask
     if ((flags & kCloneChildSettid) && !UserOut<u32>(child_tid).write(tid)) {
         // The child's address is in our own memory; a bad one is the caller's problem (Linux
         // reports nothing either).
@@ -298,7 +325,7 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
         IrqSpinLockGuard guard(g_linux_lock);
         copy_fd_table(*pl, *cl);
         for (u32 sig = 1; sig <= kSignalCount; ++sig) cl->actions[sig] = pl->actions[sig];
-        cl->blocked = pl->blocked;
+        child_user->linux_blocked = current_thread()->user->linux_blocked;
         cl->altstack.sp = pl->altstack.sp;
         cl->altstack.size = pl->altstack.size;
         cl->altstack.flags = pl->altstack.flags;
@@ -470,9 +497,11 @@ i64 sys_execve(arch::TrapFrame& f) {
     }
 
     // The point of no return: the old image goes (a vfork child leaves its parent's alone
-    // and moves to an address space of its own).
+    // and moves to an address space of its own). Robust locks the thread holds die with it.
     Process& p = *l->process;
     UserContext* u = current_thread()->user;
+    exit_robust_list(u->robust_list, u->linux_tid);
+    u->robust_list = 0;
     if (l->vfork_parent) {
         if (!p.replace_address_space(u->ipc_buffer).ok()) {
             release_executable(exe);
@@ -539,12 +568,19 @@ i64 sys_exit(arch::TrapFrame& f) {
     UserContext* u = current_thread()->user;
     u32 status = static_cast<u32>(f.rdi & 0xff) << 8;
     bool last;
+    u64 head;
     {
         IrqSpinLockGuard guard(g_linux_lock);
         last = l->live_threads <= 1;
         if (!last) --l->live_threads;
     }
     if (last) exit_linux_process(status);
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        head = u->robust_list;
+        u->robust_list = 0;
+    }
+    exit_robust_list(head, u->linux_tid);
     // CLONE_CHILD_CLEARTID: pthread_join waits for this word to become 0.
     if (u->clear_child_tid) {
         u32 zero = 0;

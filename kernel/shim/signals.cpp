@@ -2,8 +2,9 @@
 // tty, child exit, alarm), and delivery on the way back to user mode with Linux's
 // rt_sigframe layout (siginfo + ucontext + the XSAVE image), undone by rt_sigreturn.
 //
-// First step: one thread per Linux process, so masks and pending sets are per process.
-// Stopped processes (SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU) sleep until SIGCONT or SIGKILL.
+// Masks are per thread; a signal is pending for the process (kill, the tty, alarm, child
+// exit) or for one thread (tgkill, tkill, faults), and a thread takes what is pending for it
+// or for its process and not blocked by its own mask, as Linux does. Stopped processes (SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU) sleep until SIGCONT or SIGKILL.
 
 #include "arch/user.hpp"
 #include "debug/log.hpp"
@@ -103,22 +104,30 @@ SigInfo info_of(int sig, const LinuxProcess::PendingInfo& p) {
     return info;
 }
 
-// Takes `sig` off the pending set and returns its siginfo. Real-time signals queue: each
-// send is one delivery, in order; the bit stays while more are queued.
-SigInfo dequeue(LinuxProcess& l, int sig) TA_REQ(g_linux_lock) {
+// Takes `sig` off the pending sets of the calling thread `u` (its own first, then its
+// process's) and returns its siginfo. Real-time signals queue: each send is one delivery, in
+// order; a bit stays while more are queued for it.
+SigInfo dequeue(LinuxProcess& l, UserContext& u, int sig) TA_REQ(g_linux_lock) {
+    u64 bit = signal_bit(sig);
     if (sig >= kFirstRealtime) {
         for (u32 i = 0; i < l.queued_count; ++i) {
-            if (l.queued[i].signal != sig) continue;
+            if (l.queued[i].signal != sig || (l.queued[i].tid && l.queued[i].tid != u.linux_tid)) continue;
             SigInfo info = info_of(sig, l.queued[i].info);
             for (u32 j = i + 1; j < l.queued_count; ++j) l.queued[j - 1] = l.queued[j];
             --l.queued_count;
-            bool more = false;
-            for (u32 j = 0; j < l.queued_count; ++j) more |= l.queued[j].signal == sig;
-            if (!more) l.pending &= ~signal_bit(sig);
+            bool for_process = false, for_thread = false;
+            for (u32 j = 0; j < l.queued_count; ++j)
+                if (l.queued[j].signal == sig) {
+                    for_process |= l.queued[j].tid == 0;
+                    for_thread |= l.queued[j].tid == u.linux_tid;
+                }
+            if (!for_process) l.pending &= ~bit;
+            if (!for_thread) u.linux_pending &= ~bit;
             return info;
         }
     }
-    l.pending &= ~signal_bit(sig);
+    if (u.linux_pending & bit) u.linux_pending &= ~bit;
+    else l.pending &= ~bit;
     return info_of(sig, l.info[sig]);
 }
 
@@ -177,12 +186,21 @@ void stop_process(LinuxProcess& l, int sig) TA_REQ(g_linux_lock) {
 
 }  // namespace
 
-bool signal_deliverable(const LinuxProcess& l) { return (l.pending & ~l.blocked) != 0; }
+bool signal_deliverable(const LinuxProcess& l) {
+    const UserContext& u = *current_thread()->user;
+    return ((l.pending | u.linux_pending) & ~u.linux_blocked) != 0;
+}
 
-void send_signal(LinuxProcess& target, int sig, u32 sender_pid, i32 code, u64 address) {
-    if (target.exited) return;
+namespace {
+// What every signal does on arrival, whoever it is for: SIGCONT and SIGKILL resume a
+// stopped process and discard pending stop signals, a stop signal discards a pending
+// SIGCONT. False when the signal is dropped here (the process is gone).
+bool arrive(LinuxProcess& target, int sig) TA_REQ(g_linux_lock) {
+    if (target.exited) return false;
+    const u64 kStops = signal_bit(kSigStop) | signal_bit(kSigTstp) | signal_bit(kSigTtin) | signal_bit(kSigTtou);
     if (sig == kSigCont || sig == kSigKill) {
-        target.pending &= ~(signal_bit(kSigStop) | signal_bit(kSigTstp) | signal_bit(kSigTtin) | signal_bit(kSigTtou));
+        target.pending &= ~kStops;
+        for (UserContext* t : target.threads) t->linux_pending &= ~kStops;
         if (target.stopped) {
             target.stopped = false;
             target.continued = true;  // for a parent's wait with WCONTINUED
@@ -191,25 +209,55 @@ void send_signal(LinuxProcess& target, int sig, u32 sender_pid, i32 code, u64 ad
         }
     } else if (default_action(sig) == Default::Stop) {
         target.pending &= ~signal_bit(kSigCont);
+        for (UserContext* t : target.threads) t->linux_pending &= ~signal_bit(kSigCont);
     }
-    bool blocked = target.blocked & signal_bit(sig);
+    return true;
+}
+
+// Adds `sig` to a pending set (`tid` 0: the process's, else that thread's `pending`); false
+// when it was not added (a standard signal already pending, or the real-time queue full).
+bool make_pending(LinuxProcess& target, u64& pending, u32 tid, int sig, u32 sender_pid, i32 code, u64 address)
+    TA_REQ(g_linux_lock) {
+    if (sig >= kFirstRealtime) {
+        if (target.queued_count == LinuxProcess::kMaxQueued) return false;  // full: dropped (sigqueue says EAGAIN)
+        target.queued[target.queued_count++] = {sig, tid, {sender_pid, code, address}};
+    } else if (pending & signal_bit(sig)) {
+        return false;  // standard signals do not queue: the pending one stands
+    }
+    pending |= signal_bit(sig);
+    if (sig < kFirstRealtime) target.info[sig] = {sender_pid, code, address};
+    return true;
+}
+}  // namespace
+
+void send_signal(LinuxProcess& target, int sig, u32 sender_pid, i32 code, u64 address) {
+    if (!arrive(target, sig)) return;
+    // Blocked means blocked by every thread: then no thread may take it yet.
+    u64 bit = signal_bit(sig);
+    bool blocked = !target.threads.empty();
+    for (UserContext* t : target.threads) blocked &= (t->linux_blocked & bit) != 0;
     if (is_ignored(target, sig) && !blocked) {
         target.signal_wait.wake_all();  // a SIGCONT still resumes
         return;
     }
-    if (sig >= kFirstRealtime) {
-        if (target.queued_count == LinuxProcess::kMaxQueued) return;  // full: dropped (sigqueue says EAGAIN)
-        target.queued[target.queued_count++] = {sig, {sender_pid, code, address}};
-    } else if (target.pending & signal_bit(sig)) {
-        return;  // standard signals do not queue: the pending one stands
-    }
-    target.pending |= signal_bit(sig);
-    if (sig < kFirstRealtime) target.info[sig] = {sender_pid, code, address};
-    if (!blocked) {
-        for (UserContext* t : target.threads)
-            if (t->linux_blocked_on) t->linux_blocked_on->wake_all();
+    if (!make_pending(target, target.pending, 0, sig, sender_pid, code, address) || blocked) return;
+    for (UserContext* t : target.threads)
+        if (t->linux_blocked_on && !(t->linux_blocked & bit)) t->linux_blocked_on->wake_all();
+    target.signal_wait.wake_all();
+}
+
+void send_thread_signal(UserContext& thread, int sig, u32 sender_pid, i32 code) {
+    LinuxProcess& target = *thread.home->linux_state();
+    if (sig == kSigKill) return send_signal(target, sig, sender_pid, code);  // fatal to the whole process
+    if (!arrive(target, sig)) return;
+    bool blocked = thread.linux_blocked & signal_bit(sig);
+    if (is_ignored(target, sig) && !blocked) {
         target.signal_wait.wake_all();
+        return;
     }
+    if (!make_pending(target, thread.linux_pending, thread.linux_tid, sig, sender_pid, code, 0) || blocked) return;
+    if (thread.linux_blocked_on) thread.linux_blocked_on->wake_all();
+    target.signal_wait.wake_all();
 }
 
 bool send_signal_to_group(u32 pgid, int sig, u32 sender_pid) {
@@ -250,33 +298,35 @@ void raise_fault_signal(arch::TrapFrame& f, u64 fault_address) {
     case 17: sig = kSigBus; code = 1; break;                                // BUS_ADRALN
     default: sig = kSigSegv; code = kSiKernel; fault_address = 0; break;   // #GP and the rest
     }
+    UserContext* u = current_thread()->user;
     IrqSpinLockGuard guard(g_linux_lock);
-    // A fault the program cannot handle (blocked or ignored) kills it, as in Linux.
-    if ((l->blocked & signal_bit(sig)) || l->actions[sig].handler == kSigIgn) {
-        l->blocked &= ~signal_bit(sig);
+    // A fault the program cannot handle (blocked or ignored) kills it, as in Linux. The
+    // signal is the faulting thread's.
+    if ((u->linux_blocked & signal_bit(sig)) || l->actions[sig].handler == kSigIgn) {
+        u->linux_blocked &= ~signal_bit(sig);
         l->actions[sig] = {};
     }
-    l->pending |= signal_bit(sig);
+    u->linux_pending |= signal_bit(sig);
     l->info[sig] = {0, code, fault_address};
 }
 
 namespace {
-[[gnu::noinline]] void deliver_signals_slow(arch::TrapFrame& f, LinuxProcess* l, bool restart);
+[[gnu::noinline]] void deliver_signals_slow(arch::TrapFrame& f, LinuxProcess* l, UserContext* u, bool restart);
 }
 
 void deliver_signals(arch::TrapFrame& f) {
     LinuxProcess* l = current_linux();
+    UserContext* u = current_thread()->user;
     bool restart = f.vector == arch::kSyscallVector && static_cast<i64>(f.rax) == -kERestartSys;
     // The common case, without the lock: nothing to deliver. A signal sent right now is
     // seen on the next way out (the next syscall or interrupt), as Linux's flag check.
-    if (!restart && !__atomic_load_n(&l->mask_saved, __ATOMIC_RELAXED) &&
-        !(__atomic_load_n(&l->pending, __ATOMIC_RELAXED) & ~__atomic_load_n(&l->blocked, __ATOMIC_RELAXED)))
-        return;
-    deliver_signals_slow(f, l, restart);
+    u64 pending = __atomic_load_n(&l->pending, __ATOMIC_RELAXED) | __atomic_load_n(&u->linux_pending, __ATOMIC_RELAXED);
+    if (!restart && !u->linux_mask_saved && !(pending & ~u->linux_blocked)) return;
+    deliver_signals_slow(f, l, u, restart);
 }
 
 namespace {
-void deliver_signals_slow(arch::TrapFrame& f, LinuxProcess* l, bool restart) {
+void deliver_signals_slow(arch::TrapFrame& f, LinuxProcess* l, UserContext* u, bool restart) {
     for (;;) {
         int sig = 0;
         SignalAction action;
@@ -284,19 +334,19 @@ void deliver_signals_slow(arch::TrapFrame& f, LinuxProcess* l, bool restart) {
         u64 saved_mask;
         {
             IrqSpinLockGuard guard(g_linux_lock);
-            u64 ready = l->pending & ~l->blocked;
+            u64 ready = (l->pending | u->linux_pending) & ~u->linux_blocked;
             if (!ready) {
                 // A temporary mask (ppoll, pselect6, epoll_pwait, sigsuspend) ends here; a
                 // signal it held back is delivered now, before user code runs, as on Linux.
-                if (l->mask_saved) {
-                    l->blocked = l->saved_mask;
-                    l->mask_saved = false;
+                if (u->linux_mask_saved) {
+                    u->linux_blocked = u->linux_saved_mask;
+                    u->linux_mask_saved = false;
                     continue;
                 }
                 break;
             }
             sig = __builtin_ctzll(ready) + 1;
-            info = dequeue(*l, sig);
+            info = dequeue(*l, *u, sig);
             action = l->actions[sig];
             if (action.handler == kSigIgn) continue;
             if (action.handler == kSigDfl) {
@@ -307,11 +357,11 @@ void deliver_signals_slow(arch::TrapFrame& f, LinuxProcess* l, bool restart) {
                     continue;
                 }
             } else {
-                saved_mask = l->mask_saved ? l->saved_mask : l->blocked;
-                l->mask_saved = false;
-                l->blocked |= action.mask;
-                if (!(action.flags & kSaNodefer)) l->blocked |= signal_bit(sig);
-                l->blocked &= ~kUnblockable;
+                saved_mask = u->linux_mask_saved ? u->linux_saved_mask : u->linux_blocked;
+                u->linux_mask_saved = false;
+                u->linux_blocked |= action.mask;
+                if (!(action.flags & kSaNodefer)) u->linux_blocked |= signal_bit(sig);
+                u->linux_blocked &= ~kUnblockable;
                 if (action.flags & kSaResethand) l->actions[sig] = {};
             }
         }
@@ -322,7 +372,7 @@ void deliver_signals_slow(arch::TrapFrame& f, LinuxProcess* l, bool restart) {
         if (restart) {
             restart = false;
             if (action.flags & kSaRestart) {
-                f.rax = l->syscall_number;
+                f.rax = u->linux_syscall_number;
                 f.rip -= 2;  // the syscall instruction
             } else {
                 f.rax = static_cast<u64>(-kEINTR);
@@ -336,7 +386,7 @@ void deliver_signals_slow(arch::TrapFrame& f, LinuxProcess* l, bool restart) {
         return;  // one handler per return to user mode; more follow on the next return
     }
     if (restart) {
-        f.rax = l->syscall_number;
+        f.rax = u->linux_syscall_number;
         f.rip -= 2;
     }
 }
@@ -360,7 +410,10 @@ i64 sys_rt_sigaction(arch::TrapFrame& f) {
         if (f.rsi) {
             incoming.mask &= ~kUnblockable;
             l->actions[sig] = incoming;
-            if (is_ignored(*l, static_cast<int>(sig))) l->pending &= ~signal_bit(static_cast<int>(sig));
+            if (is_ignored(*l, static_cast<int>(sig))) {
+                l->pending &= ~signal_bit(static_cast<int>(sig));
+                for (UserContext* t : l->threads) t->linux_pending &= ~signal_bit(static_cast<int>(sig));
+            }
         }
     }
     if (f.rdx && !UserOut<SignalAction>(f.rdx).write(old)) return -kEFAULT;
@@ -369,21 +422,21 @@ i64 sys_rt_sigaction(arch::TrapFrame& f) {
 
 i64 sys_rt_sigprocmask(arch::TrapFrame& f) {
     if (f.r10 != 8) return -kEINVAL;
-    LinuxProcess* l = current_linux();
+    UserContext* u = current_thread()->user;
     u64 set = 0;
     if (f.rsi && !UserIn<u64>(f.rsi).read(&set)) return -kEFAULT;
     u64 old;
     {
         IrqSpinLockGuard guard(g_linux_lock);
-        old = l->blocked;
+        old = u->linux_blocked;
         if (f.rsi) {
             switch (f.rdi) {
-            case 0: l->blocked |= set; break;
-            case 1: l->blocked &= ~set; break;
-            case 2: l->blocked = set; break;
+            case 0: u->linux_blocked |= set; break;
+            case 1: u->linux_blocked &= ~set; break;
+            case 2: u->linux_blocked = set; break;
             default: return -kEINVAL;
             }
-            l->blocked &= ~kUnblockable;
+            u->linux_blocked &= ~kUnblockable;
         }
     }
     if (f.rdx && !UserOut<u64>(f.rdx).write(old)) return -kEFAULT;
@@ -396,7 +449,8 @@ i64 sys_rt_sigpending(arch::TrapFrame& f) {
     u64 pending;
     {
         IrqSpinLockGuard guard(g_linux_lock);
-        pending = l->pending & l->blocked;
+        UserContext* u = current_thread()->user;
+        pending = (l->pending | u->linux_pending) & u->linux_blocked;
     }
     return UserOut<u64>(f.rdi).write(pending) ? 0 : -kEFAULT;
 }
@@ -406,10 +460,11 @@ i64 sys_rt_sigsuspend(arch::TrapFrame& f) {
     u64 mask;
     if (!UserIn<u64>(f.rdi).read(&mask)) return -kEFAULT;
     LinuxProcess* l = current_linux();
+    UserContext* u = current_thread()->user;
     IrqSpinLockGuard guard(g_linux_lock);
-    l->saved_mask = l->blocked;
-    l->mask_saved = true;  // restored after the handler runs (deliver_signals)
-    l->blocked = mask & ~kUnblockable;
+    u->linux_saved_mask = u->linux_blocked;
+    u->linux_mask_saved = true;  // restored after the handler runs (deliver_signals)
+    u->linux_blocked = mask & ~kUnblockable;
     while (sleep_interruptible(l->signal_wait)) {
     }
     return -kEINTR;
@@ -449,7 +504,7 @@ i64 sys_rt_sigreturn(arch::TrapFrame& f) {
     }
     {
         IrqSpinLockGuard guard(g_linux_lock);
-        l->blocked = uc.sigmask & ~kUnblockable;
+        u->linux_blocked = uc.sigmask & ~kUnblockable;
     }
     u->restore_all_registers = true;
     return static_cast<i64>(c.rax);
@@ -512,26 +567,28 @@ i64 sys_kill(arch::TrapFrame& f) {
     return permitted ? 0 : any ? -kEPERM : -kESRCH;
 }
 
-i64 sys_tgkill(arch::TrapFrame& f) {
-    // One thread per process: the thread id is the process id.
-    u64 sig = f.rdx;
+namespace {
+// tgkill/tkill: a signal for one thread. `tgid` 0: whatever process the thread is in (tkill).
+i64 signal_thread(u32 tgid, u32 tid, u64 sig) {
     if (sig != 0 && !valid_signal(sig)) return -kEINVAL;
-    if (static_cast<i32>(f.rdi) <= 0 || static_cast<i32>(f.rsi) <= 0) return -kEINVAL;
-    if (f.rdi != f.rsi) return -kESRCH;
+    if (static_cast<i32>(tid) <= 0 || static_cast<i32>(tgid) < 0) return -kEINVAL;
     LinuxProcess* self = current_linux();
     IrqSpinLockGuard guard(g_linux_lock);
-    LinuxProcess* target = find_process(static_cast<u32>(f.rsi));
-    if (!target) return -kESRCH;
+    UserContext* thread = find_linux_thread(tid);
+    LinuxProcess* target = thread ? thread->home->linux_state() : nullptr;
+    if (!target || (tgid && target->pid != tgid)) return -kESRCH;
     if (!may_signal(*self, *target, static_cast<int>(sig))) return -kEPERM;
-    if (sig) send_signal(*target, static_cast<int>(sig), self->pid, kSiTkill);
+    if (sig) send_thread_signal(*thread, static_cast<int>(sig), self->pid, kSiTkill);
     return 0;
 }
+}  // namespace
 
-i64 sys_tkill(arch::TrapFrame& f) {
-    f.rdx = f.rsi;
-    f.rsi = f.rdi;
-    return sys_tgkill(f);
+i64 sys_tgkill(arch::TrapFrame& f) {
+    if (static_cast<i32>(f.rdi) <= 0) return -kEINVAL;
+    return signal_thread(static_cast<u32>(f.rdi), static_cast<u32>(f.rsi), f.rdx);
 }
+
+i64 sys_tkill(arch::TrapFrame& f) { return signal_thread(0, static_cast<u32>(f.rdi), f.rsi); }
 
 i64 sys_rt_sigtimedwait(arch::TrapFrame& f) {
     if (f.r10 != 8) return -kEINVAL;
@@ -546,21 +603,22 @@ i64 sys_rt_sigtimedwait(arch::TrapFrame& f) {
         if (deadline == uptime_ns()) deadline = 1;  // a zero timeout polls
     }
     LinuxProcess* l = current_linux();
+    UserContext* u = current_thread()->user;
     set &= ~kUnblockable;
     SigInfo info;
     int sig = 0;
     {
         IrqSpinLockGuard guard(g_linux_lock);
         for (;;) {
-            u64 ready = l->pending & set;
+            u64 ready = (l->pending | u->linux_pending) & set;
             if (ready) {
                 sig = __builtin_ctzll(ready) + 1;
-                info = dequeue(*l, sig);
+                info = dequeue(*l, *u, sig);
                 break;
             }
             if (deadline && uptime_ns() >= deadline) return -kEAGAIN;
             if (!sleep_interruptible(l->signal_wait, deadline)) {
-                if (l->pending & set) continue;
+                if ((l->pending | u->linux_pending) & set) continue;
                 return -kEINTR;
             }
         }

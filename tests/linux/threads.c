@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,104 @@ static void* sleep_forever(void* arg) {
     return NULL;
 }
 
+/* pthread_kill: the signal reaches a thread of this process. */
+static volatile sig_atomic_t usr1_seen;
+static void on_usr1(int sig) { usr1_seen = sig; }
+static volatile int stop_spinning;
+static pid_t spinner_tid;
+static void* spin(void* arg) {
+    (void)arg;
+    __atomic_store_n(&spinner_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
+    while (!stop_spinning) sleep_ms(1);
+    return NULL;
+}
+
+/* Masks are per thread. */
+static volatile pid_t usr2_handled_by;
+static void on_usr2(int sig) { (void)sig; usr2_handled_by = (pid_t)syscall(SYS_gettid); }
+static volatile int masker_state;
+static void* block_usr2_and_wait(void* arg) {
+    (void)arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    masker_state = 1;
+    while (masker_state != 2) sleep_ms(1);
+    sigset_t pending;
+    sigpending(&pending);
+    masker_state = sigismember(&pending, SIGUSR2) ? 3 : 4;  /* the tgkill below is pending here */
+    while (masker_state != 5) sleep_ms(1);
+    return NULL;
+}
+static pid_t receiver_tid;
+static void* wait_for_usr2(void* arg) {
+    (void)arg;
+    receiver_tid = (pid_t)syscall(SYS_gettid);
+    for (int i = 0; i < 2000 && !usr2_handled_by; ++i) sleep_ms(1);
+    return NULL;
+}
+
+static void thread_masks(void) {
+    signal(SIGUSR2, on_usr2);
+    pthread_t t;
+    pthread_create(&t, NULL, block_usr2_and_wait, NULL);
+    while (masker_state != 1) sleep_ms(1);
+    sigset_t mine;
+    pthread_sigmask(SIG_BLOCK, NULL, &mine);
+    check(!sigismember(&mine, SIGUSR2), "another thread's pthread_sigmask leaves this thread's mask alone");
+    check(pthread_kill(t, SIGUSR2) == 0, "pthread_kill to a thread that blocks the signal");
+    masker_state = 2;
+    while (masker_state == 2) sleep_ms(1);
+    check(masker_state == 3, "a signal sent to a thread that blocks it is pending for that thread");
+    sigset_t pending;
+    sigpending(&pending);
+    check(!sigismember(&pending, SIGUSR2), "and not for the others");
+    check(usr2_handled_by == 0, "a blocked thread-directed signal is not handled by another thread");
+    masker_state = 5;
+    pthread_join(t, NULL);
+
+    /* A process-directed signal goes to a thread that does not block it (the thread is
+     * made first: it inherits its creator's mask). */
+    usr2_handled_by = 0;
+    pthread_create(&t, NULL, wait_for_usr2, NULL);
+    while (!receiver_tid) sleep_ms(1);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    kill(getpid(), SIGUSR2);
+    pthread_join(t, NULL);
+    check(usr2_handled_by == receiver_tid, "kill() is handled by the thread that does not block the signal");
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    signal(SIGUSR2, SIG_DFL);
+
+    /* A thread that ends with every signal blocked (musl's pthread_exit does that) leaves
+     * the other threads' masks alone. */
+    pthread_create(&t, NULL, report, &(struct result){0});
+    pthread_join(t, NULL);
+    pthread_sigmask(SIG_BLOCK, NULL, &mine);
+    check(!sigismember(&mine, SIGINT) && !sigismember(&mine, SIGUSR1), "a thread's exit leaves the survivors' masks alone");
+}
+
+static void thread_signals(void) {
+    signal(SIGUSR1, on_usr1);
+    pthread_t t;
+    pthread_create(&t, NULL, spin, NULL);
+    while (!__atomic_load_n(&spinner_tid, __ATOMIC_SEQ_CST)) sleep_ms(1);
+    check(pthread_kill(t, SIGUSR1) == 0, "pthread_kill to another thread");
+    for (int i = 0; i < 1000 && !usr1_seen; ++i) sleep_ms(1);
+    check(usr1_seen == SIGUSR1, "the signal pthread_kill sent is handled");
+    check(syscall(SYS_tgkill, getpid(), spinner_tid, 0) == 0, "tgkill(pid, tid of a thread, 0) finds the thread");
+    check(syscall(SYS_tkill, spinner_tid, 0) == 0, "tkill(tid of a thread, 0) finds the thread");
+    check(syscall(SYS_tgkill, getpid() + 100000, spinner_tid, 0) == -1 && errno == ESRCH,
+          "tgkill with a thread group the thread is not in is ESRCH");
+    check(syscall(SYS_tgkill, 0, spinner_tid, 0) == -1 && errno == EINVAL, "tgkill with tgid 0 is EINVAL");
+    stop_spinning = 1;
+    pthread_join(t, NULL);
+    signal(SIGUSR1, SIG_DFL);
+}
+
 int main(void) {
     alarm(10); /* a watchdog: the default SIGALRM action ends a hung test */
     main_tid = (pid_t)syscall(SYS_gettid);
@@ -131,6 +230,9 @@ int main(void) {
     while (waited == -1 && errno == EINTR);
     check(__atomic_load_n(&word, __ATOMIC_SEQ_CST) == 1, "FUTEX_WAIT returns after another thread's FUTEX_WAKE");
     pthread_join(t, NULL);
+
+    thread_signals();
+    thread_masks();
 
     /* exit_group from a thread ends the whole process (a child, so we can watch). */
     fflush(stdout);

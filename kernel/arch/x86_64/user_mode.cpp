@@ -137,4 +137,29 @@ bool copy_to_user(u64 user_dst, const void* src, usize length) {
     return !call_with_fault_recovery(recovery, do_copy, &r);
 }
 
+namespace {
+struct CompareExchangeRequest {
+    u32* word;
+    u32 expected, desired, seen;
+};
+
+void do_compare_exchange(void* arg) {
+    auto* r = static_cast<CompareExchangeRequest*>(arg);
+    stac();
+    u32 seen = r->expected;
+    __atomic_compare_exchange_n(r->word, &seen, r->desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    clac();
+    r->seen = seen;
+}
+}  // namespace
+
+bool compare_exchange_user(u64 user_word, u32 expected, u32 desired, u32* seen) {
+    if (user_word % 4 || !user_range_ok(user_word, 4)) return false;
+    CompareExchangeRequest r{reinterpret_cast<u32*>(user_word), expected, desired, 0};
+    FaultRecovery recovery;
+    if (call_with_fault_recovery(recovery, do_compare_exchange, &r)) return false;
+    *seen = r.seen;
+    return true;
+}
+
 }  // namespace arch

@@ -36,5 +36,8 @@ u64 user_gs_base();
 // or the range is not in the user half.
 [[nodiscard]] bool copy_from_user(void* dst, u64 user_src, usize length);
 [[nodiscard]] bool copy_to_user(u64 user_dst, const void* src, usize length);
+// Atomically replaces the aligned user word with `desired` if it holds `expected`; *seen
+// gets the value it held (== expected when replaced). False if the word faulted.
+[[nodiscard]] bool compare_exchange_user(u64 user_word, u32 expected, u32 desired, u32* seen);
 
 }  // namespace arch
