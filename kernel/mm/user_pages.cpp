@@ -101,7 +101,7 @@ Result<u64> take_fault_page(u64 space_id, uptr va) {
         bool wake = false;
         u64 phys = 0;
         {
-            IrqSpinLockGuard guard(g_pcache_lock);
+            SpinLockGuard guard(g_pcache_lock);  // interrupts are off already (see the header)
             if (g_pcache_count) {
                 phys = g_pcache[--g_pcache_count];
                 if (g_oplog_count < kOpLogSize) g_oplog[g_oplog_count++] = {space_id, va, phys};
@@ -142,7 +142,10 @@ void user_pages_init() {
         LOG_INFO("mm: kernel paging off (mm.kernel_paging=0): faults allocate and zero their pages");
         return;
     }
-    Thread* t = thread_create("pcache-refill", refill_worker, nullptr);
+    // Below every program's priority: the refill runs when the CPU would otherwise idle (off
+    // the critical path, §4.5), never in the middle of a burst of faults; a CPU that is never
+    // idle drains the PCache and its faults zero their own pages.
+    Thread* t = thread_create("pcache-refill", refill_worker, nullptr, kPriorityIdle + 1);
     if (t) thread_start(t);
 }
 

@@ -26,7 +26,9 @@ bool user_page_shared(u64 phys);
 u64 zero_page();
 
 // A zeroed page for a fault in `space_id` at `va`: from the PCache (and logged), or
-// allocated and zeroed now when kernel paging is off or the PCache is empty.
+// allocated and zeroed now when kernel paging is off or the PCache is empty. Called with
+// interrupts off (the fault path holds the process's vm_lock), so the PCache lock is taken
+// without saving and clearing the interrupt flag again.
 Result<u64> take_fault_page(u64 space_id, uptr va);
 
 struct PagingStats {

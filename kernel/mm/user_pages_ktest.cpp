@@ -2,6 +2,7 @@
 // last holder frees), the zero page, and a storm of fault pages taken, shared and released
 // on every CPU at once that must neither deadlock nor leak a page.
 
+#include "arch/interrupts.hpp"
 #include "arch/mmu.hpp"
 #include "debug/log.hpp"
 #include "ktest/ktest.hpp"
@@ -25,7 +26,9 @@ constexpr u32 kStormRounds = 3000;
 void storm(void* raw) {
     auto* w = static_cast<StormWorker*>(raw);
     for (u32 i = 0; i < kStormRounds; ++i) {
+        arch::disable_interrupts();  // as on the fault path
         Result<u64> page = mm::take_fault_page(0, 0);
+        arch::enable_interrupts();
         if (!page.ok()) {
             ++w->failures;
             continue;

@@ -23,9 +23,13 @@ bool resolve_kernel_access_fault(u64 address, u64 error_code, bool interrupts_we
     // the FS for a file page, shoot down TLBs); otherwise it resolves only what needs
     // neither.
     if (interrupts_were_on) arch::enable_interrupts();
-    bool resolved = shim::resolve_user_fault(address, error_code & kPfWrite, false);
+    bool resolved = shim::resolve_user_fault(address, error_code & kPfWrite, false, interrupts_were_on);
     if (interrupts_were_on) arch::disable_interrupts();
     return resolved;
+}
+
+namespace {
+[[gnu::noinline]] void handle_unresolved_exception(arch::TrapFrame& f, u64 fault_address, Thread* t, UserContext* u);
 }
 
 void handle_user_exception(arch::TrapFrame& f, u64 fault_address) {
@@ -34,10 +38,15 @@ void handle_user_exception(arch::TrapFrame& f, u64 fault_address) {
     if (!u) return;
     // The way back to user mode (signals, scheduling, shootdowns) runs with interrupts on.
     arch::enable_interrupts();
-    // Linux programs: pages the memory manager maps on first touch, and copy-on-write.
-    if (f.vector == 14 && u->depth == 0 && u->home->linux_state() &&
-        shim::resolve_user_fault(fault_address, f.error_code & kPfWrite, f.error_code & kPfFetch))
+    // Linux programs (outside any IPC call): pages the memory manager maps on first touch,
+    // and copy-on-write. resolve_user_fault checks it is one.
+    if (f.vector == 14 && shim::resolve_user_fault(fault_address, f.error_code & kPfWrite, f.error_code & kPfFetch, true))
         return;
+    handle_unresolved_exception(f, fault_address, t, u);  // out of line: the common case above stays lean
+}
+
+namespace {
+void handle_unresolved_exception(arch::TrapFrame& f, u64 fault_address, Thread* t, UserContext* u) {
     Process* culprit = u->domain;
     LOG_WARN("%s in process %s (pid %u, thread %s) at rip %llx, address %llx, error %llx",
              arch::exception_name(f.vector), culprit->name(), culprit->pid(), t->name, (unsigned long long)f.rip,
@@ -55,5 +64,6 @@ void handle_user_exception(arch::TrapFrame& f, u64 fault_address) {
     u->home->mark_dead(-static_cast<i64>(f.vector));
     exit_user_thread(-static_cast<i64>(f.vector));
 }
+}  // namespace
 
 }  // namespace kernel

@@ -133,7 +133,10 @@ void drop_unmapped_files();
 void release_file_mappings(LinuxProcess& l);
 // A page fault at `address` in the calling thread's Linux process: maps a page (zero page,
 // PCache page, copy-on-write) when the ranges allow the access. False: a real fault.
-bool resolve_user_fault(uptr address, bool write, bool execute);
+// `interrupts_on`: the fault came from code that had interrupts on, so the memory manager
+// may sleep and interrupt other CPUs (TLB shootdowns, the FS); else it resolves only what
+// needs neither.
+bool resolve_user_fault(uptr address, bool write, bool execute, bool interrupts_on);
 // Whether a range of the calling process holds `address` (SIGSEGV's SEGV_ACCERR vs MAPERR).
 bool address_mapped(uptr address);
 // Fork's copy of the parent's ranges and pages (copy-on-write) into the child.

@@ -141,8 +141,8 @@ MemoryUsage memory_usage(LinuxProcess& p) {
     return usage;
 }
 
-void drop_unmapped_files() {
-    if (!__atomic_load_n(&g_dead_files, __ATOMIC_RELAXED)) return;
+namespace {
+[[gnu::noinline]] void drop_dead_files() {
     MappedFile* dead;
     {
         IrqSpinLockGuard guard(g_dead_files_lock);
@@ -155,6 +155,11 @@ void drop_unmapped_files() {
         kdelete(dead);
         dead = next;
     }
+}
+}  // namespace
+
+void drop_unmapped_files() {
+    if (__atomic_load_n(&g_dead_files, __ATOMIC_RELAXED)) drop_dead_files();
 }
 
 void memory_configure() {
@@ -258,7 +263,8 @@ enum class Resolved : u8 { No, Yes, YesFlushOthers, NeedFilePage, BeyondFile, Ou
 // What a fault in a file range needs from the FS: page `index` of `file`, and for a read
 // fault the neighbours to map with it if the page cache has them (fault-around, as Linux
 // does for up to 16 pages): pages [around_first, around_first + around_count) of the file
-// at addresses from around_va.
+// at addresses from around_va. resolve_locked fills every field when it asks for a page
+// (there are no default values: an anonymous fault does not pay for initialising it).
 struct FileFault {
     MappedFile* file = nullptr;  // a reference, taken under vm_lock
     u64 index = 0;
@@ -296,6 +302,12 @@ void map_around(LinuxProcess* l, AddressSpace& space, const FileFault& need) {
 namespace {
 Resolved resolve_once(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
                       bool may_flush_others);
+// The uncommon ends of a fault, out of line so that the common one (an anonymous page)
+// does not pay for their stack frames.
+[[gnu::noinline]] Resolved resolve_file_fault(LinuxProcess* l, AddressSpace& space, uptr address, bool write,
+                                              bool execute, bool may_flush_others, FileFault need);
+[[gnu::noinline]] bool resolve_user_fault_rest(LinuxProcess* l, AddressSpace& space, uptr address, bool write,
+                                               bool execute, bool may_flush_others, Resolved r);
 
 // The OOM killer (Linux's, simplified): the Linux process with the most resident pages of
 // its own — init only when nobody else is left — gets SIGKILL, so that the rest of the
@@ -320,7 +332,7 @@ void oom_kill(LinuxProcess* faulting) {
 }
 }  // namespace
 
-bool resolve_user_fault(uptr address, bool write, bool execute) {
+bool resolve_user_fault(uptr address, bool write, bool execute, bool interrupts_on) {
     Thread* t = current_thread();
     UserContext* u = t->user;
     if (!u || !arch::is_user_address(address)) return false;
@@ -329,8 +341,15 @@ bool resolve_user_fault(uptr address, bool write, bool execute) {
     l = memory_owner(l);
     if (!l->vmas) return false;
     AddressSpace& space = u->home->address_space();
-    bool may_flush_others = arch::interrupts_enabled();
+    bool may_flush_others = interrupts_on;
     Resolved r = resolve_once(l, space, address, write, execute, may_flush_others);
+    if (r == Resolved::Yes) return true;  // the common case, kept free of the rest's stack frame
+    return resolve_user_fault_rest(l, space, address, write, execute, may_flush_others, r);
+}
+
+namespace {
+bool resolve_user_fault_rest(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
+                             bool may_flush_others, Resolved r) {
     // Out of memory: the OOM killer frees some, and the fault is tried again, unless this
     // process is the one killed (it dies on its way out) or no sleep is possible here.
     for (int round = 0; r == Resolved::OutOfMemory && may_flush_others && round < 20; ++round) {
@@ -346,6 +365,7 @@ bool resolve_user_fault(uptr address, bool write, bool execute) {
     if (r == Resolved::YesFlushOthers) arch::tlb_shootdown(align_down<uptr>(address, arch::kPageSize), 1);
     return r == Resolved::Yes || r == Resolved::YesFlushOthers;
 }
+}  // namespace
 
 namespace {
 // One attempt at a fault: the ranges say what it means; a file page comes from the FS,
@@ -353,10 +373,24 @@ namespace {
 // FS takes its lock; a kernel copy under a lock gets EFAULT).
 Resolved resolve_once(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
                       bool may_flush_others) {
-    Resolved r = Resolved::No;
+    FileFault need;
+    Resolved r;
+    {
+        IrqSpinLockGuard guard(l->vm_lock);
+        r = resolve_locked(l, space, address, write, execute, may_flush_others, &need);
+    }
+    if (r == Resolved::NeedFilePage) return resolve_file_fault(l, space, address, write, execute, may_flush_others, need);
+    drop_unmapped_files();
+    return r;
+}
+
+// The fault is in a file range: the page comes from the FS, called without vm_lock.
+Resolved resolve_file_fault(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
+                            bool may_flush_others, FileFault need) {
+    Resolved r = Resolved::NeedFilePage;
     for (int attempt = 0; attempt < 4; ++attempt) {
-        FileFault need;
-        {
+        if (attempt > 0) {
+            need = {};
             IrqSpinLockGuard guard(l->vm_lock);
             r = resolve_locked(l, space, address, write, execute, may_flush_others, &need);
         }
@@ -394,6 +428,7 @@ Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool
     if (!slot.ok()) return slot.error() == Error::NoMemory ? Resolved::OutOfMemory : Resolved::No;
     if (!slot.value().present()) {
         if (v->file) {
+            *need = {};
             need->file = static_cast<MappedFile*>(v->file);
             mapped_file_ref(need->file);
             need->index = (v->offset + (va - v->start)) / arch::kPageSize;

@@ -22,9 +22,7 @@ bool VmaSet::reserve(usize count) {
     return true;
 }
 
-const Vma* VmaSet::find(u64 address) const {
-    // Faults come in runs inside one range: try the range found last before searching.
-    if (hint_ < count_ && ranges_[hint_].start <= address && address < ranges_[hint_].end) return &ranges_[hint_];
+const Vma* VmaSet::search(u64 address) const {
     usize low = 0, high = count_;
     while (low < high) {
         usize mid = (low + high) / 2;

@@ -50,7 +50,12 @@ public:
     VmaSet& operator=(const VmaSet&) = delete;
 
     // The range holding `address`, or nullptr.
-    const Vma* find(u64 address) const;
+    const Vma* find(u64 address) const {
+        // Faults come in runs inside one range: the range found last is tried first, here,
+        // inline on the fault path.
+        if (hint_ < count_ && ranges_[hint_].start <= address && address < ranges_[hint_].end) return &ranges_[hint_];
+        return search(address);
+    }
     // Maps [start, start + length) as one range, replacing what overlaps; with a file, the
     // range maps the file from `offset` (and takes a reference on it). False when out of
     // memory (nothing changed then).
@@ -82,6 +87,7 @@ private:
     Vma* ranges_ = nullptr;
     usize count_ = 0;
     usize capacity_ = 0;
+    const Vma* search(u64 address) const;  // find() without the hint
     mutable usize hint_ = 0;  // index of the range find() returned last (checked before use)
 };
 

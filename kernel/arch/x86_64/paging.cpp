@@ -53,15 +53,15 @@ u64 alloc_table() {
 
 u64* table_ptr(u64 entry) { return phys_to_ptr<u64>(entry & kAddressMask); }
 
+// Without branches: it is on the page-fault fast path (PageSlot::fill).
 u64 leaf_bits(u32 flags) {
-    u64 bits = kPresent;
-    if (flags & kPageWrite) bits |= kWritable;
-    if (flags & kPageUser) bits |= kUser;
-    if (flags & kPageUncached) bits |= kCacheDisable | kWriteThrough;
-    if (flags & kPageGlobal) bits |= kGlobal;
-    if (flags & kPageOwned) bits |= kOwnedBit;
-    bits |= u64{(flags >> 8) & 0xf} << 59;  // protection key
-    if (!(flags & kPageExecute) && g_cpu_features.nx) bits |= kNoExecute;
+    static_assert(kPageWrite << 1 == kWritable && kPageUser == kUser && kPageGlobal << 4 == kGlobal &&
+                  kPageOwned << 4 == kOwnedBit);
+    u64 f = flags;
+    u64 bits = kPresent | ((f & kPageWrite) << 1) | (f & kPageUser) | ((f & (kPageGlobal | kPageOwned)) << 4);
+    bits |= ((f >> 3) & 1) * (kCacheDisable | kWriteThrough);  // kPageUncached
+    bits |= ((f >> 8) & 0xf) << 59;                             // protection key
+    bits |= ((~f >> 1) & u64{g_cpu_features.nx}) << 63;         // no kPageExecute: NX
     return bits;
 }
 
@@ -106,9 +106,6 @@ Result<PageSlot> PageTable::slot(uptr va) {
     if (large) return Error::Exists;
     return PageSlot(pte, parent);
 }
-
-bool PageSlot::present() const { return *pte_ & kPresent; }
-u64 PageSlot::phys() const { return *pte_ & kAddressMask; }
 
 void PageSlot::fill(u64 pa, u32 flags) {
     *pte_ = (pa & kAddressMask) | leaf_bits(flags);

@@ -46,8 +46,8 @@ void set_page_table_allocator(PageTableAllocator alloc, PageTableFree free);
 // it is empty, fills it without walking again.
 class PageSlot {
 public:
-    bool present() const;
-    u64 phys() const;  // of a present entry
+    bool present() const { return *pte_ & 1; }                      // the Present bit
+    u64 phys() const { return *pte_ & 0x000ffffffffff000ull; }      // of a present entry
     void fill(u64 pa, u32 flags);  // an empty entry
 
 private:
