@@ -94,6 +94,11 @@ bool user_page_shared(u64 phys) {
     return phys == g_zero_page || (count && __atomic_load_n(count, __ATOMIC_ACQUIRE) > 0);
 }
 
+u32 user_page_holders(u64 phys) {
+    u32* count = share_count(phys);
+    return count ? __atomic_load_n(count, __ATOMIC_ACQUIRE) + 1 : 1;
+}
+
 u64 zero_page() { return g_zero_page; }
 
 Result<u64> take_fault_page(u64 space_id, uptr va) {

@@ -22,6 +22,8 @@ void user_page_share(u64 phys);
 void user_page_release(u64 phys);
 // True when more than one mapping holds the page.
 bool user_page_shared(u64 phys);
+// How many holders the page has (the share count counts the ones beyond the first).
+u32 user_page_holders(u64 phys);
 
 u64 zero_page();
 

@@ -103,9 +103,10 @@ void* page_alloc() {
 }
 void page_ref(void* page) { mm::user_page_share(arch::virt_to_phys(reinterpret_cast<uptr>(page))); }
 void page_free(void* page) { mm::user_page_release(arch::virt_to_phys(reinterpret_cast<uptr>(page))); }
+u32 page_holders(void* page) { return mm::user_page_holders(arch::virt_to_phys(reinterpret_cast<uptr>(page))); }
 
-const fs::Env kEnv = {fs_alloc, kfree,  now_ns,       fs_lock,  fs_unlock, wait_create, wait_destroy, wait, wake_all,
-                      random_bytes, page_alloc, page_ref, page_free};
+const fs::Env kEnv = {fs_alloc,     kfree,      now_ns,   fs_lock,   fs_unlock,   wait_create, wait_destroy, wait,
+                      wake_all,     random_bytes, page_alloc, page_ref, page_free, page_holders};
 
 bool g_ready = false;
 

@@ -273,6 +273,7 @@ struct FileFault {
     uptr around_va = 0;
 };
 constexpr usize kFaultAround = 16;
+constexpr usize kReclaimBatch = 64;  // page-cache pages dropped per reclaim under pressure
 
 Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
                         bool may_flush_others, FileFault* need) TA_REQ(l->vm_lock);
@@ -350,8 +351,12 @@ bool resolve_user_fault(uptr address, bool write, bool execute, bool interrupts_
 namespace {
 bool resolve_user_fault_rest(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
                              bool may_flush_others, Resolved r) {
-    // Out of memory: the OOM killer frees some, and the fault is tried again, unless this
-    // process is the one killed (it dies on its way out) or no sleep is possible here.
+    // Out of memory: reclaim drops clean page-cache pages first (§4.5: page cache first);
+    // when there are none left, the OOM killer frees some, and the fault is tried again,
+    // unless this process is the one killed (it dies on its way out) or no sleep is
+    // possible here (reclaim calls the FS, which may sleep too).
+    while (r == Resolved::OutOfMemory && may_flush_others && fs::reclaim_pages(kReclaimBatch) > 0)
+        r = resolve_once(l, space, address, write, execute, may_flush_others);
     for (int round = 0; r == Resolved::OutOfMemory && may_flush_others && round < 20; ++round) {
         oom_kill(current_linux());
         if (__atomic_load_n(&current_linux()->pending, __ATOMIC_RELAXED) & signal_bit(kSigKill)) break;

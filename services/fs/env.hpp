@@ -49,6 +49,9 @@ struct Env {
     void* (*page_alloc)();
     void (*page_ref)(void* page);
     void (*page_free)(void* page);
+    // How many references the page has (1: only the file's). Reclaim drops only such pages:
+    // a page a mapping or a reader holds stays.
+    u32 (*page_holders)(void* page);
 };
 
 // Set once before any other FS call.

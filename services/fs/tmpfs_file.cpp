@@ -5,6 +5,13 @@
 // so a sparse file costs only what was written. A file unpacked from the initramfs points at the
 // archive (`backing`) and copies a page only when that page is first written: executables
 // are never written, so a 2 MiB busybox costs nothing beyond the archive itself.
+//
+// Reclaim. Pages of such a file that exec or mmap copied into the page cache still equal
+// the archive's bytes as long as the file is not written, so under memory pressure any of
+// them that only the file holds (no mapping, no reader) can be dropped and made again on
+// the next use. The clean-file LRU orders these files by their last page-cache use (a
+// fault, a fault-around, a read through the cache); reclaim starts at the cold end. The
+// age is per file, not per page: the page table keeps no per-page metadata.
 
 #include "fs/vfs_internal.hpp"
 
@@ -15,6 +22,33 @@ u64 g_file_pages TA_GUARDED(g_lock) = 0;  // the page cache's size (every tmpfs 
 namespace {
 
 constexpr u64 kPagesMax = kTableFanout * kTableFanout;
+
+IntrusiveList<FileData, &FileData::lru> g_clean_lru TA_GUARDED(g_lock);
+
+bool reclaimable(const FileData& d) { return d.backing && !d.written && d.pages; }
+
+// A page-cache use of `d`: to the young end of the LRU if reclaim may take its pages.
+void lru_touch_locked(FileData& d) TA_REQ(g_lock) {
+    if (d.lru.linked()) g_clean_lru.remove(&d);
+    if (reclaimable(d)) g_clean_lru.push_back(&d);
+}
+
+// Drops up to `limit` pages of a clean file that only the file holds; how many.
+usize drop_unheld_pages_locked(FileData& d, usize limit) TA_REQ(g_lock) {
+    usize dropped = 0;
+    for (u64 l = 0; d.table && l < kTableFanout && dropped < limit; ++l) {
+        u8** leaf = d.table[l];
+        for (u64 i = 0; leaf && i < kTableFanout && dropped < limit; ++i) {
+            if (!leaf[i] || env().page_holders(leaf[i]) != 1) continue;
+            env().page_free(leaf[i]);
+            leaf[i] = nullptr;
+            --d.pages;
+            __atomic_store_n(&g_file_pages, g_file_pages - 1, __ATOMIC_RELAXED);
+            ++dropped;
+        }
+    }
+    return dropped;
+}
 
 // The slot for page `index`, making the table and leaf when `create`; nullptr when absent
 // (or when making them failed).
@@ -154,8 +188,24 @@ i64 file_truncate_locked(Node* node, u64 size) {
 }
 
 void file_free_locked(Node* node) {
+    if (node->data.lru.linked()) g_clean_lru.remove(&node->data);
     free_pages_from_locked(node->data, 0);
     node->data = FileData{};
+}
+
+usize reclaim_clean_pages_locked(usize wanted) {
+    usize freed = 0;
+    FileData* last = g_clean_lru.back();  // each file is looked at once per call
+    while (freed < wanted) {
+        FileData* d = g_clean_lru.pop_front();
+        if (!d) break;
+        if (reclaimable(*d)) {
+            freed += drop_unheld_pages_locked(*d, wanted - freed);
+            if (d->pages) g_clean_lru.push_back(d);  // pages still mapped: to the young end
+        }
+        if (d == last) break;
+    }
+    return freed;
 }
 
 i64 file_page_locked(Node* node, u64 index, u8** page) {
@@ -163,6 +213,7 @@ i64 file_page_locked(Node* node, u64 index, u8** page) {
     u8* p = page_make_locked(node->data, index);
     if (!p) return -err::kENOMEM;
     env().page_ref(p);  // the caller's reference
+    lru_touch_locked(node->data);
     *page = p;
     return 0;
 }
@@ -178,6 +229,7 @@ usize file_pages_cached_locked(Node* node, u64 first, usize count, u8** pages) {
         }
         pages[i] = p;
     }
+    if (found) lru_touch_locked(node->data);
     return found;
 }
 

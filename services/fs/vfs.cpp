@@ -1333,6 +1333,11 @@ i64 file_page(Node* node, u64 index, u8** page) {
 
 extern u64 g_file_pages;
 
+usize reclaim_pages(usize wanted) {
+    FsGuard guard;
+    return reclaim_clean_pages_locked(wanted);
+}
+
 u64 page_cache_pages() TA_NO_THREAD_SAFETY_ANALYSIS { return __atomic_load_n(&g_file_pages, __ATOMIC_RELAXED); }
 
 usize file_pages_cached(Node* node, u64 first, usize count, u8** pages) {

@@ -239,6 +239,10 @@ usize file_pages_cached(Node* node, u64 first, usize count, u8** pages);
 // -EAGAIN when the page is not cached (a hole, initramfs bytes, a procfs file: use read).
 // The caller copies and advances its offset itself.
 i64 read_page(Node* node, u64 offset, u8** page);
+// Memory pressure: drops up to `wanted` page-cache pages that can be made again (pages of
+// files unpacked from the initramfs and never written, held by no mapping or reader),
+// least recently used files first. Returns how many were freed.
+usize reclaim_pages(usize wanted);
 // How many pages the page cache holds (file data of every tmpfs file), for /proc/meminfo.
 // A statistic read without the FS lock, so procfs may ask while holding it.
 u64 page_cache_pages();

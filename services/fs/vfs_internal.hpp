@@ -58,6 +58,7 @@ using EntryList = IntrusiveList<DirEntry, &DirEntry::link>;
 inline constexpr usize kTableFanout = 512;
 struct FileData {
     u8*** table = nullptr;  // kTableFanout leaves, each kTableFanout pages; all lazily made
+    ListNode lru;  // on the clean-file LRU (tmpfs_file.cpp) while reclaim may drop its pages
     const u8* backing = nullptr;
     u64 backing_length = 0;
     u64 pages = 0;  // allocated data pages, for st_blocks
@@ -191,6 +192,7 @@ i64 file_truncate_locked(Node* node, u64 size) TA_REQ(g_lock);
 void file_free_locked(Node* node) TA_REQ(g_lock);
 i64 file_page_locked(Node* node, u64 index, u8** page) TA_REQ(g_lock);
 usize file_pages_cached_locked(Node* node, u64 first, usize count, u8** pages) TA_REQ(g_lock);
+usize reclaim_clean_pages_locked(usize wanted) TA_REQ(g_lock);
 
 // locks.cpp
 void locks_free_locked(Node* node) TA_REQ(g_lock);

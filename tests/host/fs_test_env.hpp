@@ -77,10 +77,12 @@ inline void test_page_free(void* page) {
     free(page);
 }
 
+inline u32 test_page_holders(void* page) { return static_cast<u32>(g_page_refs.at(page)); }
+
 inline void install_env() {
     fs::Env env{test_alloc,        test_free,          test_now,  test_lock,     test_unlock,
                 test_wait_create, test_wait_destroy, test_wait, test_wake_all, test_random,
-                test_page_alloc,  test_page_ref,     test_page_free};
+                test_page_alloc,  test_page_ref,     test_page_free, test_page_holders};
     fs::set_env(env);
 }
 

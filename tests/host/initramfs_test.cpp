@@ -114,6 +114,63 @@ TEST_F(InitramfsTest, FilesShareArchiveBytesUntilWritten) {
     fs_test::test_page_free(page);  // the caller's reference
 }
 
+// Reclaim (memory pressure): page-cache copies of archive bytes that only the file holds
+// are dropped, least recently used file first, and made again from the archive; pages a
+// mapping holds, and files that were written, stay.
+TEST_F(InitramfsTest, ReclaimDropsUnheldCleanPagesLeastRecentlyUsedFirst) {
+    std::string a_bytes, b_bytes;
+    for (int i = 0; i < 3 * 4096; ++i) a_bytes += static_cast<char>('a' + i % 23);
+    for (int i = 0; i < 2 * 4096; ++i) b_bytes += static_cast<char>('A' + i % 19);
+    Archive a;
+    a.add("a", 0100644, a_bytes);
+    a.add("b", 0100644, b_bytes);
+    a.add("w", 0100644, std::string(4096, 'w'));
+    a.trailer();
+    ASSERT_EQ(unpack_initramfs(a.data(), a.bytes.size(), nullptr), 0);
+    Node *na = nullptr, *nb = nullptr, *nw = nullptr;
+    ASSERT_EQ(open(cwd_, "/a", flag::kReadOnly, 0, 0, root_, &na), 0);
+    ASSERT_EQ(open(cwd_, "/b", flag::kReadOnly, 0, 0, root_, &nb), 0);
+    ASSERT_EQ(open(cwd_, "/w", flag::kReadWrite, 0, 0, root_, &nw), 0);
+    u64 before = page_cache_pages();
+    u8* held = nullptr;  // page 1 of "a", kept as a mapping would keep it
+    for (u64 i = 0; i < 3; ++i) {
+        u8* page = nullptr;
+        ASSERT_EQ(file_page(na, i, &page), 0);
+        if (i == 1) held = page;
+        else fs_test::test_page_free(page);
+    }
+    for (u64 i = 0; i < 2; ++i) {  // "b" is used after "a": "a" is the colder file
+        u8* page = nullptr;
+        ASSERT_EQ(file_page(nb, i, &page), 0);
+        fs_test::test_page_free(page);
+    }
+    u8* page = nullptr;
+    ASSERT_EQ(file_page(nw, 0, &page), 0);
+    fs_test::test_page_free(page);
+    u64 offset = 0;
+    ASSERT_EQ(write(nw, &offset, "W", 1, 0), 1);  // written: its page is the only copy now
+    EXPECT_EQ(page_cache_pages(), before + 6);
+
+    EXPECT_EQ(reclaim_pages(1), 1u);  // from the least recently used file, "a"
+    EXPECT_EQ(page_cache_pages(), before + 5);
+    EXPECT_EQ(reclaim_pages(100), 3u);  // a's other unheld page and both of b's
+    EXPECT_EQ(page_cache_pages(), before + 2);  // a's held page and w's written one
+    EXPECT_EQ(reclaim_pages(100), 0u);
+
+    // Everything still reads what it held; a dropped page is made again on the next use.
+    EXPECT_EQ(read_file("/a"), a_bytes);
+    EXPECT_EQ(read_file("/b"), b_bytes);
+    EXPECT_EQ(read_file("/w"), "W" + std::string(4095, 'w'));
+    EXPECT_EQ(held[0], a_bytes[4096]);
+    ASSERT_EQ(file_page(na, 2, &page), 0);
+    EXPECT_EQ(memcmp(page, a_bytes.data() + 2 * 4096, 4096), 0);
+    fs_test::test_page_free(page);
+    fs_test::test_page_free(held);
+    close(na, flag::kReadOnly);
+    close(nb, flag::kReadOnly);
+    close(nw, flag::kReadWrite);
+}
+
 TEST_F(InitramfsTest, LaterEntriesReplaceFilesButNotDirectories) {
     Archive a;
     a.add("etc", 040700);
