@@ -2,11 +2,9 @@
 // same parser and scanner the kernel uses), so a service that would be refused at boot
 // fails the build instead, with the offending instruction and its file offset.
 //
-// Why the IC1 modules are built with -Os: the scanner rejects multi-byte privileged
-// encodings at every byte offset, and those also turn up inside ordinary instructions'
-// displacements (a `jb` with displacement 0x8e followed by a ModRM-looking byte reads as
-// MOV to a segment register). Such accidents depend on code layout; when one appears,
-// this check names it and a different layout (flags, code order) removes it.
+// The check is the loader's: every instruction of a linear sweep, prefixes included, must be
+// none of the forbidden encodings (ic1/scanner.hpp, ScanMode::Instructions), and every byte
+// must decode.
 
 #include <cstdio>
 #include <fstream>
@@ -41,12 +39,11 @@ int main(int argc, char** argv) {
             ++problems;
         }
         if (!s.execute) continue;
-        for (usize off = 0; off < s.filesz; ++off) {
-            const auto* hit = kernel::ic1::forbidden_encoding_at(data.data() + s.offset, s.filesz, off,
-                                                                  kernel::ic1::ScanMode::MultiByteOnly);
-            if (!hit) continue;
+        kernel::ic1::ScanFinding finding{};
+        if (!kernel::ic1::scan_executable_bytes(data.data() + s.offset, s.filesz, &finding,
+                                                kernel::ic1::ScanMode::Instructions)) {
             std::fprintf(stderr, "%s: file offset 0x%zx: %s (the kernel refuses IC1 modules holding it)\n", argv[1],
-                         static_cast<size_t>(s.offset + off), hit->name);
+                         static_cast<size_t>(s.offset + finding.offset), finding.instruction);
             ++problems;
         }
     }

@@ -30,6 +30,10 @@ struct Runtime {
     // Zeroed memory for the service's own use, whole pages; nullptr when there is none.
     // Freed with the service.
     void* (*alloc)(uint64_t bytes);
+    // Operations the kernel offers this particular service (an IC1 module whose host
+    // registered them, e.g. the FS's memory, locks and sleeps): `op` and up to four
+    // arguments, pointers into the service's own memory. Elsewhere: kErrNoSyscall.
+    int64_t (*host)(uint64_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t d);
 };
 
 struct Entry {

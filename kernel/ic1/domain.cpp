@@ -21,6 +21,8 @@ extern "C" i64 ic1_gate_lookup(const char* name);
 extern "C" u64 ic1_gate_clock_ns();
 extern "C" void ic1_gate_log(const char* text);
 extern "C" void* ic1_gate_alloc(u64 bytes);
+extern "C" i64 ic1_gate_host(u64 op, u64 a, u64 b, u64 c, u64 d);
+extern "C" u64 ic1_enter6(u64 function, const u64* arguments, uptr stack_top, u64 pkrs);
 
 namespace kernel::ic1 {
 namespace {
@@ -126,6 +128,48 @@ void do_invoke(void* raw) {
     c->result = ic1_enter(c->handler, c->argument, c->stack_top, c->pkrs);
 }
 
+struct DirectCall {
+    u64 function;
+    const u64* arguments;
+    uptr stack_top;
+    u64 pkrs;
+    u64 result;
+};
+
+void do_direct_call(void* raw) {
+    auto* c = static_cast<DirectCall*>(raw);
+    c->result = ic1_enter6(c->function, c->arguments, c->stack_top, c->pkrs);
+}
+
+// Runs `enter(call)` (which switches into `domain`) with a recovery point: a fault inside
+// kills the domain and returns false.
+bool run_in_domain(Domain& domain, void (*enter)(void*), void* call) {
+    Thread* t = current_thread();
+    uptr saved_rsp = t->ic1_kernel_rsp;
+    u64 saved_pkrs = t->ic1_pkrs;
+    void* saved_domain = t->ic1_domain;
+    t->ic1_domain = &domain;
+    // The recovery point is set here directly (not through call_with_fault_recovery): this
+    // is the IC1 call path and every instruction counts.
+    arch::FaultRecovery recovery;
+    recovery.faulted = false;
+    arch::FaultRecovery* outer = t->fault_recovery;
+    t->fault_recovery = &recovery;
+    bool faulted = arch_call_with_fault_recovery(&recovery, enter, call);
+    t->fault_recovery = outer;
+    t->ic1_domain = saved_domain;
+    if (!faulted) return true;
+    t->ic1_kernel_rsp = saved_rsp;
+    t->ic1_pkrs = saved_pkrs;
+    char reason[96];
+    bool pk = recovery.vector == arch::vector::kPageFault && (recovery.error_code & (1u << 5));
+    snformat(reason, sizeof(reason), "%s%s at rip %p, address %p", arch::exception_name(recovery.vector),
+             pk ? " (protection key)" : "", reinterpret_cast<void*>(recovery.fault_rip),
+             reinterpret_cast<void*>(recovery.fault_address));
+    domain.kill(reason);
+    return false;
+}
+
 }  // namespace
 
 void Domain::kill(const char* why) {
@@ -144,6 +188,83 @@ void Domain::add_local_name(StringView name, u64 entry) {
     ++m.local_count;
 }
 
+Result<uptr> Domain::window_slots(usize pages) {
+    constexpr usize kSlots = (kDomainSpan - kWindowOffset) / arch::kPageSize;
+    if (!window_used_) {
+        window_used_ = static_cast<u64*>(kmalloc(kSlots / 8));
+        if (!window_used_) return Error::NoMemory;
+        memset(window_used_, 0, kSlots / 8);
+    }
+    // Next fit from the hint: a run of `pages` clear bits.
+    for (usize tries = 0, at = window_hint_; tries < kSlots; ++tries, at = (at + 1) % kSlots) {
+        if (at + pages > kSlots) {
+            at = kSlots - 1;
+            continue;
+        }
+        usize n = 0;
+        while (n < pages && !(window_used_[(at + n) / 64] & (u64{1} << ((at + n) % 64)))) ++n;
+        if (n < pages) {
+            tries += n;
+            at += n;
+            continue;
+        }
+        for (usize i = 0; i < pages; ++i) window_used_[(at + i) / 64] |= u64{1} << ((at + i) % 64);
+        window_hint_ = (at + pages) % kSlots;
+        return base_ + kWindowOffset + at * arch::kPageSize;
+    }
+    return Error::NoMemory;
+}
+
+Result<uptr> Domain::map_frame(u64 phys, bool writable) {
+    IrqSpinLockGuard guard(lock_);
+    uptr va = TRY(window_slots(1));
+    u32 flags = (writable ? arch::kPageWrite : 0) | arch::kPageGlobal | arch::page_key(key_);
+    if (!arch::kernel_page_table().map(va, phys, flags).ok()) {
+        usize slot = (va - base_ - kWindowOffset) / arch::kPageSize;
+        window_used_[slot / 64] &= ~(u64{1} << (slot % 64));
+        return Error::NoMemory;
+    }
+    return va;
+}
+
+u64 Domain::unmap_frame(uptr va) {
+    if (!in_window(va)) return 0;
+    va = align_down<uptr>(va, arch::kPageSize);
+    u64 phys;
+    {
+        IrqSpinLockGuard guard(lock_);
+        Result<u64> found = arch::kernel_page_table().translate(va);
+        if (!found.ok()) return 0;
+        phys = found.value();
+        bool owned = false;
+        (void)arch::kernel_page_table().unmap(va, &owned);
+        usize slot = (va - base_ - kWindowOffset) / arch::kPageSize;
+        window_used_[slot / 64] &= ~(u64{1} << (slot % 64));
+    }
+    arch::tlb_shootdown(va, 1);
+    return phys;
+}
+
+u64 Domain::frame_at(uptr va) const {
+    if (!in_window(va)) return 0;
+    Result<u64> found = arch::kernel_page_table().translate(align_down<uptr>(va, arch::kPageSize));
+    return found.ok() ? found.value() : 0;
+}
+
+Result<uptr> Domain::map_range(u64 phys, usize bytes) {
+    usize offset = phys % arch::kPageSize;
+    usize pages = align_up<usize>(bytes + offset, arch::kPageSize) / arch::kPageSize;
+    IrqSpinLockGuard guard(lock_);
+    uptr va = TRY(window_slots(pages));
+    u64 first = phys - offset;
+    for (usize i = 0; i < pages; ++i)
+        if (!arch::kernel_page_table()
+                 .map(va + i * arch::kPageSize, first + i * arch::kPageSize, arch::kPageGlobal | arch::page_key(key_))
+                 .ok())
+            return Error::NoMemory;  // (the window stays taken: this is boot-time setup)
+    return va + offset;
+}
+
 Result<uptr> Domain::take_stack() {
     {
         IrqSpinLockGuard guard(lock_);
@@ -153,17 +274,17 @@ Result<uptr> Domain::take_stack() {
     {
         IrqSpinLockGuard guard(lock_);
         base = next_stack_;
-        next_stack_ += kStackSize + arch::kPageSize;  // a guard page below each stack
+        next_stack_ += stack_size_ + arch::kPageSize;  // a guard page below each stack
         if (next_stack_ > base_ + kHeapOffset) return Error::NoMemory;
     }
-    for (uptr va = base; va < base + kStackSize; va += arch::kPageSize) {
+    for (uptr va = base; va < base + stack_size_; va += arch::kPageSize) {
         u64 phys = TRY(mm::alloc_page_phys());
         if (!arch::kernel_page_table().map(va, phys, arch::kPageWrite | arch::kPageGlobal | arch::page_key(key_)).ok()) {
             mm::free_page_phys(phys);
             return Error::NoMemory;
         }
     }
-    return base + kStackSize;
+    return base + stack_size_;
 }
 
 Result<uptr> Domain::allocate(usize bytes) {
@@ -173,7 +294,7 @@ Result<uptr> Domain::allocate(usize bytes) {
     {
         IrqSpinLockGuard guard(lock_);
         base = next_heap_;
-        if (size > base_ + kDomainSpan - base) return Error::NoMemory;
+        if (size > base_ + kWindowOffset - base) return Error::NoMemory;
         next_heap_ += size;
     }
     for (uptr va = base; va < base + size; va += arch::kPageSize) {
@@ -191,7 +312,7 @@ void Domain::return_stack(uptr top) {
     if (stack_count_ < 64) stacks_[stack_count_++] = top;
 }
 
-Result<Domain*> load_module(StringView name, const u8* image, usize size) {
+Result<Domain*> load_module(StringView name, const u8* image, usize size, usize stack_size) {
     const char* why = nullptr;
     auto fail = [&](Error e) -> Result<Domain*> {
         LOG_ERROR("ic1: cannot load %.*s: %s", static_cast<int>(name.length), name.data, why ? why : error_name(e));
@@ -218,10 +339,11 @@ Result<Domain*> load_module(StringView name, const u8* image, usize size) {
         image_size = max<uptr>(image_size, align_up<uptr>(s.vaddr + s.memsz, arch::kPageSize));
         if (s.execute) {
             ScanFinding finding{};
-            // See ic1/scanner.hpp: the strict rule rejects ordinary compiled code (one-byte
-            // opcodes inside ModRM bytes); the loader rejects every multi-byte privileged
-            // encoding at every offset. Closing the one-byte gap needs CET-IBT.
-            if (!scan_executable_bytes(image + s.offset, s.filesz, &finding, ScanMode::MultiByteOnly)) {
+            // See ic1/scanner.hpp: the any-offset rules reject ordinary compiled code (privileged
+            // encodings turn up inside ModRM, SIB and displacement bytes); the loader checks every
+            // instruction the module's code is made of. What a jump into the middle of an
+            // instruction could reach stays open until CET-IBT, with the jump into kernel text.
+            if (!scan_executable_bytes(image + s.offset, s.filesz, &finding, ScanMode::Instructions)) {
                 LOG_ERROR("ic1: %.*s: privileged instruction %s at file offset 0x%lx", static_cast<int>(name.length),
                           name.data, finding.instruction, static_cast<unsigned long>(s.offset + finding.offset));
                 why = "holds a privileged instruction encoding";
@@ -250,6 +372,7 @@ Result<Domain*> load_module(StringView name, const u8* image, usize size) {
     }
     domain->key_ = key;
     domain->pkrs_ = arch::pkrs_for_domain(key);
+    domain->stack_size_ = align_up<usize>(max<usize>(stack_size, kStackSize), arch::kPageSize);
     usize n = min<usize>(name.length, sizeof(domain->name_) - 1);
     memcpy(domain->name_, name.data, n);
     domain->base_ = kRegionBase + u64{key} * kDomainSpan;
@@ -301,12 +424,12 @@ Result<Domain*> load_module(StringView name, const u8* image, usize size) {
         return fail(Error::Corrupt);
     }
     auto* module = reinterpret_cast<Module*>(descriptor);
-    if (module->magic != tessera::service::kModuleMagic || module->count > 32 ||
+    if (module->magic != tessera::service::kModuleMagic || module->count > kMaxEntries ||
         !domain->contains(reinterpret_cast<uptr>(module->entries), module->count * sizeof(tessera::service::Entry))) {
         why = "bad module descriptor";
         return fail(Error::Corrupt);
     }
-    module->runtime = {ic1_gate_call, ic1_gate_lookup, ic1_gate_clock_ns, ic1_gate_log, ic1_gate_alloc};
+    module->runtime = {ic1_gate_call, ic1_gate_lookup, ic1_gate_clock_ns, ic1_gate_log, ic1_gate_alloc, ic1_gate_host};
     module->local_count = 0;
     domain->module_ = module;
     LOG_INFO("ic1: loaded %s into PKS domain %u at %p (%zu KiB, %llu handlers)", domain->name_, key,
@@ -327,34 +450,41 @@ i64 invoke(Domain* domain, uptr handler, Message& message, u64* result) {
     // The message travels on the handler's stack, inside the domain.
     uptr message_at = align_down<uptr>(stack.value() - sizeof(Message), 16);
     copy_message(*reinterpret_cast<Message*>(message_at), message);
-    uptr saved_rsp = t->ic1_kernel_rsp;
-    u64 saved_pkrs = t->ic1_pkrs;
-    void* saved_domain = t->ic1_domain;
-    t->ic1_domain = domain;
     InvokeCall call{handler, message_at, message_at, domain->pkrs(), 0};
-    // The recovery point is set here directly (not through call_with_fault_recovery): this
-    // is the IC1 call path and every instruction counts.
-    arch::FaultRecovery recovery;
-    recovery.faulted = false;
-    arch::FaultRecovery* outer = t->fault_recovery;
-    t->fault_recovery = &recovery;
-    bool faulted = arch_call_with_fault_recovery(&recovery, do_invoke, &call);
-    t->fault_recovery = outer;
-    t->ic1_domain = saved_domain;
-    if (faulted) {
-        t->ic1_kernel_rsp = saved_rsp;
-        t->ic1_pkrs = saved_pkrs;
-        char reason[96];
-        bool pk = recovery.vector == arch::vector::kPageFault && (recovery.error_code & (1u << 5));
-        snformat(reason, sizeof(reason), "%s%s at rip %p, address %p", arch::exception_name(recovery.vector),
-                 pk ? " (protection key)" : "", reinterpret_cast<void*>(recovery.fault_rip),
-                 reinterpret_cast<void*>(recovery.fault_address));
-        domain->kill(reason);
-        return tessera::kErrCalleeFailed;  // the stack is abandoned with the domain
-    }
+    if (!run_in_domain(*domain, do_invoke, &call)) return tessera::kErrCalleeFailed;  // the stack is abandoned with the domain
     copy_message(message, *reinterpret_cast<Message*>(message_at));
     return_thread_stack(t, domain, stack.value());
     if (result) *result = call.result;
+    return tessera::kOk;
+}
+
+DomainCall::DomainCall(Domain& domain) : domain_(domain) {
+    Result<uptr> stack = take_thread_stack(current_thread(), &domain);
+    if (stack.ok()) top_ = cursor_ = stack.value();
+}
+
+DomainCall::~DomainCall() {
+    if (top_ && !abandoned_) return_thread_stack(current_thread(), &domain_, top_);
+}
+
+void* DomainCall::reserve(usize bytes) {
+    constexpr usize kRunSpace = 16 * KiB;  // what the called code keeps for itself
+    usize size = align_up<usize>(bytes, 16);
+    if (!top_ || size > cursor_ - (top_ - domain_.stack_size()) || cursor_ - size < top_ - domain_.stack_size() + kRunSpace)
+        return nullptr;
+    cursor_ -= size;
+    return reinterpret_cast<void*>(cursor_);
+}
+
+i64 DomainCall::call(uptr function, const u64 (&arguments)[6], u64* result) {
+    if (!top_) return tessera::kErrNoMemory;
+    if (domain_.dead()) return tessera::kErrDead;
+    DirectCall call{function, arguments, align_down<uptr>(cursor_, 16), domain_.pkrs(), 0};
+    if (!run_in_domain(domain_, do_direct_call, &call)) {
+        abandoned_ = true;
+        return tessera::kErrCalleeFailed;
+    }
+    *result = call.result;
     return tessera::kOk;
 }
 
@@ -424,6 +554,12 @@ extern "C" i64 ic1_runtime_lookup(const char* name) {
 
 extern "C" u64 ic1_runtime_clock_ns() { return uptime_ns(); }
 
+extern "C" i64 ic1_runtime_host(u64 op, u64 a, u64 b, u64 c, u64 d) {
+    Domain* domain = current_domain();
+    if (!domain || !domain->host()) return tessera::kErrNoSyscall;
+    return domain->host()(*domain, op, a, b, c, d);
+}
+
 extern "C" void* ic1_runtime_alloc(u64 bytes) {
     Domain* d = current_domain();
     if (!d) return nullptr;
@@ -456,7 +592,9 @@ void* ic0_alloc(u64 bytes) {
     return phys.ok() ? arch::phys_to_ptr<void>(phys.value()) : nullptr;
 }
 
-const tessera::service::Runtime kIc0Runtime{ic0_call, ic0_lookup, ic0_clock_ns, ic0_log, ic0_alloc};
+i64 ic0_host(u64, u64, u64, u64, u64) { return tessera::kErrNoSyscall; }
+
+const tessera::service::Runtime kIc0Runtime{ic0_call, ic0_lookup, ic0_clock_ns, ic0_log, ic0_alloc, ic0_host};
 
 }  // namespace
 

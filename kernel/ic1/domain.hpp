@@ -21,8 +21,15 @@ namespace kernel::ic1 {
 inline constexpr uptr kRegionBase = 0xffffa00000000000;
 inline constexpr usize kDomainSpan = 1 * GiB;     // domain with key k lives at base + k * span
 inline constexpr usize kImageLimit = 64 * MiB;    // the module image; stacks above it
-inline constexpr usize kStackSize = 16 * KiB;
+inline constexpr usize kStackSize = 16 * KiB;     // handler stacks, unless the loader is told otherwise
 inline constexpr usize kHeapOffset = 512 * MiB;   // Runtime::alloc memory; stacks below it
+inline constexpr usize kWindowOffset = 768 * MiB; // pages the host maps in (map_frame); heap below it
+inline constexpr u64 kMaxEntries = 96;            // handlers (or functions) a module may export
+
+class Domain;
+// What the kernel offers one domain through Runtime::host (set_host): the domain, the
+// operation and its arguments, as the module passed them (pointers into the domain).
+using HostOps = i64 (*)(Domain& domain, u64 op, u64 a, u64 b, u64 c, u64 d);
 
 class Domain {
 public:
@@ -43,12 +50,31 @@ public:
 
     Result<uptr> take_stack();
     void return_stack(uptr top);
+    usize stack_size() const { return stack_size_; }
     // Maps zeroed pages into the domain's heap area (Runtime::alloc).
     Result<uptr> allocate(usize bytes);
 
+    // The page window: physical pages the host lends the domain (the FS's page cache, the
+    // boot archive, a readiness page), mapped with its key. map_frame maps one page
+    // (read-write or read-only) and returns its address there; unmap_frame takes it away
+    // again (every CPU forgets it) and says which page it was; frame_at translates an
+    // address of the window (0 when nothing is mapped there). map_range maps `bytes` of
+    // contiguous physical memory read-only.
+    Result<uptr> map_frame(u64 phys, bool writable);
+    u64 unmap_frame(uptr va);
+    u64 frame_at(uptr va) const;
+    Result<uptr> map_range(u64 phys, usize bytes);
+    bool in_window(uptr va) const { return va >= base_ + kWindowOffset && va < base_ + kDomainSpan; }
+
+    void set_host(HostOps ops) { host_ = ops; }
+    HostOps host() const { return host_; }
+
 private:
-    friend Result<Domain*> load_module(StringView, const u8*, usize);
+    friend Result<Domain*> load_module(StringView, const u8*, usize, usize);
+    Result<uptr> window_slots(usize pages) TA_REQ(lock_);
     u32 key_ = 0;
+    usize stack_size_ = kStackSize;
+    HostOps host_ = nullptr;
     u64 pkrs_ = 0;
     char name_[32] = {};
     uptr base_ = 0;
@@ -61,10 +87,38 @@ private:
     usize stack_count_ TA_GUARDED(lock_) = 0;
     uptr next_stack_ TA_GUARDED(lock_) = 0;
     uptr next_heap_ TA_GUARDED(lock_) = 0;
+    u64* window_used_ TA_GUARDED(lock_) = nullptr;  // one bit per window page
+    usize window_hint_ TA_GUARDED(lock_) = 0;
 };
 
-// Loads `image` as a new domain called `name`. Errors are logged naming the module.
-Result<Domain*> load_module(StringView name, const u8* image, usize size);
+// Loads `image` as a new domain called `name`, with handler stacks of `stack_size` bytes.
+// Errors are logged naming the module.
+Result<Domain*> load_module(StringView name, const u8* image, usize size, usize stack_size = kStackSize);
+
+// A direct call into a domain's code with up to six register arguments, for a host that
+// calls a module's exported functions (the FS) rather than message handlers. The thread
+// takes one of the domain's handler stacks for the object's lifetime; arguments that are
+// pointers must point into the domain, so reserve() carves space for them at the top of
+// that stack, and the call runs below it.
+class DomainCall {
+public:
+    explicit DomainCall(Domain& domain);
+    ~DomainCall();
+    TESSERA_NO_COPY(DomainCall);
+    // False when no stack could be had (the call then fails with kErrNoMemory).
+    bool ready() const { return top_ != 0; }
+    // `bytes` inside the domain, 16-byte aligned; nullptr when the stack cannot spare them.
+    void* reserve(usize bytes);
+    // function(arguments) in the domain: kOk with *result, kErrDead if the domain is dead,
+    // kErrCalleeFailed if the call faulted (the domain is killed).
+    i64 call(uptr function, const u64 (&arguments)[6], u64* result);
+
+private:
+    Domain& domain_;
+    uptr top_ = 0;
+    uptr cursor_ = 0;
+    bool abandoned_ = false;  // the domain died with the stack in use
+};
 
 // Runs an IC1 (or, with domain == nullptr, IC0) handler with `message` on the current
 // thread. A fault inside an IC1 handler kills its domain and returns kErrCalleeFailed.

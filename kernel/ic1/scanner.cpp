@@ -85,6 +85,8 @@
 
 #include "ic1/scanner.hpp"
 
+#include "ic1/decoder.hpp"
+
 namespace kernel::ic1 {
 
 namespace {
@@ -265,7 +267,7 @@ bool matches(const ForbiddenEncoding& e, const u8* code, usize size, usize offse
 const ForbiddenEncoding* forbidden_encoding_at(const u8* code, usize size, usize offset,
                                                ScanMode mode) {
     if (offset >= size) return nullptr;
-    const bool strict = mode == ScanMode::Strict;
+    const bool strict = mode != ScanMode::MultiByteOnly;
     u8 first = code[offset];
     if (!(strict ? kFilter.any[first] : kFilter.multi[first])) return nullptr;
     for (const auto& e : kForbidden) {
@@ -276,6 +278,22 @@ const ForbiddenEncoding* forbidden_encoding_at(const u8* code, usize size, usize
 }
 
 bool scan_executable_bytes(const u8* code, usize size, ScanFinding* finding, ScanMode mode) {
+    if (mode == ScanMode::Instructions) {
+        for (usize at = 0; at < size;) {
+            DecodedInstruction insn;
+            if (!decode_instruction(code, size, at, &insn)) {
+                if (finding) *finding = {at, "bytes that do not decode as an instruction"};
+                return false;
+            }
+            for (usize offset = at; offset <= at + insn.opcode_at; ++offset)
+                if (const ForbiddenEncoding* e = forbidden_encoding_at(code, at + insn.length, offset)) {
+                    if (finding) *finding = {offset, e->name};
+                    return false;
+                }
+            at += insn.length;
+        }
+        return true;
+    }
     for (usize offset = 0; offset < size; ++offset) {
         if (const ForbiddenEncoding* e = forbidden_encoding_at(code, size, offset, mode)) {
             if (finding) *finding = {offset, e->name};

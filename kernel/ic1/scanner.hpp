@@ -45,6 +45,16 @@ enum class ScanMode : u8 {
     // aligned bundles, plus a decoder that checks the one-byte opcodes at every reachable
     // instruction start) may select it, and it must say so where it does.
     MultiByteOnly,
+    // Every entry, one-byte ones included, at every instruction of a linear sweep from the
+    // first byte (decoder.hpp), prefixes included; bytes that do not decode are refused.
+    // Compiled code passes it; what it does not see are encodings inside other
+    // instructions' bytes, which only a jump into the middle of an instruction reaches. Like
+    // MultiByteOnly, then, it is sound only with mid-instruction offsets made unreachable
+    // (supervisor CET-IBT), which also closes the larger gap of a jump into kernel text
+    // (ic1_gate.S); what it buys without CET is the certainty that the module's own code,
+    // as compiled, executes no privileged instruction. Larger modules need it: the FS module
+    // holds seven multi-byte encodings inside displacements and SIB bytes.
+    Instructions,
 };
 
 // Returns true when `code` holds no forbidden encoding at any offset; otherwise false with

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "ic1/decoder.hpp"
 #include "ic1/scanner.hpp"
 
 using kernel::ic1::forbidden_encoding_at;
@@ -478,6 +479,105 @@ TEST(ScannerRealBinaries, MeasureUserPrograms) {
         EXPECT_GE(strict.offending, multi.offending) << name;
     }
     EXPECT_GT(programs, 0u) << "no ELF programs in " << dir;
+}
+
+}  // namespace
+
+// --- instruction lengths and the instruction-boundary mode ---------------------------------
+
+namespace {
+
+using kernel::ic1::decode_instruction;
+using kernel::ic1::DecodedInstruction;
+
+usize length_of(const Bytes& bytes) {
+    ExactBuffer buffer(bytes);
+    DecodedInstruction insn{};
+    return decode_instruction(buffer.data, buffer.size, 0, &insn) ? insn.length : 0;
+}
+
+TEST(Decoder, LengthsOfHandAssembledInstructions) {
+    // Each checked against objdump; several are the FS module's accidental encodings.
+    EXPECT_EQ(length_of({0x48, 0x89, 0xe5}), 3u);                          // mov rbp, rsp
+    EXPECT_EQ(length_of({0xe8, 0x0c, 0x83, 0xe0, 0x0f}), 5u);              // call rel32
+    EXPECT_EQ(length_of({0x0f, 0x87, 0x0f, 0x01, 0x00, 0x00}), 6u);        // ja rel32 (0F 01 inside)
+    EXPECT_EQ(length_of({0x48, 0x8d, 0x7c, 0x0f, 0x01}), 5u);              // lea 1(rdi,rcx) (0F 01 inside)
+    EXPECT_EQ(length_of({0x49, 0x81, 0xfc, 0xff, 0xff, 0x0f, 0x00}), 7u);  // cmp r12, 0xfffff
+    EXPECT_EQ(length_of({0x80, 0x7c, 0x24, 0x0f, 0x00}), 5u);              // cmpb $0, 15(rsp)
+    EXPECT_EQ(length_of({0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8}), 10u);       // movabs rax, imm64
+    EXPECT_EQ(length_of({0xb8, 1, 2, 3, 4}), 5u);                          // mov eax, imm32
+    EXPECT_EQ(length_of({0x66, 0xb8, 1, 2}), 4u);                          // mov ax, imm16
+    EXPECT_EQ(length_of({0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00}), 6u);        // nopw 0(rax,rax)
+    EXPECT_EQ(length_of({0xf3, 0x0f, 0x1e, 0xfa}), 4u);                    // endbr64
+    EXPECT_EQ(length_of({0xf6, 0xc1, 0x01}), 3u);                          // test cl, 1
+    EXPECT_EQ(length_of({0xf7, 0xd8}), 2u);                                // neg eax
+    EXPECT_EQ(length_of({0xf7, 0xc0, 1, 0, 0, 0}), 6u);                    // test eax, 1
+    EXPECT_EQ(length_of({0x66, 0xf7, 0xc0, 1, 0}), 5u);                    // test ax, 1
+    EXPECT_EQ(length_of({0xc8, 0x10, 0x00, 0x00}), 4u);                    // enter 16, 0
+    EXPECT_EQ(length_of({0xa1, 1, 2, 3, 4, 5, 6, 7, 8}), 9u);              // movabs eax, [moffs64]
+    EXPECT_EQ(length_of({0x8b, 0x05, 1, 2, 3, 4}), 6u);                    // mov eax, [rip+disp32]
+    EXPECT_EQ(length_of({0x8b, 0x04, 0x25, 1, 2, 3, 4}), 7u);              // mov eax, [disp32] (SIB, no base)
+    EXPECT_EQ(length_of({0xc4, 0xe2, 0xf9, 0xf7, 0xc0}), 5u);              // shlx rax, rax, rax (VEX)
+    EXPECT_EQ(length_of({0x0f, 0xba, 0xe0, 0x03}), 4u);                    // bt eax, 3
+    EXPECT_EQ(length_of({0xf2, 0x0f, 0x38, 0xf1, 0xc1}), 5u);              // crc32 eax, ecx
+    EXPECT_EQ(length_of({0xf0, 0x48, 0x0f, 0xb1, 0x11}), 5u);              // lock cmpxchg [rcx], rdx
+    EXPECT_EQ(length_of({0x0f, 0x30}), 2u);                                // wrmsr (decodes: the scan refuses it)
+    // Not instructions in 64-bit mode, or cut off.
+    EXPECT_EQ(length_of({0x06}), 0u);                                      // push es
+    EXPECT_EQ(length_of({0x62, 0xf1, 0x7c, 0x48, 0x28, 0xc1}), 0u);        // EVEX (not decoded)
+    EXPECT_EQ(length_of({0xe8, 0x00, 0x00}), 0u);                          // call rel32, truncated
+    EXPECT_EQ(length_of({0x48}), 0u);                                      // a lone REX
+}
+
+TEST(Decoder, InstructionModeChecksEveryInstructionNotEveryOffset) {
+    // ja rel32 with 0F 01 in its displacement, then ret: clean instruction by instruction,
+    // refused by the any-offset modes.
+    Bytes hidden = {0x0f, 0x87, 0x0f, 0x01, 0x00, 0x00, 0xc3};
+    EXPECT_TRUE(scan(hidden, ScanMode::Instructions).clean);
+    EXPECT_FALSE(scan(hidden, ScanMode::MultiByteOnly).clean);
+    // Real privileged instructions at a boundary are refused, one-byte ones included.
+    Outcome wrmsr = scan({0x90, 0x0f, 0x30, 0xc3}, ScanMode::Instructions);
+    EXPECT_FALSE(wrmsr.clean);
+    EXPECT_EQ(wrmsr.finding.offset, 1u);
+    EXPECT_FALSE(scan({0x48, 0x89, 0xe5, 0xfa, 0xc3}, ScanMode::Instructions).clean);  // cli
+    EXPECT_FALSE(scan({0xf3, 0x0f, 0xae, 0xd8, 0xc3}, ScanMode::Instructions).clean);  // wrgsbase (prefixed)
+    // Bytes that do not decode are refused, naming where.
+    Outcome junk = scan({0x90, 0x06, 0xc3}, ScanMode::Instructions);
+    EXPECT_FALSE(junk.clean);
+    EXPECT_EQ(junk.finding.offset, 1u);
+}
+
+// The decoder agrees with objdump on every instruction of the IC1 modules the build makes.
+TEST(Decoder, AgreesWithObjdumpOnTheModules) {
+    std::string lib = initrd_bin_dir();
+    lib = lib.substr(0, lib.rfind('/')) + "/lib";
+    for (const char* module : {"fs.ic1", "echo.ic1"}) {
+        std::string path = lib + "/" + module;
+        std::ifstream in(path, std::ios::binary);
+        Bytes file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (file.empty()) GTEST_SKIP() << "no " << path;
+        std::string command = "objdump -d --no-show-raw-insn -w " + path + " 2>/dev/null";
+        FILE* p = popen(command.c_str(), "r");
+        if (!p) GTEST_SKIP() << "no objdump";
+        std::vector<u64> starts;
+        char line[512];
+        while (fgets(line, sizeof(line), p)) {
+            unsigned long address;
+            char colon;
+            if (sscanf(line, " %lx%c", &address, &colon) == 2 && colon == ':' && strchr(line, '\t')) starts.push_back(address);
+        }
+        pclose(p);
+        if (starts.empty()) GTEST_SKIP() << "objdump printed nothing for " << path;
+        // The modules are linked at 0 with file offset == address for text (separate-code).
+        std::vector<u64> mine;
+        for (u64 at = starts.front(); at < file.size() && at <= starts.back();) {
+            DecodedInstruction insn{};
+            ASSERT_TRUE(decode_instruction(file.data(), file.size(), at, &insn)) << module << " at 0x" << std::hex << at;
+            mine.push_back(at);
+            at += insn.length;
+        }
+        EXPECT_EQ(mine, starts) << module;
+    }
 }
 
 }  // namespace

@@ -39,8 +39,11 @@ int64_t coalesced_call(uint64_t service, Message& message) {
 uint64_t kernel_clock_ns() { return g_module.runtime.clock_ns(); }
 void kernel_log(const char* text) { g_module.runtime.log(text); }
 void* kernel_alloc(uint64_t bytes) { return g_module.runtime.alloc(bytes); }
+int64_t kernel_host(uint64_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
+    return g_module.runtime.host(op, a, b, c, d);
+}
 
-const Runtime kRuntime{coalesced_call, coalesced_lookup, kernel_clock_ns, kernel_log, kernel_alloc};
+const Runtime kRuntime{coalesced_call, coalesced_lookup, kernel_clock_ns, kernel_log, kernel_alloc, kernel_host};
 
 }  // namespace
 

@@ -31,7 +31,9 @@ void* rt_alloc(uint64_t bytes) {
     return va > 0 ? reinterpret_cast<void*>(va) : nullptr;
 }
 
-const service::Runtime kRuntime{rt_call, rt_lookup, rt_clock_ns, rt_log, rt_alloc};
+int64_t rt_host(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) { return tessera::kErrNoSyscall; }
+
+const service::Runtime kRuntime{rt_call, rt_lookup, rt_clock_ns, rt_log, rt_alloc, rt_host};
 
 template <int Index>
 void dispatch(Message& m) {

@@ -58,6 +58,60 @@ ic1_enter:
     pop %rbp
     ret
 
+/* u64 ic1_enter6(u64 function, const u64 arguments[6], uptr stack_top, u64 pkrs)
+ * Calls function(arguments[0..5]) on stack_top with PKRS = pkrs; returns its result. The
+ * arguments are read before the switch (they are kernel memory). The way back is
+ * ic1_enter's. */
+    .globl ic1_enter6
+ic1_enter6:
+    push %rbp
+    mov %rsp, %rbp
+    push %rbx
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    mov %gs:24, %rax
+    push THREAD_IC1_RSP(%rax)
+    push THREAD_IC1_PKRS(%rax)
+    mov %rsp, THREAD_IC1_RSP(%rax)
+    mov %rcx, THREAD_IC1_PKRS(%rax)
+    mov %rdi, %r11
+    mov %rdx, %rbx
+    mov %rcx, %r14
+    mov 0(%rsi), %rdi
+    mov 16(%rsi), %r12
+    mov 24(%rsi), %r13
+    mov 32(%rsi), %r8
+    mov 40(%rsi), %r9
+    mov 8(%rsi), %rsi
+    mov %rbx, %rsp
+    mov %r14, %rax
+    mov %r14, %rdx
+    shr $32, %rdx
+    mov $MSR_PKRS, %ecx
+    wrmsr
+    mov %r12, %rdx
+    mov %r13, %rcx
+    call *%r11
+    mov %rax, %r8
+    xor %eax, %eax
+    xor %edx, %edx
+    mov $MSR_PKRS, %ecx
+    wrmsr
+    mov %gs:24, %rax
+    mov THREAD_IC1_RSP(%rax), %rsp
+    pop THREAD_IC1_PKRS(%rax)
+    pop THREAD_IC1_RSP(%rax)
+    mov %r8, %rax
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbx
+    pop %rbp
+    ret
+
 /* Runtime gates: what an IC1 service calls for kernel services (tessera::service::Runtime).
  * Each switches to the kernel's rights and stack, calls the C++ implementation with the
  * service's two arguments, and goes back to the domain's rights and stack. */
@@ -94,3 +148,36 @@ ic1_enter:
     RUNTIME_GATE ic1_gate_clock_ns, ic1_runtime_clock_ns
     RUNTIME_GATE ic1_gate_log, ic1_runtime_log
     RUNTIME_GATE ic1_gate_alloc, ic1_runtime_alloc
+
+/* i64 ic1_gate_host(u64 op, u64 a, u64 b, u64 c, u64 d): the runtime gate with five
+ * arguments. WRMSR takes rdx and rcx, so they wait in r9 and r10 (the fifth, r8, is left
+ * alone). */
+    .globl ic1_gate_host
+ic1_gate_host:
+    mov %rdx, %r9
+    mov %rcx, %r10
+    xor %eax, %eax
+    xor %edx, %edx
+    mov $MSR_PKRS, %ecx
+    wrmsr
+    mov %rsp, %r11
+    mov %gs:24, %rax
+    mov THREAD_IC1_RSP(%rax), %rsp
+    and $-16, %rsp
+    push %r11
+    push %r11
+    mov %r9, %rdx
+    mov %r10, %rcx
+    call ic1_runtime_host
+    pop %r11
+    pop %r11
+    mov %rax, %r8
+    mov %gs:24, %rax
+    mov THREAD_IC1_PKRS(%rax), %rax
+    mov %r11, %rsp
+    mov %rax, %rdx
+    shr $32, %rdx
+    mov $MSR_PKRS, %ecx
+    wrmsr
+    mov %r8, %rax
+    ret

@@ -1,0 +1,40 @@
+#pragma once
+// What the FS, built as an IC1 module (ic1_module.cpp), asks of the kernel through
+// Runtime::host: its Env (env.hpp) and the callbacks of the kernel's devices and of procfs's
+// provider. Arguments are the Env's and callbacks' own, pointers into the FS's domain;
+// the kernel side is kernel/shim/fs_client.cpp.
+
+#include "lib/types.hpp"
+
+namespace fs::ic1 {
+
+enum HostOp : u64 {
+    kLock,
+    kUnlock,
+    kWaitCreate,   // -> queue handle
+    kWaitDestroy,  // (queue)
+    kWait,         // (queue) -> 1 woken, 0 interrupted
+    kWakeAll,      // (queue)
+    kRandom,       // (buffer, length)
+    kPageAlloc,    // -> address of a zeroed page in the domain, or 0
+    kPageRef,      // (page)
+    kPageFree,     // (page): the FS lets go of its page
+    kPageHolders,  // (page) -> count
+    // Devices the kernel registered (devfs_register_remote): (handle, ...), as DeviceOps.
+    kDeviceRead,     // (handle, buffer, length, nonblock)
+    kDeviceWrite,    // (handle, buffer, length, nonblock)
+    kDeviceIoctl,    // (handle, command, argument)
+    kDevicePoll,     // (handle)
+    kDeviceOpen,     // (handle, flags)
+    kDeviceRelease,  // (handle, flags)
+    // procfs's provider (mount_procfs_remote), as ProcProvider.
+    kProcListPids,  // (out, max)
+    kProcGenerate,  // (pid, name, buffer, capacity)
+    kProcLink,      // (pid, name, buffer, capacity)
+    kProcListFds,   // (pid, out, max)
+};
+
+// Which DeviceOps callbacks the kernel's device has (devfs_register_remote's `present`).
+inline constexpr u32 kHasRead = 1, kHasWrite = 2, kHasIoctl = 4, kHasPoll = 8, kHasOpen = 16, kHasRelease = 32;
+
+}  // namespace fs::ic1
