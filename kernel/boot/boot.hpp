@@ -33,6 +33,9 @@ const BootInfo& boot_info();
 
 // Starts the services named by the boot archive's composition manifest.
 void compose_services();
+// The isolation class the manifest gives service `name` (config::kIC0..kIC2), or -1 when
+// there is no manifest or it does not name the service. After compose_services.
+int service_isolation_class(StringView name);
 
 // The kernel's serial monitor (until the Linux shell exists): a few diagnostic commands.
 void boot_monitor(const CommandLine& cmdline);

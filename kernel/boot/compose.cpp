@@ -86,6 +86,12 @@ void start_echo(const config::ServicePlacement& p) {
 
 }  // namespace
 
+int service_isolation_class(StringView name) {
+    for (usize i = 0; i < g_manifest.count; ++i)
+        if (StringView(g_manifest.services[i].name) == name) return g_manifest.services[i].isolation_class;
+    return -1;
+}
+
 void compose_services() {
     if (ic1::ic0_init().ok()) publish_module(tessera::service::g_module, ic1::ic0_process_ref(), nullptr, "ic0");
 

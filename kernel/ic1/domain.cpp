@@ -54,6 +54,7 @@ Result<uptr> take_thread_stack(Thread* t, Domain* domain) {
 }
 
 void return_thread_stack(Thread* t, Domain* domain, uptr top) {
+    if (domain->is_reserved_stack(top)) return domain->return_stack(top);  // never kept by a thread
     for (auto& slot : t->ic1_stacks)
         if (!slot.domain) {
             slot.domain = domain;
@@ -270,6 +271,17 @@ Result<uptr> Domain::take_stack() {
         IrqSpinLockGuard guard(lock_);
         if (stack_count_) return stacks_[--stack_count_];
     }
+    Result<uptr> made = map_new_stack();
+    if (made.ok()) return made;
+    IrqSpinLockGuard guard(lock_);
+    if (reserved_stack_ && !reserved_in_use_) {
+        reserved_in_use_ = true;
+        return reserved_stack_;
+    }
+    return made.error();
+}
+
+Result<uptr> Domain::map_new_stack() {
     uptr base;
     {
         IrqSpinLockGuard guard(lock_);
@@ -309,6 +321,10 @@ Result<uptr> Domain::allocate(usize bytes) {
 
 void Domain::return_stack(uptr top) {
     IrqSpinLockGuard guard(lock_);
+    if (top == reserved_stack_) {
+        reserved_in_use_ = false;
+        return;
+    }
     if (stack_count_ < 64) stacks_[stack_count_++] = top;
 }
 
@@ -414,6 +430,10 @@ Result<Domain*> load_module(StringView name, const u8* image, usize size, usize 
         (void)kernel.protect(va, flags);
     }
     arch::tlb_shootdown(base, image_size / arch::kPageSize);
+
+    Result<uptr> reserved = domain->map_new_stack();
+    if (!reserved.ok()) return fail(reserved.error());
+    domain->reserved_stack_ = reserved.value();
 
     // The entry point returns the module descriptor; it runs inside the domain already.
     Message scratch{};

@@ -48,8 +48,12 @@ public:
     // Coalescing: makes the module answer `name` itself with entry `entry` (no IPC).
     void add_local_name(StringView name, u64 entry);
 
+    // Handler stacks: from the pool, else newly mapped, else — when memory has run out —
+    // the domain's one reserved stack (made at load), so that a call that frees memory
+    // (the FS's reclaim) can still run (paper §4.1's reserved pool).
     Result<uptr> take_stack();
     void return_stack(uptr top);
+    bool is_reserved_stack(uptr top) const { return top == reserved_stack_; }
     usize stack_size() const { return stack_size_; }
     // Maps zeroed pages into the domain's heap area (Runtime::alloc).
     Result<uptr> allocate(usize bytes);
@@ -87,6 +91,9 @@ private:
     usize stack_count_ TA_GUARDED(lock_) = 0;
     uptr next_stack_ TA_GUARDED(lock_) = 0;
     uptr next_heap_ TA_GUARDED(lock_) = 0;
+    uptr reserved_stack_ = 0;
+    bool reserved_in_use_ TA_GUARDED(lock_) = false;
+    Result<uptr> map_new_stack();
     u64* window_used_ TA_GUARDED(lock_) = nullptr;  // one bit per window page
     usize window_hint_ TA_GUARDED(lock_) = 0;
 };

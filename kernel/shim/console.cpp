@@ -2,6 +2,7 @@
 // interrupt into a small ring and handed to the line discipline by a kernel thread: the
 // tty takes the FS lock and may wake readers and send signals, which is thread work.
 
+#include "shim/fs_client.hpp"
 #include "shim/console.hpp"
 
 #include "arch/interrupts.hpp"
@@ -64,7 +65,7 @@ void signal_group(void*, i32 pgid, int signal) {
     (void)send_signal_to_group(static_cast<u32>(pgid), signal, 0);
 }
 
-void input_ready(void*) { fs::poll_notify_locked(); }
+void input_ready(void*) { fsc::poll_notify_locked(); }
 
 // Whether no member of process group `pgid` has a parent in another group of the same
 // session: nobody is left to continue it, so job control stops would be forever.
@@ -135,7 +136,7 @@ void console_init() {
         return;
     }
     for (const DeviceName& d : kNames)
-        if (i64 r = fs::devfs_register(d.name, d.major, d.minor, 0620, &kTtyOps, g_tty); r < 0)
+        if (i64 r = fsc::devfs_register(d.name, d.major, d.minor, 0620, &kTtyOps, g_tty); r < 0)
             LOG_ERROR("console: cannot register /dev/%s (errno %lld)", d.name, static_cast<long long>(-r));
     Thread* t = thread_create("console-input", input_thread, nullptr);
     if (t) {
@@ -154,7 +155,7 @@ void console_attach_session(u32 sid, u32 pgid) {
 
 bool console_owns(fs::Node* node) {
     fs::Stat st;
-    if (fs::stat(node, &st) < 0 || (st.mode & fs::mode::kTypeMask) != fs::mode::kCharDevice) return false;
+    if (fsc::stat(node, &st) < 0 || (st.mode & fs::mode::kTypeMask) != fs::mode::kCharDevice) return false;
     for (const DeviceName& d : kNames)
         if (st.rdev_major == d.major && st.rdev_minor == d.minor) return true;
     return false;

@@ -16,6 +16,7 @@
 #include "lib/string.hpp"
 #include "mm/heap.hpp"
 #include "mm/user_pages.hpp"
+#include "shim/fs_client.hpp"
 #include "shim/console.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/linux.hpp"
@@ -41,7 +42,7 @@ i64 whence_base(const OpenFile& of, u64 whence, i64* base) {
     case 1: *base = static_cast<i64>(of.offset); return 0;
     case 2: {
         fs::Stat st;
-        if (i64 r = fs::stat(of.node, &st); r < 0) return r;
+        if (i64 r = fsc::stat(of.node, &st); r < 0) return r;
         *base = static_cast<i64>(st.size);
         return 0;
     }
@@ -69,7 +70,7 @@ void put_file(OpenFile* of) {
         epoll_forget_locked(of);
         if (of->epoll) epoll_destroy_locked(of->epoll);
     }
-    fs::close(of->node, of->flags);
+    fsc::close(of->node, of->flags);
     kfree(of->path);
     kdelete(of);
 }
@@ -92,7 +93,7 @@ i64 install(OpenFile* of, bool cloexec, u64 from) {
 void close_fd_file(LinuxProcess& l, OpenFile* of) {
     // POSIX: closing any fd of a file releases the process's record locks on it (asked of
     // the FS only by processes that ever took one: close stays free of it otherwise).
-    if (!of->epoll && __atomic_load_n(&l.holds_record_locks, __ATOMIC_RELAXED)) fs::lock_release_owner(of->node, l.pid);
+    if (!of->epoll && __atomic_load_n(&l.holds_record_locks, __ATOMIC_RELAXED)) fsc::lock_release_owner(of->node, l.pid);
     put_file(of);
 }
 
@@ -187,7 +188,7 @@ i64 start_dir(i64 dirfd, const char* path, fs::Node** out, char* base_path = nul
             memcpy(base_path, l->cwd_path, n);
             base_path[n] = 0;
         }
-        fs::node_ref(*out);
+        fsc::node_ref(*out);
         return 0;
     }
     FileRef file(static_cast<u64>(dirfd));
@@ -199,7 +200,7 @@ i64 start_dir(i64 dirfd, const char* path, fs::Node** out, char* base_path = nul
         memcpy(base_path, p, n);
         base_path[n] = 0;
     }
-    fs::node_ref(*out);
+    fsc::node_ref(*out);
     return 0;
 }
 
@@ -207,7 +208,7 @@ class NodeRef {
 public:
     NodeRef() = default;
     ~NodeRef() {
-        if (node) fs::node_unref(node);
+        if (node) fsc::node_unref(node);
     }
     TESSERA_NO_COPY(NodeRef);
     fs::Node* node = nullptr;
@@ -244,7 +245,7 @@ u64 read_from_page_cache(OpenFile& of, u64 user, u64 length, u64* offset, bool* 
     *error = 0;
     while (done < length) {
         u8* page = nullptr;
-        i64 n = fs::read_page(of.node, *offset, &page);
+        i64 n = fsc::read_page(of.node, *offset, &page);
         if (n == -kEAGAIN) break;  // not cached: the FS copies the rest
         if (n <= 0) {
             *more = false;
@@ -253,7 +254,7 @@ u64 read_from_page_cache(OpenFile& of, u64 user, u64 length, u64* offset, bool* 
         }
         usize count = static_cast<usize>(min<u64>(static_cast<u64>(n), length - done));
         bool copied = arch::copy_to_user(user + done, page + *offset % fs::kPageSize, count);
-        mm::user_page_release(arch::virt_to_phys(reinterpret_cast<uptr>(page)));
+        mm::user_page_release(fsc::page_phys(page));
         if (!copied) {
             *more = false;
             *error = -kEFAULT;
@@ -269,7 +270,7 @@ i64 do_read(OpenFile& of, u64 user, u64 length, u64* offset) {
     if (of.epoll) return -kEINVAL;
     if (!readable(of)) return -kEBADF;
     if (length == 0) return 0;
-    bool stream = fs::node_type(of.node) != fs::NodeType::Regular;
+    bool stream = fsc::node_type(of.node) != fs::NodeType::Regular;
     u64 direct = 0;
     if (!stream) {
         bool more;
@@ -280,7 +281,7 @@ i64 do_read(OpenFile& of, u64 user, u64 length, u64* offset) {
         user += direct;
         length -= direct;
     }
-    usize chunk = min<usize>(length, kBounce);
+    usize chunk = min<usize>(length, min(kBounce, fsc::max_transfer()));
     Bounce bounce(chunk);
     u8* buffer = bounce.data;
     if (!buffer) return -kENOMEM;
@@ -291,7 +292,7 @@ i64 do_read(OpenFile& of, u64 user, u64 length, u64* offset) {
         // Pipes, ttys and devices block only until the first bytes: later chunks of the same
         // read take what is there (a 1 MiB read of /dev/zero gets 1 MiB, of a pipe what it holds).
         u32 flags = done && stream ? of.flags | flag::kNonBlock : of.flags;
-        i64 n = fs::read(of.node, offset, buffer, want, flags);
+        i64 n = fsc::read(of.node, offset, buffer, want, flags);
         if (n < 0) {
             result = n;
             break;
@@ -311,7 +312,7 @@ i64 do_write(OpenFile& of, u64 user, u64 length, u64* offset) {
     if (of.epoll) return -kEINVAL;
     if (!writable(of)) return -kEBADF;
     if (length == 0) return 0;
-    usize chunk = min<usize>(length, kBounce);
+    usize chunk = min<usize>(length, min(kBounce, fsc::max_transfer()));
     Bounce bounce(chunk);
     u8* buffer = bounce.data;
     if (!buffer) return -kENOMEM;
@@ -323,7 +324,7 @@ i64 do_write(OpenFile& of, u64 user, u64 length, u64* offset) {
             result = -kEFAULT;
             break;
         }
-        i64 n = fs::write(of.node, offset, buffer, want, of.flags);
+        i64 n = fsc::write(of.node, offset, buffer, want, of.flags);
         if (n < 0) {
             result = n;
             break;
@@ -367,7 +368,7 @@ void close_all_files(LinuxProcess& l) {
         cwd = l.cwd;
         l.cwd = nullptr;
     }
-    if (cwd) fs::node_unref(cwd);
+    if (cwd) fsc::node_unref(cwd);
 }
 
 void close_on_exec(LinuxProcess& l) {
@@ -385,17 +386,17 @@ void close_on_exec(LinuxProcess& l) {
 }
 
 void setup_initial_files(LinuxProcess& l) {
-    l.cwd = fs::root();
+    l.cwd = fsc::root();
     l.cwd_path[0] = '/';
     fs::Node* console = nullptr;
     fs::Credentials c = fs_credentials(l);
-    if (fs::open(nullptr, "/dev/console", flag::kReadWrite, 0, 0, c, &console) < 0) {
+    if (fsc::open(nullptr, "/dev/console", flag::kReadWrite, 0, 0, c, &console) < 0) {
         LOG_WARN("linux: /dev/console cannot be opened: %s starts without fds 0-2", l.process->name());
         return;
     }
     OpenFile* of = make_file(console, flag::kReadWrite, "/dev/console");
     if (!of) {
-        fs::close(console, flag::kReadWrite);
+        fsc::close(console, flag::kReadWrite);
         return;
     }
     of->refs = 3;
@@ -406,14 +407,14 @@ void setup_initial_files(LinuxProcess& l) {
 i64 open_executable(LinuxProcess& l, const char* path, Executable* out) {
     NodeRef node;
     fs::Credentials c = fs_credentials(l);
-    i64 r = fs::lookup(l.cwd, path, true, c, &node.node);
+    i64 r = fsc::lookup(l.cwd, path, true, c, &node.node);
     if (r < 0) return r;
-    if (fs::node_type(node.node) == fs::NodeType::Directory) return -kEACCES;
-    if (fs::node_type(node.node) != fs::NodeType::Regular) return -kEACCES;
-    if (i64 a = fs::access_node(node.node, fs::kAccessExecute, c); a < 0) return a;
+    if (fsc::node_type(node.node) == fs::NodeType::Directory) return -kEACCES;
+    if (fsc::node_type(node.node) != fs::NodeType::Regular) return -kEACCES;
+    if (i64 a = fsc::access_node(node.node, fs::kAccessExecute, c); a < 0) return a;
     const u8* data;
     usize length;
-    if (fs::file_data_view(node.node, &data, &length) == 0) {
+    if (fsc::file_data_view(node.node, &data, &length) == 0) {
         out->data = data;
         out->size = length;
         out->owned = nullptr;
@@ -423,12 +424,11 @@ i64 open_executable(LinuxProcess& l, const char* path, Executable* out) {
     }
     // Written since boot: read the whole file into kernel memory.
     fs::Stat st;
-    if (i64 s = fs::stat(node.node, &st); s < 0) return s;
+    if (i64 s = fsc::stat(node.node, &st); s < 0) return s;
     if (st.size > 64 * MiB) return -kENOMEM;
     auto* copy = static_cast<u8*>(kmalloc(st.size ? st.size : 1));
     if (!copy) return -kENOMEM;
-    u64 offset = 0;
-    i64 n = fs::read(node.node, &offset, copy, st.size, 0);
+    i64 n = fsc::read_all(node.node, copy, st.size);
     if (n < 0) {
         kfree(copy);
         return n;
@@ -443,7 +443,7 @@ i64 open_executable(LinuxProcess& l, const char* path, Executable* out) {
 
 void release_executable(Executable& e) {
     if (e.owned) kfree(e.owned);
-    if (e.node) fs::node_unref(e.node);
+    if (e.node) fsc::node_unref(e.node);
     e = {};
 }
 
@@ -464,7 +464,7 @@ i64 sys_write(arch::TrapFrame& f) {
 i64 sys_pread64(arch::TrapFrame& f) {
     FileRef of(f.rdi);
     if (!of) return -kEBADF;
-    if (fs::node_type(of->node) != fs::NodeType::Regular) return fs::node_type(of->node) == fs::NodeType::Directory ? -kEISDIR : -kESPIPE;
+    if (fsc::node_type(of->node) != fs::NodeType::Regular) return fsc::node_type(of->node) == fs::NodeType::Directory ? -kEISDIR : -kESPIPE;
     if (static_cast<i64>(f.r10) < 0) return -kEINVAL;
     u64 offset = f.r10;
     return do_read(*of.get(), f.rsi, f.rdx, &offset);
@@ -473,7 +473,7 @@ i64 sys_pread64(arch::TrapFrame& f) {
 i64 sys_pwrite64(arch::TrapFrame& f) {
     FileRef of(f.rdi);
     if (!of) return -kEBADF;
-    if (fs::node_type(of->node) != fs::NodeType::Regular) return -kESPIPE;
+    if (fsc::node_type(of->node) != fs::NodeType::Regular) return -kESPIPE;
     if (static_cast<i64>(f.r10) < 0) return -kEINVAL;
     u64 offset = f.r10;  // with O_APPEND the data still goes to the end, as on Linux (pwrite(2) BUGS)
     return do_write(*of.get(), f.rsi, f.rdx, &offset);
@@ -505,7 +505,7 @@ i64 sys_writev(arch::TrapFrame& f) { return vectored(f, true, nullptr); }
 i64 sys_lseek(arch::TrapFrame& f) {
     FileRef of(f.rdi);
     if (!of) return -kEBADF;
-    fs::NodeType type = fs::node_type(of->node);
+    fs::NodeType type = fsc::node_type(of->node);
     if (type == fs::NodeType::Fifo || of->epoll) return -kESPIPE;
     if (type == fs::NodeType::CharDevice) return 0;  // Linux: ttys and /dev/null accept and report 0
     i64 offset = static_cast<i64>(f.rsi);
@@ -528,13 +528,13 @@ i64 sys_openat_impl(i64 dirfd, u64 user_path, u32 flags, u32 perm) {
     if (i64 r = start_dir(dirfd, path.text, &dir.node, base, sizeof(base)); r < 0) return r;
     fs::Node* node;
     LinuxProcess* l = current_linux();
-    i64 r = fs::open(dir.node, path.text, flags, perm, l->umask, creds(), &node);
+    i64 r = fsc::open(dir.node, path.text, flags, perm, l->umask, creds(), &node);
     if (r < 0) return restartable(r);
     char absolute[kNameRoom];
     absolute_path(base, path.text, absolute, sizeof(absolute));
     OpenFile* of = make_file(node, flags, absolute);
     if (!of) {
-        fs::close(node, flags);
+        fsc::close(node, flags);
         return -kENOMEM;
     }
     return install(of, flags & flag::kCloseOnExec);
@@ -631,7 +631,7 @@ i64 record_lock(LinuxProcess& l, u64 fd, u64 command, u64 user) {
     if (command == kGetLock) {
         if (type == fs::kUnlock) return -kEINVAL;
         fs::RecordLock test{type, static_cast<u64>(start), end, 0};
-        if (i64 r = fs::lock_test(of->node, l.pid, &test); r < 0) return r;
+        if (i64 r = fsc::lock_test(of->node, l.pid, &test); r < 0) return r;
         lock.type = static_cast<i16>(test.type);
         if (test.type != fs::kUnlock) {
             lock.whence = 0;
@@ -644,7 +644,7 @@ i64 record_lock(LinuxProcess& l, u64 fd, u64 command, u64 user) {
     if ((type == fs::kLockRead && !readable(*of.get())) || (type == fs::kLockWrite && !writable(*of.get())))
         return -kEBADF;
     if (type != fs::kUnlock) __atomic_store_n(&l.holds_record_locks, true, __ATOMIC_RELAXED);
-    i64 r = fs::lock_set(of->node, l.pid, type, static_cast<u64>(start), end, command == kSetLockWait);
+    i64 r = fsc::lock_set(of->node, l.pid, type, static_cast<u64>(start), end, command == kSetLockWait);
     return r == -kEINTR ? -kERestartSys : r;
 }
 }  // namespace
@@ -689,7 +689,7 @@ i64 sys_fcntl(arch::TrapFrame& f) {
     case 1032: {  // F_GETPIPE_SZ
         FileRef of(fd);
         if (!of) return -kEBADF;
-        return fs::node_type(of->node) == fs::NodeType::Fifo ? static_cast<i64>(fs::kPipeCapacity) : -kEBADF;
+        return fsc::node_type(of->node) == fs::NodeType::Fifo ? static_cast<i64>(fs::kPipeCapacity) : -kEBADF;
     }
     default: {
         FileRef of(fd);
@@ -722,7 +722,7 @@ i64 sys_ioctl(arch::TrapFrame& f) {
     if (console_owns(of->node)) return console_ioctl(*current_linux(), cmd, f.rdx);
     if (cmd == 0x541B) {  // FIONREAD
         i32 bytes = 0;
-        if (i64 r = fs::ioctl(of->node, cmd, &bytes); r < 0) return r;
+        if (i64 r = fsc::ioctl(of->node, cmd, &bytes, sizeof(bytes)); r < 0) return r;
         return UserOut<i32>(f.rdx).write(bytes) ? 0 : -kEFAULT;
     }
     return -kENOTTY;  // no other device has ioctls yet
@@ -742,7 +742,7 @@ static_assert(sizeof(LinuxStat) == 144);
 
 i64 write_stat(fs::Node* node, u64 user) {
     fs::Stat st;
-    if (i64 r = fs::stat(node, &st); r < 0) return r;
+    if (i64 r = fsc::stat(node, &st); r < 0) return r;
     LinuxStat s{};
     s.dev = st.dev;
     s.ino = st.ino;
@@ -768,20 +768,20 @@ i64 resolve_at(i64 dirfd, u64 user_path, u64 at_flags, bool follow_default, Node
     if (n == 0) {
         if (dirfd == kAtFdcwd) {
             out.node = current_linux()->cwd;
-            fs::node_ref(out.node);
+            fsc::node_ref(out.node);
             return 0;
         }
         FileRef of(static_cast<u64>(dirfd));
         if (!of) return -kEBADF;
         out.node = of->node;
-        fs::node_ref(out.node);
+        fsc::node_ref(out.node);
         return 0;
     }
     NodeRef dir;
     if (i64 r = start_dir(dirfd, path.text, &dir.node); r < 0) return r;
     bool follow = follow_default && !(at_flags & kAtSymlinkNofollow);
     if (at_flags & kAtSymlinkFollow) follow = true;
-    return fs::lookup(dir.node, path.text, follow, creds(), &out.node);
+    return fsc::lookup(dir.node, path.text, follow, creds(), &out.node);
 }
 
 }  // namespace
@@ -814,7 +814,7 @@ i64 sys_statx(arch::TrapFrame& f) {
         r < 0)
         return r;
     fs::Stat st;
-    if (i64 r = fs::stat(node.node, &st); r < 0) return r;
+    if (i64 r = fsc::stat(node.node, &st); r < 0) return r;
     struct Timestamp {
         i64 seconds;
         u32 nanoseconds;
@@ -856,11 +856,11 @@ i64 sys_statx(arch::TrapFrame& f) {
 i64 sys_getdents64(arch::TrapFrame& f) {
     FileRef of(f.rdi);
     if (!of) return -kEBADF;
-    if (fs::node_type(of->node) != fs::NodeType::Directory) return -kENOTDIR;
+    if (fsc::node_type(of->node) != fs::NodeType::Directory) return -kENOTDIR;
     usize length = min<usize>(f.rdx, kBounce);
     auto* buffer = static_cast<u8*>(kmalloc(length ? length : 1));
     if (!buffer) return -kENOMEM;
-    i64 n = fs::getdents64(of->node, &of->offset, buffer, length);
+    i64 n = fsc::getdents64(of->node, &of->offset, buffer, length);
     if (n > 0 && !arch::copy_to_user(f.rsi, buffer, static_cast<usize>(n))) n = -kEFAULT;
     kfree(buffer);
     return n;
@@ -891,7 +891,7 @@ i64 with_two_paths(i64 old_dirfd, u64 old_user, i64 new_dirfd, u64 new_user, Op 
 
 i64 sys_mkdirat_impl(i64 dirfd, u64 path, u32 perm) {
     u32 umask = current_linux()->umask;
-    return with_path(dirfd, path, [&](fs::Node* d, const char* p) { return fs::mkdir(d, p, perm, umask, creds()); });
+    return with_path(dirfd, path, [&](fs::Node* d, const char* p) { return fsc::mkdir(d, p, perm, umask, creds()); });
 }
 i64 sys_mkdir(arch::TrapFrame& f) { return sys_mkdirat_impl(kAtFdcwd, f.rdi, static_cast<u32>(f.rsi)); }
 i64 sys_mkdirat(arch::TrapFrame& f) { return sys_mkdirat_impl(static_cast<i32>(f.rdi), f.rsi, static_cast<u32>(f.rdx)); }
@@ -902,7 +902,7 @@ i64 sys_mknodat_impl(i64 dirfd, u64 path, u32 mode, u64 dev) {
     u32 minor = static_cast<u32>((dev & 0xff) | ((dev >> 12) & ~0xffu));
     if ((mode & fs::mode::kTypeMask) == 0) mode |= fs::mode::kRegular;
     return with_path(dirfd, path,
-                     [&](fs::Node* d, const char* p) { return fs::mknod(d, p, mode, umask, major, minor, creds()); });
+                     [&](fs::Node* d, const char* p) { return fsc::mknod(d, p, mode, umask, major, minor, creds()); });
 }
 i64 sys_mknod(arch::TrapFrame& f) { return sys_mknodat_impl(kAtFdcwd, f.rdi, static_cast<u32>(f.rsi), f.rdx); }
 i64 sys_mknodat(arch::TrapFrame& f) {
@@ -910,28 +910,28 @@ i64 sys_mknodat(arch::TrapFrame& f) {
 }
 
 i64 sys_unlink(arch::TrapFrame& f) {
-    return with_path(kAtFdcwd, f.rdi, [](fs::Node* d, const char* p) { return fs::unlink(d, p, creds()); });
+    return with_path(kAtFdcwd, f.rdi, [](fs::Node* d, const char* p) { return fsc::unlink(d, p, creds()); });
 }
 i64 sys_rmdir(arch::TrapFrame& f) {
-    return with_path(kAtFdcwd, f.rdi, [](fs::Node* d, const char* p) { return fs::rmdir(d, p, creds()); });
+    return with_path(kAtFdcwd, f.rdi, [](fs::Node* d, const char* p) { return fsc::rmdir(d, p, creds()); });
 }
 i64 sys_unlinkat(arch::TrapFrame& f) {
     if (f.rdx & ~kAtRemovedir) return -kEINVAL;
     bool dir = f.rdx & kAtRemovedir;
     return with_path(static_cast<i32>(f.rdi), f.rsi, [&](fs::Node* d, const char* p) {
-        return dir ? fs::rmdir(d, p, creds()) : fs::unlink(d, p, creds());
+        return dir ? fsc::rmdir(d, p, creds()) : fsc::unlink(d, p, creds());
     });
 }
 
 i64 sys_rename(arch::TrapFrame& f) {
     return with_two_paths(kAtFdcwd, f.rdi, kAtFdcwd, f.rsi, [](fs::Node* a, const char* p, fs::Node* b, const char* q) {
-        return fs::rename(a, p, b, q, creds());
+        return fsc::rename(a, p, b, q, creds());
     });
 }
 i64 sys_renameat(arch::TrapFrame& f) {
     return with_two_paths(static_cast<i32>(f.rdi), f.rsi, static_cast<i32>(f.rdx), f.r10,
                           [](fs::Node* a, const char* p, fs::Node* b, const char* q) {
-                              return fs::rename(a, p, b, q, creds());
+                              return fsc::rename(a, p, b, q, creds());
                           });
 }
 i64 sys_renameat2(arch::TrapFrame& f) {
@@ -949,21 +949,21 @@ i64 sys_renameat2(arch::TrapFrame& f) {
 
 i64 sys_link(arch::TrapFrame& f) {
     return with_two_paths(kAtFdcwd, f.rdi, kAtFdcwd, f.rsi, [](fs::Node* a, const char* p, fs::Node* b, const char* q) {
-        return fs::link(a, p, b, q, false, creds());
+        return fsc::link(a, p, b, q, false, creds());
     });
 }
 i64 sys_linkat(arch::TrapFrame& f) {
     bool follow = f.r8 & kAtSymlinkFollow;
     return with_two_paths(static_cast<i32>(f.rdi), f.rsi, static_cast<i32>(f.rdx), f.r10,
                           [&](fs::Node* a, const char* p, fs::Node* b, const char* q) {
-                              return fs::link(a, p, b, q, follow, creds());
+                              return fsc::link(a, p, b, q, follow, creds());
                           });
 }
 
 i64 sys_symlinkat_impl(u64 target_user, i64 dirfd, u64 path) {
     PathBuffer target;
     if (i64 r = copy_path(target_user, target); r < 0) return r;
-    return with_path(dirfd, path, [&](fs::Node* d, const char* p) { return fs::symlink(target.text, d, p, creds()); });
+    return with_path(dirfd, path, [&](fs::Node* d, const char* p) { return fsc::symlink(target.text, d, p, creds()); });
 }
 i64 sys_symlink(arch::TrapFrame& f) { return sys_symlinkat_impl(f.rdi, kAtFdcwd, f.rsi); }
 i64 sys_symlinkat(arch::TrapFrame& f) { return sys_symlinkat_impl(f.rdi, static_cast<i32>(f.rsi), f.rdx); }
@@ -975,7 +975,7 @@ i64 sys_readlinkat_impl(i64 dirfd, u64 path, u64 user_buffer, u64 length) {
     char* buffer = target.text;
     usize want = min<usize>(length, fs::kPathMax);
     // /proc/self/exe and friends resolve in the shim (it knows the process).
-    i64 n = with_path(dirfd, path, [&](fs::Node* d, const char* p) { return fs::readlink(d, p, buffer, want, creds()); });
+    i64 n = with_path(dirfd, path, [&](fs::Node* d, const char* p) { return fsc::readlink(d, p, buffer, want, creds()); });
     if (n < 0) return n;
     return arch::copy_to_user(user_buffer, buffer, static_cast<usize>(n)) ? n : -kEFAULT;
 }
@@ -995,7 +995,7 @@ i64 sys_faccessat_impl(i64 dirfd, u64 path, u64 mode, u64 at_flags) {
         c.gid = l.cred.rgid;
     }
     return with_path(dirfd, path, [&](fs::Node* d, const char* p) {
-        return fs::access(d, p, static_cast<u32>(mode), follow, c);
+        return fsc::access(d, p, static_cast<u32>(mode), follow, c);
     });
 }
 i64 sys_access(arch::TrapFrame& f) { return sys_faccessat_impl(kAtFdcwd, f.rdi, f.rsi, 0); }
@@ -1005,37 +1005,37 @@ i64 sys_faccessat2(arch::TrapFrame& f) { return sys_faccessat_impl(static_cast<i
 i64 sys_chmod(arch::TrapFrame& f) {
     NodeRef node;
     if (i64 r = resolve_at(kAtFdcwd, f.rdi, 0, true, node); r < 0) return r;
-    return fs::chmod(node.node, static_cast<u32>(f.rsi), creds());
+    return fsc::chmod(node.node, static_cast<u32>(f.rsi), creds());
 }
 i64 sys_fchmodat(arch::TrapFrame& f) {
     NodeRef node;
     if (i64 r = resolve_at(static_cast<i32>(f.rdi), f.rsi, 0, true, node); r < 0) return r;
-    return fs::chmod(node.node, static_cast<u32>(f.rdx), creds());
+    return fsc::chmod(node.node, static_cast<u32>(f.rdx), creds());
 }
 i64 sys_fchmod(arch::TrapFrame& f) {
     FileRef of(f.rdi);
     if (!of) return -kEBADF;
-    return fs::chmod(of->node, static_cast<u32>(f.rsi), creds());
+    return fsc::chmod(of->node, static_cast<u32>(f.rsi), creds());
 }
 i64 sys_chown(arch::TrapFrame& f) {
     NodeRef node;
     if (i64 r = resolve_at(kAtFdcwd, f.rdi, 0, true, node); r < 0) return r;
-    return fs::chown(node.node, static_cast<u32>(f.rsi), static_cast<u32>(f.rdx), creds());
+    return fsc::chown(node.node, static_cast<u32>(f.rsi), static_cast<u32>(f.rdx), creds());
 }
 i64 sys_lchown(arch::TrapFrame& f) {
     NodeRef node;
     if (i64 r = resolve_at(kAtFdcwd, f.rdi, kAtSymlinkNofollow, true, node); r < 0) return r;
-    return fs::chown(node.node, static_cast<u32>(f.rsi), static_cast<u32>(f.rdx), creds());
+    return fsc::chown(node.node, static_cast<u32>(f.rsi), static_cast<u32>(f.rdx), creds());
 }
 i64 sys_fchown(arch::TrapFrame& f) {
     FileRef of(f.rdi);
     if (!of) return -kEBADF;
-    return fs::chown(of->node, static_cast<u32>(f.rsi), static_cast<u32>(f.rdx), creds());
+    return fsc::chown(of->node, static_cast<u32>(f.rsi), static_cast<u32>(f.rdx), creds());
 }
 i64 sys_fchownat(arch::TrapFrame& f) {
     NodeRef node;
     if (i64 r = resolve_at(static_cast<i32>(f.rdi), f.rsi, f.r8, true, node); r < 0) return r;
-    return fs::chown(node.node, static_cast<u32>(f.rdx), static_cast<u32>(f.r10), creds());
+    return fsc::chown(node.node, static_cast<u32>(f.rdx), static_cast<u32>(f.r10), creds());
 }
 
 i64 sys_utimensat(arch::TrapFrame& f) {
@@ -1046,26 +1046,26 @@ i64 sys_utimensat(arch::TrapFrame& f) {
     if (f.rsi == 0) {  // futimens: the fd itself
         FileRef of(static_cast<u64>(static_cast<i32>(f.rdi)));
         if (!of) return -kEBADF;
-        return fs::utimens(of->node, have ? times : nullptr, creds());
+        return fsc::utimens(of->node, have ? times : nullptr, creds());
     }
     if (i64 r = resolve_at(static_cast<i32>(f.rdi), f.rsi, f.r10, true, node); r < 0) return r;
-    return fs::utimens(node.node, have ? times : nullptr, creds());
+    return fsc::utimens(node.node, have ? times : nullptr, creds());
 }
 
 i64 sys_truncate(arch::TrapFrame& f) {
     if (static_cast<i64>(f.rsi) < 0) return -kEINVAL;
     NodeRef node;
     if (i64 r = resolve_at(kAtFdcwd, f.rdi, 0, true, node); r < 0) return r;
-    if (fs::node_type(node.node) == fs::NodeType::Directory) return -kEISDIR;
-    if (i64 r = fs::access_node(node.node, fs::kAccessWrite, creds()); r < 0) return r;
-    return fs::truncate(node.node, f.rsi);
+    if (fsc::node_type(node.node) == fs::NodeType::Directory) return -kEISDIR;
+    if (i64 r = fsc::access_node(node.node, fs::kAccessWrite, creds()); r < 0) return r;
+    return fsc::truncate(node.node, f.rsi);
 }
 i64 sys_ftruncate(arch::TrapFrame& f) {
     if (static_cast<i64>(f.rsi) < 0) return -kEINVAL;
     FileRef of(f.rdi);
     if (!of) return -kEBADF;
-    if (!writable(*of.get()) || fs::node_type(of->node) != fs::NodeType::Regular || of->epoll) return -kEINVAL;
-    return fs::truncate(of->node, f.rsi);
+    if (!writable(*of.get()) || fsc::node_type(of->node) != fs::NodeType::Regular || of->epoll) return -kEINVAL;
+    return fsc::truncate(of->node, f.rsi);
 }
 
 i64 sys_fsync(arch::TrapFrame& f) {
@@ -1086,19 +1086,19 @@ i64 sys_getcwd(arch::TrapFrame& f) {
     PathBuffer path;
     if (!path.text) return -kENOMEM;
     // From the FS: follows renames above the cwd and has symlinks resolved, as Linux's.
-    i64 n = fs::path_of(current_linux()->cwd, path.text, min<usize>(fs::kPathMax, f.rsi));
+    i64 n = fsc::path_of(current_linux()->cwd, path.text, min<usize>(fs::kPathMax, f.rsi));
     if (n < 0) return n;
     return arch::copy_to_user(f.rdi, path.text, static_cast<usize>(n) + 1) ? n + 1 : -kEFAULT;
 }
 
 namespace {
 i64 change_dir(fs::Node* node) {
-    if (fs::node_type(node) != fs::NodeType::Directory) return -kENOTDIR;
-    if (i64 r = fs::access_node(node, fs::kAccessExecute, creds()); r < 0) return r;
+    if (fsc::node_type(node) != fs::NodeType::Directory) return -kENOTDIR;
+    if (i64 r = fsc::access_node(node, fs::kAccessExecute, creds()); r < 0) return r;
     char absolute[kNameRoom];
-    if (fs::path_of(node, absolute, sizeof(absolute)) < 0) memcpy(absolute, "/", 2);  // (for /proc only)
+    if (fsc::path_of(node, absolute, sizeof(absolute)) < 0) memcpy(absolute, "/", 2);  // (for /proc only)
     LinuxProcess* l = current_linux();
-    fs::node_ref(node);
+    fsc::node_ref(node);
     fs::Node* old = l->cwd;
     {
         IrqSpinLockGuard guard(g_linux_lock);
@@ -1107,7 +1107,7 @@ i64 change_dir(fs::Node* node) {
         memcpy(l->cwd_path, absolute, n);
         l->cwd_path[n] = 0;
     }
-    fs::node_unref(old);
+    fsc::node_unref(old);
     return 0;
 }
 }  // namespace
@@ -1117,7 +1117,7 @@ i64 sys_chdir(arch::TrapFrame& f) {
     if (i64 r = copy_path(f.rdi, path); r < 0) return r;
     NodeRef dir, node;
     if (i64 r = start_dir(kAtFdcwd, path.text, &dir.node); r < 0) return r;
-    if (i64 r = fs::lookup(dir.node, path.text, true, creds(), &node.node); r < 0) return r;
+    if (i64 r = fsc::lookup(dir.node, path.text, true, creds(), &node.node); r < 0) return r;
     return change_dir(node.node);
 }
 
@@ -1130,14 +1130,14 @@ i64 sys_fchdir(arch::TrapFrame& f) {
 i64 sys_pipe2_impl(u64 user_fds, u64 flags) {
     if (flags & ~u64{flag::kCloseOnExec | flag::kNonBlock | 040000 /* O_DIRECT */}) return -kEINVAL;
     fs::Node* node;
-    if (i64 r = fs::pipe_create(&node); r < 0) return r;
+    if (i64 r = fsc::pipe_create(&node); r < 0) return r;
     u32 extra = static_cast<u32>(flags & flag::kNonBlock);
-    fs::node_ref(node);
+    fsc::node_ref(node);
     OpenFile* read_end = make_file(node, flag::kReadOnly | extra, "pipe:");
     OpenFile* write_end = make_file(node, flag::kWriteOnly | extra, "pipe:");
     if (!read_end || !write_end) {
-        if (read_end) put_file(read_end); else fs::close(node, flag::kReadOnly);
-        if (write_end) put_file(write_end); else fs::close(node, flag::kWriteOnly);
+        if (read_end) put_file(read_end); else fsc::close(node, flag::kReadOnly);
+        if (write_end) put_file(write_end); else fsc::close(node, flag::kWriteOnly);
         return -kENOMEM;
     }
     bool cloexec = flags & flag::kCloseOnExec;
@@ -1185,18 +1185,18 @@ i64 sys_sendfile(arch::TrapFrame& f) {
     u64 done = 0;
     i64 result = 0;
     while (done < f.r10) {
-        i64 n = fs::read(in->node, offset, buffer, min<usize>(chunk, f.r10 - done), in->flags);
+        i64 n = fsc::read(in->node, offset, buffer, min<usize>(chunk, f.r10 - done), in->flags);
         if (n <= 0) {
             result = n;
             break;
         }
-        i64 w = fs::write(out->node, &out->offset, buffer, static_cast<usize>(n), out->flags);
+        i64 w = fsc::write(out->node, &out->offset, buffer, static_cast<usize>(n), out->flags);
         if (w < 0) {
             result = w;
             break;
         }
         done += static_cast<u64>(w);
-        if (w < n || fs::node_type(in->node) != fs::NodeType::Regular) break;
+        if (w < n || fsc::node_type(in->node) != fs::NodeType::Regular) break;
     }
     kfree(buffer);
     if (f.rdx && !UserOut<u64>(f.rdx).write(offset_value)) return -kEFAULT;
@@ -1212,7 +1212,7 @@ namespace {
 bool mounted_at(const char* type, const char* path) {
     PathBuffer table;
     if (!table.text) return false;
-    usize n = fs::mounts_text(table.text, fs::kPathMax - 1);
+    usize n = fsc::mounts_text(table.text, fs::kPathMax - 1);
     table.text[min<usize>(n, fs::kPathMax - 1)] = 0;
     char line[512];
     snformat(line, sizeof(line), "%s %s %s ", type, path, type);
@@ -1238,11 +1238,11 @@ i64 sys_mount(arch::TrapFrame& f) {
     absolute_path(current_linux()->cwd_path, target.text, absolute, sizeof(absolute));
     i64 r;
     if (strcmp(type.text, "tmpfs") == 0)
-        r = fs::mount_tmpfs(absolute);
+        r = fsc::mount_tmpfs(absolute);
     else if (strcmp(type.text, "proc") == 0)
-        r = fs::mount_procfs(absolute, kProcProvider);
+        r = fsc::mount_procfs(absolute, kProcProvider);
     else if (strcmp(type.text, "devtmpfs") == 0)
-        r = fs::mount_devfs(absolute);
+        r = fsc::mount_devfs(absolute);
     else
         return -kENODEV;
     if (r == -kEBUSY && mounted_at(type.text, absolute)) return 0;

@@ -1,8 +1,11 @@
-// Hosting the FS service in the kernel (first step: the IC0 placement; see
-// services/fs/env.hpp). The FS's lock is g_linux_lock, taken with interrupts off, and its
+// Hosting the FS service (services/fs/env.hpp): the kernel's Env, which the kernel-linked
+// FS uses directly (the IC0 placement) and the FS's IC1 module through the host operations
+// of fs_client.cpp. The FS's lock is g_linux_lock, taken with interrupts off, and its
 // sleeps are the shim's interruptible sleeps, so a signal ends a blocked pipe or tty read.
-// At boot the initramfs is unpacked into the tmpfs root, devfs is mounted on /dev and the
-// console tty registered.
+// At boot the FS is loaded where the manifest places it (fs_client.cpp), the initramfs is
+// unpacked into the tmpfs root, devfs is mounted on /dev and the console tty registered
+// (the tty's line discipline, services/fs/tty.cpp, stays in the kernel as the console
+// driver's).
 
 #include "arch/cpu.hpp"
 #include "boot/boot.hpp"
@@ -17,6 +20,7 @@
 #include "mm/user_pages.hpp"
 #include "object/kernel_page.hpp"
 #include "sched/cpu.hpp"
+#include "shim/fs_client.hpp"
 #include "shim/console.hpp"
 #include "shim/linux.hpp"
 #include "time/clock.hpp"
@@ -114,7 +118,8 @@ bool g_ready = false;
 
 void linux_boot() {
     memory_configure();
-    fs::set_env(kEnv);
+    fs::set_env(kEnv);  // the kernel-linked FS's, and through fs_client.cpp the module's host side
+    bool module = fsc::attach_module();
     Result<RefPtr<KernelPage>> page = KernelPage::create_read_write<fs::ReadinessTable>(kReadinessLayout, nullptr);
     if (!page) {
         LOG_ERROR("fs: no memory for the readiness page");
@@ -123,24 +128,25 @@ void linux_boot() {
     g_readiness_page = page.release_value().leak();
     auto* table = g_readiness_page->as<fs::ReadinessTable>();
     g_readiness = table;
-    if (i64 r = fs::init(table); r < 0) {
+    if (i64 r = fsc::init(table); r < 0) {
         LOG_ERROR("fs: cannot create the root file system (errno %lld)", static_cast<long long>(-r));
         return;
     }
     const BootInfo& boot = boot_info();
     if (boot.initrd_size) {
         const char* why = nullptr;
-        if (fs::unpack_initramfs(arch::phys_to_ptr<const u8>(boot.initrd_phys), boot.initrd_size, &why) < 0)
+        if (fsc::unpack_initramfs(arch::phys_to_ptr<const u8>(boot.initrd_phys), boot.initrd_size, &why) < 0)
             LOG_ERROR("fs: the boot archive is corrupt (%s); the root holds what came before the damage", why);
     }
     fs::Credentials root_creds;
-    for (const char* dir : {"/dev", "/proc", "/tmp"}) (void)fs::mkdir(nullptr, dir, dir[1] == 't' ? 01777 : 0755, 0, root_creds);
-    if (i64 r = fs::mount_devfs("/dev"); r < 0) LOG_ERROR("fs: cannot mount devfs on /dev (errno %lld)", static_cast<long long>(-r));
-    if (i64 r = fs::mount_procfs("/proc", kProcProvider); r < 0)
+    for (const char* dir : {"/dev", "/proc", "/tmp"}) (void)fsc::mkdir(nullptr, dir, dir[1] == 't' ? 01777 : 0755, 0, root_creds);
+    if (i64 r = fsc::mount_devfs("/dev"); r < 0) LOG_ERROR("fs: cannot mount devfs on /dev (errno %lld)", static_cast<long long>(-r));
+    if (i64 r = fsc::mount_procfs("/proc", kProcProvider); r < 0)
         LOG_ERROR("fs: cannot mount procfs on /proc (errno %lld)", static_cast<long long>(-r));
     console_init();
     g_ready = true;
-    LOG_INFO("fs: root unpacked from the boot archive, devfs on /dev, procfs on /proc, console on /dev/console");
+    LOG_INFO("fs: %s; root unpacked from the boot archive, devfs on /dev, procfs on /proc, console on /dev/console",
+             module ? "the FS runs in its own PKS domain (IC1)" : "the FS is linked into the kernel (IC0)");
 }
 
 bool linux_ready() { return g_ready; }

@@ -24,6 +24,7 @@
 #include "proc/loader.hpp"
 #include "sched/cpu.hpp"
 #include "sched/scheduler.hpp"
+#include "shim/fs_client.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/linux.hpp"
 #include "syscall/user_ptr.hpp"
@@ -151,7 +152,7 @@ namespace {
     }
     while (dead) {
         MappedFile* next = dead->next_dead;
-        fs::node_unref(dead->node);
+        fsc::node_unref(dead->node);
         kdelete(dead);
         dead = next;
     }
@@ -219,7 +220,7 @@ bool setup_linux_memory(LinuxProcess& l, const loader::ElfImage& image, const Li
     if (file) {
         mapped = knew<MappedFile>();
         if (!mapped) return false;
-        fs::node_ref(file);
+        fsc::node_ref(file);
         mapped->node = file;
         mapped_file_ref(mapped);  // ours, while the ranges are made
     }
@@ -283,11 +284,11 @@ Resolved install_file_page_locked(LinuxProcess* l, AddressSpace& space, uptr add
 // Maps the cached neighbours of a resolved read fault (each a reference this consumes).
 void map_around(LinuxProcess* l, AddressSpace& space, const FileFault& need) {
     u8* pages[kFaultAround];
-    if (!fs::file_pages_cached(need.file->node, need.around_first, need.around_count, pages)) return;
+    if (!fsc::file_pages_cached(need.file->node, need.around_first, need.around_count, pages)) return;
     IrqSpinLockGuard guard(l->vm_lock);
     for (usize i = 0; i < need.around_count; ++i) {
         if (!pages[i]) continue;
-        u64 phys = arch::virt_to_phys(reinterpret_cast<uptr>(pages[i]));
+        u64 phys = fsc::page_phys(pages[i]);
         uptr va = need.around_va + i * arch::kPageSize;
         FileFault one = need;
         one.index = need.around_first + i;
@@ -355,7 +356,7 @@ bool resolve_user_fault_rest(LinuxProcess* l, AddressSpace& space, uptr address,
     // when there are none left, the OOM killer frees some, and the fault is tried again,
     // unless this process is the one killed (it dies on its way out) or no sleep is
     // possible here (reclaim calls the FS, which may sleep too).
-    while (r == Resolved::OutOfMemory && may_flush_others && fs::reclaim_pages(kReclaimBatch) > 0)
+    while (r == Resolved::OutOfMemory && may_flush_others && fsc::reclaim_pages(kReclaimBatch) > 0)
         r = resolve_once(l, space, address, write, execute, may_flush_others);
     for (int round = 0; r == Resolved::OutOfMemory && may_flush_others && round < 20; ++round) {
         oom_kill(current_linux());
@@ -401,12 +402,12 @@ Resolved resolve_file_fault(LinuxProcess* l, AddressSpace& space, uptr address, 
         }
         if (r != Resolved::NeedFilePage) break;
         u8* page = nullptr;
-        i64 got = may_flush_others ? fs::file_page(need.file->node, need.index, &page) : -kEFAULT;
+        i64 got = may_flush_others ? fsc::file_page(need.file->node, need.index, &page) : -kEFAULT;
         if (got == 0) {
             {
                 IrqSpinLockGuard guard(l->vm_lock);
                 r = install_file_page_locked(l, space, address, write, need,
-                                             arch::virt_to_phys(reinterpret_cast<uptr>(page)));
+                                             fsc::page_phys(page));
             }
             if (r == Resolved::Yes && need.around_count) map_around(l, space, need);
         } else {
@@ -690,7 +691,7 @@ i64 file_to_map(u64 fd, u64 prot, u64 flags, MappedFile** file) {
     if (!readable(*of.get())) return -kEACCES;
     if ((flags & kMapShared) && (prot & kProtWrite) && !writable(*of.get())) return -kEACCES;
     fs::Stat st;
-    if (i64 r = fs::stat(of->node, &st); r < 0) return r;
+    if (i64 r = fsc::stat(of->node, &st); r < 0) return r;
     u32 type = st.mode & fs::mode::kTypeMask;
     if (type == fs::mode::kCharDevice && st.rdev_major == 1 && st.rdev_minor == 5) return 0;  // /dev/zero
     if (type != fs::mode::kRegular) return -kENODEV;
@@ -698,8 +699,8 @@ i64 file_to_map(u64 fd, u64 prot, u64 flags, MappedFile** file) {
     if (!mapped) return -kENOMEM;
     // A shared mapping of a file open for writing may store into the page cache, now or
     // after mprotect: the FS's initramfs view of the file is stale from here on.
-    if ((flags & kMapShared) && writable(*of.get())) fs::file_mapped_writable(of->node);
-    fs::node_ref(of->node);
+    if ((flags & kMapShared) && writable(*of.get())) fsc::file_mapped_writable(of->node);
+    fsc::node_ref(of->node);
     mapped->node = of->node;
     mapped_file_ref(mapped);
     *file = mapped;

@@ -18,6 +18,7 @@
 #include "lib/string.hpp"
 #include "mm/heap.hpp"
 #include "sched/cpu.hpp"
+#include "shim/fs_client.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/linux.hpp"
 #include "syscall/user_ptr.hpp"
@@ -44,7 +45,7 @@ u32 epoll_ready_mask(const EpollSet& set, u32 depth) TA_REQ(g_linux_lock);
 // see descriptions an epoll_ctl has resolved.
 void resolve_slot(OpenFile& of) {
     if (!of.epoll && of.ready_slot == OpenFile::kSlotUnknown)
-        __atomic_store_n(&of.ready_slot, fs::readiness_slot(of.node), __ATOMIC_RELAXED);
+        __atomic_store_n(&of.ready_slot, fsc::readiness_slot(of.node), __ATOMIC_RELAXED);
 }
 
 // The kPoll* bits the FS published for a description (not an epoll one), with
@@ -105,12 +106,12 @@ i64 wait_until_ready(u64 deadline, Scan scan) {
     LinuxProcess* l = current_linux();
     UserContext* u = current_thread()->user;
     for (;;) {
-        u64 generation = fs::poll_generation();
+        u64 generation = fsc::poll_generation();
         i64 ready = scan();
         if (ready) return ready;
         if (deadline == ~u64{0} || (deadline && uptime_ns() >= deadline)) return 0;
         u->linux_wait_deadline = deadline;
-        i64 r = fs::poll_wait(generation);
+        i64 r = fsc::poll_wait(generation);
         u->linux_wait_deadline = 0;
         if (r < 0) {
             bool signaled;
@@ -301,13 +302,13 @@ i64 epoll_create(u32 flags) {
     auto* set = knew<EpollSet>();
     if (!set) return -kENOMEM;
     fs::Node* node;
-    if (i64 r = fs::anon_create(&node); r < 0) {
+    if (i64 r = fsc::anon_create(&node); r < 0) {
         kdelete(set);
         return r;
     }
     OpenFile* of = make_file(node, fs::flag::kReadWrite, "anon_inode:[eventpoll]");
     if (!of) {
-        fs::close(node, fs::flag::kReadWrite);
+        fsc::close(node, fs::flag::kReadWrite);
         kdelete(set);
         return -kENOMEM;
     }

@@ -11,6 +11,7 @@
 #include "lib/string.hpp"
 #include "mm/physical.hpp"
 #include "sched/cpu.hpp"
+#include "shim/fs_client.hpp"
 #include "shim/linux.hpp"
 #include "time/clock.hpp"
 
@@ -75,7 +76,7 @@ i64 generate_global(const char* name, Text& t) TA_NO_THREAD_SAFETY_ANALYSIS {
         t.add("MemAvailable:   %8llu kB\n", (unsigned long long)free_kb);
         t.add("Buffers:        %8llu kB\n", 0ull);
         // tmpfs data is the page cache: Linux counts it as Cached and Shmem both.
-        unsigned long long cached_kb = fs::page_cache_pages() * 4;
+        unsigned long long cached_kb = fsc::page_cache_pages() * 4;
         t.add("Cached:         %8llu kB\n", cached_kb);
         t.add("SwapCached:     %8llu kB\n", 0ull);
         t.add("SwapTotal:      %8llu kB\n", 0ull);

@@ -15,6 +15,7 @@
 #include "proc/user_thread.hpp"
 #include "sched/cpu.hpp"
 #include "sched/scheduler.hpp"
+#include "shim/fs_client.hpp"
 #include "shim/linux.hpp"
 #include "syscall/user_ptr.hpp"
 #include "time/clock.hpp"
@@ -330,7 +331,7 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
     if ((flags & kCloneParentSettid) && !UserOut<u32>(parent_tid).write(pid)) {
         // Linux writes it before the child runs; a bad pointer fails the call there too.
     }
-    fs::node_ref(pl->cwd);  // for the child, taken outside g_linux_lock (the FS takes it)
+    fsc::node_ref(pl->cwd);  // for the child, taken outside g_linux_lock (the FS takes it)
     {
         IrqSpinLockGuard guard(g_linux_lock);
         copy_fd_table(*pl, *cl);

@@ -4,9 +4,29 @@
 // provider. Arguments are the Env's and callbacks' own, pointers into the FS's domain;
 // the kernel side is kernel/shim/fs_client.cpp.
 
+#include "fs/vfs.hpp"
 #include "lib/types.hpp"
 
 namespace fs::ic1 {
+
+// The two calls with more than six arguments, packed (the gate passes six in registers).
+struct OpenArguments {
+    Node* cwd;
+    const char* path;
+    u32 flags, perm, umask;
+    const Credentials* creds;
+    Node** out;
+};
+struct MknodArguments {
+    Node* cwd;
+    const char* path;
+    u32 mode_and_type, umask, major, minor;
+    const Credentials* creds;
+};
+i64 open_packed(const OpenArguments* a);
+i64 mknod_packed(const MknodArguments* a);
+i64 mount_procfs_remote(const char* path);
+i64 devfs_register_remote(const char* name, u32 major, u32 minor, u32 perm, u64 handle, u32 present);
 
 enum HostOp : u64 {
     kLock,

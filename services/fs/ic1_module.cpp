@@ -155,6 +155,14 @@ usize proc_list_fds(u32 pid, u32* out, usize max) { return static_cast<usize>(ho
 
 }  // namespace
 
+i64 open_packed(const OpenArguments* a) {
+    return open(a->cwd, a->path, a->flags, a->perm, a->umask, *a->creds, a->out);
+}
+
+i64 mknod_packed(const MknodArguments* a) {
+    return mknod(a->cwd, a->path, a->mode_and_type, a->umask, a->major, a->minor, *a->creds);
+}
+
 i64 mount_procfs_remote(const char* path) {
     return mount_procfs(path, ProcProvider{proc_list_pids, proc_generate, proc_link, proc_list_fds});
 }

@@ -1,0 +1,919 @@
+// The shim's client of the file system service (fs_client.hpp). See there for what it is;
+// here is how a call crosses into the FS's IC1 domain and how the FS's host operations are
+// served.
+//
+// A call: a DomainCall takes one of the domain's handler stacks for the calling thread,
+// the arguments that are pointers (paths, credentials, structures, data) are copied into
+// space reserved at its top, the FS function runs below it with the domain's PKRS, and what
+// it wrote is copied back. Node* values are the FS's own addresses: the shim keeps them as
+// handles and never looks inside.
+//
+// The host side: the FS's Env operations are the kernel's own Env (fs_host.cpp, the one
+// the kernel-linked FS uses), behind checks that whatever the module passes lies in its
+// domain; wait queues are named by index (a module cannot hand the kernel a pointer of its
+// choosing); page-cache pages are mapped into the domain's page window, the file's
+// reference being the mapping.
+
+#include "shim/fs_client.hpp"
+
+#include "boot/boot.hpp"
+#include "config/manifest.hpp"
+#include "debug/log.hpp"
+#include "fs/host_ops.hpp"
+#include "fs/initramfs.hpp"
+#include "fs/pipe.hpp"
+#include "ic1/domain.hpp"
+#include "lib/string.hpp"
+#include "loader/cpio.hpp"
+#include "mm/heap.hpp"
+#include "mm/physical.hpp"
+#include "mm/user_pages.hpp"
+#include "sched/cpu.hpp"
+#include "shim/linux.hpp"
+
+namespace kernel::shim::fsc {
+namespace {
+
+using namespace fs::ic1;
+
+enum Export : usize {
+#define FS_EXPORT(name, function) k_##name,
+#include "fs/exports.def"
+#undef FS_EXPORT
+    kExportCount
+};
+constexpr const char* kExportNames[] = {
+#define FS_EXPORT(name, function) #name,
+#include "fs/exports.def"
+#undef FS_EXPORT
+};
+
+ic1::Domain* g_domain = nullptr;
+uptr g_functions[kExportCount];
+constexpr usize kStackSize = 64 * KiB;     // the FS's handler stacks: its own frames and the arguments
+constexpr usize kMaxTransfer = 16 * KiB;   // data per read/write/getdents call
+
+// The thread that holds the FS lock through kLock, so that a FS dying with it held does
+// not leave the kernel locked out.
+Thread* g_lock_holder = nullptr;
+
+// Pages the FS let go of wait here until no lock is held: taking them out of the domain
+// needs a TLB shootdown, which must not run with interrupts off while another CPU spins
+// with them off on the FS lock this thread holds. Each keeps its reference until then, so
+// no frame is reused while the FS could still reach it.
+SpinLock g_released_lock;
+uptr* g_released TA_GUARDED(g_released_lock) = nullptr;
+usize g_released_count TA_GUARDED(g_released_lock) = 0;
+usize g_released_capacity TA_GUARDED(g_released_lock) = 0;
+
+void unmap_released_pages() {
+    for (;;) {
+        uptr va;
+        {
+            IrqSpinLockGuard guard(g_released_lock);
+            if (!g_released_count) return;
+            va = g_released[--g_released_count];
+        }
+        if (u64 phys = g_domain->unmap_frame(va)) mm::user_page_release(phys);
+    }
+}
+
+// The FS released `va`: queued for unmap_released_pages; false when out of memory.
+bool queue_released_page(uptr va) {
+    for (;;) {
+        usize capacity;
+        {
+            IrqSpinLockGuard guard(g_released_lock);
+            if (g_released_count < g_released_capacity) {
+                g_released[g_released_count++] = va;
+                return true;
+            }
+            capacity = g_released_capacity ? 2 * g_released_capacity : 256;
+        }
+        auto* grown = static_cast<uptr*>(kmalloc(capacity * sizeof(uptr)));
+        if (!grown) return false;
+        uptr* old = nullptr;
+        {
+            IrqSpinLockGuard guard(g_released_lock);
+            if (capacity > g_released_capacity) {
+                if (g_released_count) memcpy(grown, g_released, g_released_count * sizeof(uptr));
+                old = g_released;
+                g_released = grown;
+                g_released_capacity = capacity;
+            } else {
+                old = grown;  // another thread grew it meanwhile
+            }
+        }
+        kfree(old);
+    }
+}
+
+i64 failed(i64 status) {
+    if (status == tessera::kErrNoMemory) return -linux_errno::kENOMEM;  // no stack to run on: out of memory
+    static bool said = false;
+    if (!said) {
+        said = true;
+        LOG_ERROR("fs: the file system service is gone (status %lld): file calls fail with EIO from now on",
+                  static_cast<long long>(status));
+    }
+    if (g_lock_holder == current_thread()) {
+        g_lock_holder = nullptr;
+        fs::env().unlock();
+    }
+    return -linux_errno::kEIO;
+}
+
+// One call into the FS's domain.
+// The frames of the pages the FS referenced for the caller during one call (file_page,
+// read_page, file_pages_cached), recorded by kPageRef while the FS holds its lock: the
+// shim gets them as direct-map addresses, which stay valid as long as its reference does,
+// where the domain address goes when the file lets go of the page.
+struct PageLog {
+    static constexpr usize kMax = 32;
+    struct {
+        uptr va;
+        u64 phys;
+    } pages[kMax];
+    usize count = 0;
+
+    u8* direct(const u8* va) const {
+        for (usize i = 0; i < count; ++i)
+            if (pages[i].va == reinterpret_cast<uptr>(va)) return arch::phys_to_ptr<u8>(pages[i].phys);
+        return nullptr;
+    }
+};
+
+class Call {
+public:
+    Call() : call_(*g_domain) {}
+    ~Call() {
+        // After the call, outside the FS lock: when the caller holds no spinlock either.
+        if (__atomic_load_n(&g_released_count, __ATOMIC_RELAXED) && arch::interrupts_enabled()) unmap_released_pages();
+    }
+    TESSERA_NO_COPY(Call);
+
+    void* space(usize bytes) { return call_.reserve(bytes); }
+    template <typename T>
+    T* put(const T& value) {
+        T* at = static_cast<T*>(space(sizeof(T)));
+        if (at) memcpy(at, &value, sizeof(T));
+        return at;
+    }
+    const char* put_string(const char* text) {
+        usize n = strlen(text) + 1;
+        if (n > fs::kPathMax) n = fs::kPathMax;  // the FS refuses it (ENAMETOOLONG) by its length
+        char* at = static_cast<char*>(space(n));
+        if (!at) return nullptr;
+        memcpy(at, text, n);
+        at[n - 1] = 0;
+        return at;
+    }
+    const Credentials* put_creds(const Credentials& creds) {
+        Credentials copy = creds;
+        if (creds.group_count) {
+            auto* groups = static_cast<u32*>(space(creds.group_count * sizeof(u32)));
+            if (!groups) return nullptr;
+            memcpy(groups, creds.groups, creds.group_count * sizeof(u32));
+            copy.groups = groups;
+        }
+        return put(copy);
+    }
+    // The function's result, or EIO when the FS is gone (ENOMEM when there was no stack).
+    i64 run(Export function, u64 a0 = 0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 = 0, u64 a5 = 0) {
+        u64 result = 0;
+        if (!run_raw(&result, function, a0, a1, a2, a3, a4, a5)) return error_;
+        return static_cast<i64>(result);
+    }
+    // For a result that is a pointer (whose kernel-half address reads as negative): false
+    // when the call did not happen or the FS is gone.
+    bool run_raw(u64* result, Export function, u64 a0 = 0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 = 0,
+                 u64 a5 = 0) {
+        u64 arguments[6] = {a0, a1, a2, a3, a4, a5};
+        Thread* t = current_thread();
+        void* outer = t->fs_page_log;
+        t->fs_page_log = &pages;
+        i64 status = call_.call(g_functions[function], arguments, result);
+        t->fs_page_log = outer;
+        if (status == tessera::kOk) return true;
+        error_ = failed(status);
+        return false;
+    }
+
+    PageLog pages;
+
+private:
+    ic1::DomainCall call_;
+    i64 error_ = 0;
+};
+
+template <typename T>
+u64 w(T* pointer) {
+    return reinterpret_cast<u64>(pointer);
+}
+
+constexpr i64 kNoRoom = -linux_errno::kENOMEM;
+
+// --- host operations ------------------------------------------------------------------
+
+// Wait queues the FS made, by index: the module names them, the kernel owns them.
+SpinLock g_queues_lock;
+fs::WaitQueue** g_queues TA_GUARDED(g_queues_lock) = nullptr;
+usize g_queue_capacity TA_GUARDED(g_queues_lock) = 0;
+
+i64 queue_create() {
+    fs::WaitQueue* q = fs::env().wait_create();
+    if (!q) return 0;
+    IrqSpinLockGuard guard(g_queues_lock);
+    for (usize i = 0; i < g_queue_capacity; ++i)
+        if (!g_queues[i]) {
+            g_queues[i] = q;
+            return static_cast<i64>(i + 1);
+        }
+    usize capacity = g_queue_capacity ? g_queue_capacity * 2 : 64;
+    auto* grown = static_cast<fs::WaitQueue**>(kmalloc(capacity * sizeof(fs::WaitQueue*)));
+    if (!grown) {
+        fs::env().wait_destroy(q);
+        return 0;
+    }
+    memset(grown, 0, capacity * sizeof(fs::WaitQueue*));
+    if (g_queues) memcpy(grown, g_queues, g_queue_capacity * sizeof(fs::WaitQueue*));
+    kfree(g_queues);
+    g_queues = grown;
+    g_queues[g_queue_capacity] = q;
+    i64 handle = static_cast<i64>(g_queue_capacity + 1);
+    g_queue_capacity = capacity;
+    return handle;
+}
+
+fs::WaitQueue* queue_of(u64 handle, bool remove = false) {
+    IrqSpinLockGuard guard(g_queues_lock);
+    if (handle == 0 || handle > g_queue_capacity) return nullptr;
+    fs::WaitQueue* q = g_queues[handle - 1];
+    if (remove) g_queues[handle - 1] = nullptr;
+    return q;
+}
+
+// The kernel's devices registered with the FS, by index.
+struct KernelDevice {
+    const fs::DeviceOps* ops;
+    void* context;
+};
+constexpr usize kMaxDevices = 16;
+KernelDevice g_devices[kMaxDevices];
+usize g_device_count = 0;
+fs::ProcProvider g_provider{};
+
+const KernelDevice* device_of(u64 handle) { return handle < g_device_count ? &g_devices[handle] : nullptr; }
+
+i64 host_ops(ic1::Domain& d, u64 op, u64 a, u64 b, u64 c, u64 e) {
+    const fs::Env& env = fs::env();
+    auto inside = [&](u64 address, u64 length) { return length == 0 || d.contains(address, length); };
+    constexpr i64 kFault = -linux_errno::kEFAULT;
+    switch (op) {
+    case kLock:
+        env.lock();
+        g_lock_holder = current_thread();
+        return 0;
+    case kUnlock:
+        g_lock_holder = nullptr;
+        env.unlock();
+        return 0;
+    case kWaitCreate: return queue_create();
+    case kWaitDestroy:
+        if (fs::WaitQueue* q = queue_of(a, true)) env.wait_destroy(q);
+        return 0;
+    case kWait: {
+        fs::WaitQueue* q = queue_of(a);
+        if (!q) return 0;
+        g_lock_holder = nullptr;  // the sleep drops the lock and takes it again
+        bool woken = env.wait(q);
+        g_lock_holder = current_thread();
+        return woken;
+    }
+    case kWakeAll:
+        if (fs::WaitQueue* q = queue_of(a)) env.wake_all(q);
+        return 0;
+    case kRandom:
+        if (!inside(a, b)) return kFault;
+        env.random(reinterpret_cast<void*>(a), b);
+        return 0;
+    case kPageAlloc: {
+        Result<u64> phys = mm::alloc_page_phys();  // zeroed; the file's reference
+        if (!phys.ok()) return 0;
+        Result<uptr> va = d.map_frame(phys.value(), true);
+        if (!va.ok()) {
+            mm::free_page_phys(phys.value());
+            return 0;
+        }
+        return static_cast<i64>(va.value());
+    }
+    case kPageRef:
+        if (u64 phys = d.frame_at(a)) {
+            mm::user_page_share(phys);
+            auto* log = static_cast<PageLog*>(current_thread()->fs_page_log);
+            if (log && log->count < PageLog::kMax) log->pages[log->count++] = {a, phys};
+        }
+        return 0;
+    case kPageFree:
+        // The file lets go of its page: it leaves the domain (after this call, see
+        // g_released), and lives on while a mapping or a reader still holds it.
+        if (!d.in_window(a) || !d.frame_at(a)) return 0;
+        if (!queue_released_page(a)) LOG_WARN("fs: no memory to queue a released page: it stays mapped in the FS");
+        return 0;
+    case kPageHolders: {
+        u64 phys = d.frame_at(a);
+        return phys ? mm::user_page_holders(phys) : 0;
+    }
+    case kDeviceRead: case kDeviceWrite: {
+        const KernelDevice* dev = device_of(a);
+        if (!dev || !inside(b, c)) return kFault;
+        if (op == kDeviceRead) return dev->ops->read(dev->context, reinterpret_cast<void*>(b), c, e);
+        return dev->ops->write(dev->context, reinterpret_cast<const void*>(b), c, e);
+    }
+    case kDeviceIoctl: {
+        const KernelDevice* dev = device_of(a);
+        // The argument is the shim's copy, in the domain; the device knows its size, and at
+        // most a page was reserved for it (ioctl below).
+        if (!dev || !dev->ops->ioctl || (c && !inside(c, 1))) return kFault;
+        return dev->ops->ioctl(dev->context, b, reinterpret_cast<void*>(c));
+    }
+    case kDevicePoll: {
+        const KernelDevice* dev = device_of(a);
+        return dev && dev->ops->poll ? dev->ops->poll(dev->context) : 0;
+    }
+    case kDeviceOpen: {
+        const KernelDevice* dev = device_of(a);
+        return dev && dev->ops->open ? dev->ops->open(dev->context, static_cast<u32>(b)) : 0;
+    }
+    case kDeviceRelease: {
+        const KernelDevice* dev = device_of(a);
+        if (dev && dev->ops->release) dev->ops->release(dev->context, static_cast<u32>(b));
+        return 0;
+    }
+    case kProcListPids:
+        if (!inside(a, b * sizeof(u32))) return 0;
+        return static_cast<i64>(g_provider.list_pids(reinterpret_cast<u32*>(a), b));
+    case kProcListFds:
+        if (!inside(b, c * sizeof(u32))) return 0;
+        return static_cast<i64>(g_provider.list_fds(static_cast<u32>(a), reinterpret_cast<u32*>(b), c));
+    case kProcGenerate: case kProcLink: {
+        char name[32];
+        usize n = 0;
+        for (; n < sizeof(name); ++n) {
+            if (!inside(b + n, 1)) return kFault;
+            name[n] = reinterpret_cast<const char*>(b)[n];
+            if (!name[n]) break;
+        }
+        if (n == sizeof(name) || !inside(c, e)) return kFault;
+        auto* buffer = reinterpret_cast<char*>(c);
+        return op == kProcGenerate ? g_provider.generate(static_cast<u32>(a), name, buffer, e)
+                                   : g_provider.link(static_cast<u32>(a), name, buffer, e);
+    }
+    default: return -linux_errno::kENOSYS;
+    }
+}
+
+}  // namespace
+
+bool attach_module() {
+    if (service_isolation_class("fs") != config::kIC1) return false;
+    const BootInfo& boot = boot_info();
+    const char* why = nullptr;
+    Result<loader::CpioEntry> file =
+        loader::cpio_find(arch::phys_to_ptr<const u8>(boot.initrd_phys), boot.initrd_size, "lib/fs.ic1", &why);
+    if (!file.ok()) {
+        LOG_ERROR("fs: the manifest places the FS at IC1 but lib/fs.ic1 is not in the boot archive: linked in instead");
+        return false;
+    }
+    Result<ic1::Domain*> domain = ic1::load_module("fs", file.value().data, file.value().size, kStackSize);
+    if (!domain.ok()) {
+        LOG_ERROR("fs: the FS module did not load: the FS runs linked into the kernel instead");
+        return false;
+    }
+    const tessera::service::Module& module = domain.value()->module();
+    if (module.count != kExportCount) {
+        LOG_ERROR("fs: the FS module exports %llu functions, the kernel expects %zu: linked in instead",
+                  static_cast<unsigned long long>(module.count), kExportCount);
+        domain.value()->kill("export table mismatch");
+        return false;
+    }
+    for (usize i = 0; i < kExportCount; ++i) {
+        if (StringView(module.entries[i].name) != StringView(kExportNames[i]) ||
+            !domain.value()->contains(reinterpret_cast<uptr>(module.entries[i].handler), 1)) {
+            LOG_ERROR("fs: the FS module's export %zu is not %s: linked in instead", i, kExportNames[i]);
+            domain.value()->kill("export table mismatch");
+            return false;
+        }
+        g_functions[i] = reinterpret_cast<uptr>(module.entries[i].handler);
+    }
+    domain.value()->set_host(host_ops);
+    g_domain = domain.value();
+    return true;
+}
+
+bool in_domain() { return g_domain != nullptr; }
+
+u64 page_phys(const void* page) { return arch::virt_to_phys(reinterpret_cast<uptr>(page)); }
+
+usize max_transfer() { return g_domain ? kMaxTransfer : ~usize{0}; }
+
+i64 init(fs::ReadinessTable* readiness) {
+    if (!g_domain) return fs::init(readiness);
+    // The readiness page is granted to the FS read-write (it holds plain values only).
+    Result<uptr> va = g_domain->map_frame(arch::virt_to_phys(reinterpret_cast<uptr>(readiness)), true);
+    if (!va.ok()) return -linux_errno::kENOMEM;
+    Call call;
+    return call.run(k_init, va.value());
+}
+
+i64 unpack_initramfs(const u8* data, usize size, const char** why) {
+    if (!g_domain) return fs::unpack_initramfs(data, size, why);
+    // The archive is lent to the FS read-only: files point into it until written.
+    Result<uptr> va = g_domain->map_range(arch::virt_to_phys(reinterpret_cast<uptr>(data)), size);
+    if (!va.ok()) {
+        *why = "no room in the FS's domain for the archive";
+        return -linux_errno::kENOMEM;
+    }
+    Call call;
+    auto** reason = call.put<const char*>(nullptr);
+    i64 r = call.run(k_unpack_initramfs, va.value(), size, w(reason));
+    // The reason is a string of the FS's own (read-only data of the module).
+    if (r < 0 && why) *why = reason && *reason && g_domain->contains(reinterpret_cast<uptr>(*reason), 1) ? *reason : "?";
+    return r;
+}
+
+Node* root() {
+    if (!g_domain) return fs::root();
+    Call call;
+    u64 node = 0;
+    return call.run_raw(&node, k_root) ? reinterpret_cast<Node*>(node) : nullptr;
+}
+
+void node_ref(Node* node) {
+    if (!g_domain) return fs::node_ref(node);
+    Call call;
+    call.run(k_node_ref, w(node));
+}
+
+void node_unref(Node* node) {
+    if (!g_domain) return fs::node_unref(node);
+    Call call;
+    call.run(k_node_unref, w(node));
+}
+
+NodeType node_type(Node* node) {
+    if (!g_domain) return fs::node_type(node);
+    Call call;
+    return static_cast<NodeType>(call.run(k_node_type, w(node)));
+}
+
+i64 lookup(Node* cwd, const char* path, bool follow_last, const Credentials& creds, Node** out) {
+    if (!g_domain) return fs::lookup(cwd, path, follow_last, creds, out);
+    Call call;
+    const char* p = call.put_string(path);
+    const Credentials* c = call.put_creds(creds);
+    Node** result = call.put<Node*>(nullptr);
+    if (!p || !c || !result) return kNoRoom;
+    i64 r = call.run(k_lookup, w(cwd), w(p), follow_last, w(c), w(result));
+    if (r >= 0) *out = *result;
+    return r;
+}
+
+i64 open(Node* cwd, const char* path, u32 flags, u32 perm, u32 umask, const Credentials& creds, Node** out) {
+    if (!g_domain) return fs::open(cwd, path, flags, perm, umask, creds, out);
+    Call call;
+    const char* p = call.put_string(path);
+    const Credentials* c = call.put_creds(creds);
+    Node** result = call.put<Node*>(nullptr);
+    if (!p || !c || !result) return kNoRoom;
+    OpenArguments* a = call.put(OpenArguments{cwd, p, flags, perm, umask, c, result});
+    if (!a) return kNoRoom;
+    i64 r = call.run(k_open, w(a));
+    if (r >= 0) *out = *result;
+    return r;
+}
+
+void close(Node* node, u32 flags) {
+    if (!g_domain) return fs::close(node, flags);
+    Call call;
+    call.run(k_close, w(node), flags);
+}
+
+i64 open_end(Node* node, u32 flags) {
+    if (!g_domain) return fs::open_end(node, flags);
+    Call call;
+    return call.run(k_open_end, w(node), flags);
+}
+
+i64 mkdir(Node* cwd, const char* path, u32 perm, u32 umask, const Credentials& creds) {
+    if (!g_domain) return fs::mkdir(cwd, path, perm, umask, creds);
+    Call call;
+    const char* p = call.put_string(path);
+    const Credentials* c = call.put_creds(creds);
+    if (!p || !c) return kNoRoom;
+    return call.run(k_mkdir, w(cwd), w(p), perm, umask, w(c));
+}
+
+i64 mknod(Node* cwd, const char* path, u32 mode_and_type, u32 umask, u32 major, u32 minor, const Credentials& creds) {
+    if (!g_domain) return fs::mknod(cwd, path, mode_and_type, umask, major, minor, creds);
+    Call call;
+    const char* p = call.put_string(path);
+    const Credentials* c = call.put_creds(creds);
+    if (!p || !c) return kNoRoom;
+    MknodArguments* a = call.put(MknodArguments{cwd, p, mode_and_type, umask, major, minor, c});
+    if (!a) return kNoRoom;
+    return call.run(k_mknod, w(a));
+}
+
+namespace {
+// unlink, rmdir: (cwd, path, creds).
+i64 path_call(Export function, Node* cwd, const char* path, const Credentials& creds) {
+    Call call;
+    const char* p = call.put_string(path);
+    const Credentials* c = call.put_creds(creds);
+    if (!p || !c) return kNoRoom;
+    return call.run(function, w(cwd), w(p), w(c));
+}
+}  // namespace
+
+i64 unlink(Node* cwd, const char* path, const Credentials& creds) {
+    if (!g_domain) return fs::unlink(cwd, path, creds);
+    return path_call(k_unlink, cwd, path, creds);
+}
+
+i64 rmdir(Node* cwd, const char* path, const Credentials& creds) {
+    if (!g_domain) return fs::rmdir(cwd, path, creds);
+    return path_call(k_rmdir, cwd, path, creds);
+}
+
+i64 rename(Node* old_cwd, const char* old_path, Node* new_cwd, const char* new_path, const Credentials& creds) {
+    if (!g_domain) return fs::rename(old_cwd, old_path, new_cwd, new_path, creds);
+    Call call;
+    const char* p = call.put_string(old_path);
+    const char* q = call.put_string(new_path);
+    const Credentials* c = call.put_creds(creds);
+    if (!p || !q || !c) return kNoRoom;
+    return call.run(k_rename, w(old_cwd), w(p), w(new_cwd), w(q), w(c));
+}
+
+i64 link(Node* old_cwd, const char* old_path, Node* new_cwd, const char* new_path, bool follow_old,
+         const Credentials& creds) {
+    if (!g_domain) return fs::link(old_cwd, old_path, new_cwd, new_path, follow_old, creds);
+    Call call;
+    const char* p = call.put_string(old_path);
+    const char* q = call.put_string(new_path);
+    const Credentials* c = call.put_creds(creds);
+    if (!p || !q || !c) return kNoRoom;
+    return call.run(k_link, w(old_cwd), w(p), w(new_cwd), w(q), follow_old, w(c));
+}
+
+i64 symlink(const char* target, Node* cwd, const char* path, const Credentials& creds) {
+    if (!g_domain) return fs::symlink(target, cwd, path, creds);
+    Call call;
+    const char* t = call.put_string(target);
+    const char* p = call.put_string(path);
+    const Credentials* c = call.put_creds(creds);
+    if (!t || !p || !c) return kNoRoom;
+    return call.run(k_symlink, w(t), w(cwd), w(p), w(c));
+}
+
+i64 readlink(Node* cwd, const char* path, char* buffer, usize length, const Credentials& creds) {
+    if (!g_domain) return fs::readlink(cwd, path, buffer, length, creds);
+    Call call;
+    length = min(length, fs::kPathMax);
+    const char* p = call.put_string(path);
+    const Credentials* c = call.put_creds(creds);
+    char* out = static_cast<char*>(call.space(length));
+    if (!p || !c || !out) return kNoRoom;
+    i64 r = call.run(k_readlink, w(cwd), w(p), w(out), length, w(c));
+    if (r > 0) memcpy(buffer, out, min<usize>(static_cast<usize>(r), length));
+    return r;
+}
+
+i64 access(Node* cwd, const char* path, u32 mode, bool follow_last, const Credentials& creds) {
+    if (!g_domain) return fs::access(cwd, path, mode, follow_last, creds);
+    Call call;
+    const char* p = call.put_string(path);
+    const Credentials* c = call.put_creds(creds);
+    if (!p || !c) return kNoRoom;
+    return call.run(k_access, w(cwd), w(p), mode, follow_last, w(c));
+}
+
+i64 access_node(Node* node, u32 mode, const Credentials& creds) {
+    if (!g_domain) return fs::access_node(node, mode, creds);
+    Call call;
+    const Credentials* c = call.put_creds(creds);
+    if (!c) return kNoRoom;
+    return call.run(k_access_node, w(node), mode, w(c));
+}
+
+i64 path_of(Node* dir, char* buffer, usize length) {
+    if (!g_domain) return fs::path_of(dir, buffer, length);
+    Call call;
+    length = min(length, fs::kPathMax);
+    char* out = static_cast<char*>(call.space(length));
+    if (!out) return kNoRoom;
+    i64 r = call.run(k_path_of, w(dir), w(out), length);
+    if (r >= 0) memcpy(buffer, out, min<usize>(static_cast<usize>(r) + 1, length));  // with its NUL
+    return r;
+}
+
+i64 stat(Node* node, fs::Stat* out) {
+    if (!g_domain) return fs::stat(node, out);
+    Call call;
+    fs::Stat* s = call.put(fs::Stat{});
+    if (!s) return kNoRoom;
+    i64 r = call.run(k_stat, w(node), w(s));
+    if (r >= 0) *out = *s;
+    return r;
+}
+
+i64 chmod(Node* node, u32 perm, const Credentials& creds) {
+    if (!g_domain) return fs::chmod(node, perm, creds);
+    Call call;
+    const Credentials* c = call.put_creds(creds);
+    if (!c) return kNoRoom;
+    return call.run(k_chmod, w(node), perm, w(c));
+}
+
+i64 chown(Node* node, u32 uid, u32 gid, const Credentials& creds) {
+    if (!g_domain) return fs::chown(node, uid, gid, creds);
+    Call call;
+    const Credentials* c = call.put_creds(creds);
+    if (!c) return kNoRoom;
+    return call.run(k_chown, w(node), uid, gid, w(c));
+}
+
+i64 utimens(Node* node, const fs::Timespec* times, const Credentials& creds) {
+    if (!g_domain) return fs::utimens(node, times, creds);
+    Call call;
+    fs::Timespec* t = nullptr;
+    if (times) {
+        t = static_cast<fs::Timespec*>(call.space(2 * sizeof(fs::Timespec)));
+        if (!t) return kNoRoom;
+        t[0] = times[0];
+        t[1] = times[1];
+    }
+    const Credentials* c = call.put_creds(creds);
+    if (!c) return kNoRoom;
+    return call.run(k_utimens, w(node), w(t), w(c));
+}
+
+i64 truncate(Node* node, u64 size) {
+    if (!g_domain) return fs::truncate(node, size);
+    Call call;
+    return call.run(k_truncate, w(node), size);
+}
+
+i64 read(Node* node, u64* offset, void* buffer, usize length, u32 flags) {
+    if (!g_domain) return fs::read(node, offset, buffer, length, flags);
+    Call call;
+    length = min(length, kMaxTransfer);
+    u64* at = call.put(*offset);
+    void* data = call.space(length);
+    if (!at || !data) return kNoRoom;
+    i64 r = call.run(k_read, w(node), w(at), w(data), length, flags);
+    if (r > 0) memcpy(buffer, data, static_cast<usize>(r));
+    *offset = *at;
+    return r;
+}
+
+i64 write(Node* node, u64* offset, const void* buffer, usize length, u32 flags) {
+    if (!g_domain) return fs::write(node, offset, buffer, length, flags);
+    Call call;
+    length = min(length, kMaxTransfer);
+    u64* at = call.put(*offset);
+    void* data = call.space(length);
+    if (!at || !data) return kNoRoom;
+    memcpy(data, buffer, length);
+    i64 r = call.run(k_write, w(node), w(at), w(data), length, flags);
+    *offset = *at;
+    return r;
+}
+
+i64 read_all(Node* node, void* buffer, usize length) {
+    u64 offset = 0;
+    auto* out = static_cast<u8*>(buffer);
+    while (offset < length) {
+        i64 n = fsc::read(node, &offset, out + offset, length - offset, 0);
+        if (n < 0) return n;
+        if (n == 0) break;
+    }
+    return static_cast<i64>(offset);
+}
+
+i64 getdents64(Node* dir, u64* cookie, void* buffer, usize length) {
+    if (!g_domain) return fs::getdents64(dir, cookie, buffer, length);
+    Call call;
+    length = min(length, kMaxTransfer);
+    u64* at = call.put(*cookie);
+    void* data = call.space(length);
+    if (!at || !data) return kNoRoom;
+    i64 r = call.run(k_getdents64, w(dir), w(at), w(data), length);
+    if (r > 0) memcpy(buffer, data, static_cast<usize>(r));
+    *cookie = *at;
+    return r;
+}
+
+i64 ioctl(Node* node, u64 command, void* argument, usize size) {
+    if (!g_domain) return fs::ioctl(node, command, argument);
+    Call call;
+    void* a = call.space(max<usize>(size, 8));
+    if (!a) return kNoRoom;
+    memcpy(a, argument, size);
+    i64 r = call.run(k_ioctl, w(node), command, w(a));
+    memcpy(argument, a, size);
+    return r;
+}
+
+u32 readiness_slot(Node* node) {
+    if (!g_domain) return fs::readiness_slot(node);
+    Call call;
+    i64 r = call.run(k_readiness_slot, w(node));
+    return r < 0 ? fs::kAlwaysReadySlot : static_cast<u32>(r);
+}
+
+u64 poll_generation() {
+    if (!g_domain) return fs::poll_generation();
+    Call call;
+    return static_cast<u64>(call.run(k_poll_generation));
+}
+
+i64 poll_wait(u64 seen_generation) {
+    if (!g_domain) return fs::poll_wait(seen_generation);
+    Call call;
+    return call.run(k_poll_wait, seen_generation);
+}
+
+void poll_notify() {
+    if (!g_domain) return fs::poll_notify();
+    Call call;
+    call.run(k_poll_notify);
+}
+
+void poll_notify_locked() {
+    if (!g_domain) return fs::poll_notify_locked();
+    Call call;
+    call.run(k_poll_notify_locked);
+}
+
+i64 file_page(Node* node, u64 index, u8** page) {
+    if (!g_domain) return fs::file_page(node, index, page);
+    Call call;
+    u8** out = call.put<u8*>(nullptr);
+    if (!out) return kNoRoom;
+    i64 r = call.run(k_file_page, w(node), index, w(out));
+    if (r >= 0 && !(*page = call.pages.direct(*out))) return -linux_errno::kEIO;  // not a page it referenced
+    return r;
+}
+
+usize file_pages_cached(Node* node, u64 first, usize count, u8** pages) {
+    if (!g_domain) return fs::file_pages_cached(node, first, count, pages);
+    Call call;
+    auto** out = static_cast<u8**>(call.space(count * sizeof(u8*)));
+    if (!out) return 0;
+    i64 r = call.run(k_file_pages_cached, w(node), first, count, w(out));
+    if (r <= 0) return 0;
+    for (usize i = 0; i < count; ++i) pages[i] = out[i] ? call.pages.direct(out[i]) : nullptr;
+    return static_cast<usize>(r);
+}
+
+i64 read_page(Node* node, u64 offset, u8** page) {
+    if (!g_domain) return fs::read_page(node, offset, page);
+    Call call;
+    u8** out = call.put<u8*>(nullptr);
+    if (!out) return kNoRoom;
+    i64 r = call.run(k_read_page, w(node), offset, w(out));
+    if (r > 0 && !(*page = call.pages.direct(*out))) return -linux_errno::kEIO;
+    return r;
+}
+
+u64 page_cache_pages() {
+    if (!g_domain) return fs::page_cache_pages();
+    Call call;
+    i64 r = call.run(k_page_cache_pages);
+    return r < 0 ? 0 : static_cast<u64>(r);
+}
+
+usize reclaim_pages(usize wanted) {
+    if (!g_domain) return fs::reclaim_pages(wanted);
+    Call call;
+    i64 r = call.run(k_reclaim_pages, wanted);
+    return r < 0 ? 0 : static_cast<usize>(r);
+}
+
+i64 file_data_view(Node* node, const u8** data, usize* length) {
+    if (!g_domain) return fs::file_data_view(node, data, length);
+    Call call;
+    const u8** at = call.put<const u8*>(nullptr);
+    usize* size = call.put<usize>(0);
+    if (!at || !size) return kNoRoom;
+    i64 r = call.run(k_file_data_view, w(node), w(at), w(size));
+    if (r < 0) return r;
+    // A view into the archive the kernel lent the FS: it must lie in the domain's window.
+    if (!g_domain->in_window(reinterpret_cast<uptr>(*at)) || !g_domain->contains(reinterpret_cast<uptr>(*at), *size))
+        return -linux_errno::kEAGAIN;
+    *data = *at;
+    *length = *size;
+    return r;
+}
+
+void file_mapped_writable(Node* node) {
+    if (!g_domain) return fs::file_mapped_writable(node);
+    Call call;
+    call.run(k_file_mapped_writable, w(node));
+}
+
+i64 lock_set(Node* node, u32 owner, u32 type, u64 start, u64 end, bool wait) {
+    if (!g_domain) return fs::lock_set(node, owner, type, start, end, wait);
+    Call call;
+    return call.run(k_lock_set, w(node), owner, type, start, end, wait);
+}
+
+i64 lock_test(Node* node, u32 owner, fs::RecordLock* lock) {
+    if (!g_domain) return fs::lock_test(node, owner, lock);
+    Call call;
+    fs::RecordLock* l = call.put(*lock);
+    if (!l) return kNoRoom;
+    i64 r = call.run(k_lock_test, w(node), owner, w(l));
+    if (r >= 0) *lock = *l;
+    return r;
+}
+
+void lock_release_owner(Node* node, u32 owner) {
+    if (!g_domain) return fs::lock_release_owner(node, owner);
+    Call call;
+    call.run(k_lock_release_owner, w(node), owner);
+}
+
+i64 mount_tmpfs(const char* path) {
+    if (!g_domain) return fs::mount_tmpfs(path);
+    Call call;
+    const char* p = call.put_string(path);
+    if (!p) return kNoRoom;
+    return call.run(k_mount_tmpfs, w(p));
+}
+
+i64 mount_devfs(const char* path) {
+    if (!g_domain) return fs::mount_devfs(path);
+    Call call;
+    const char* p = call.put_string(path);
+    if (!p) return kNoRoom;
+    return call.run(k_mount_devfs, w(p));
+}
+
+i64 mount_procfs(const char* path, const fs::ProcProvider& provider) {
+    if (!g_domain) return fs::mount_procfs(path, provider);
+    g_provider = provider;  // one per FS, as fs::mount_procfs keeps it
+    Call call;
+    const char* p = call.put_string(path);
+    if (!p) return kNoRoom;
+    return call.run(k_mount_procfs_remote, w(p));
+}
+
+usize mounts_text(char* buffer, usize length) {
+    if (!g_domain) return fs::mounts_text(buffer, length);
+    Call call;
+    length = min(length, fs::kPathMax);
+    char* out = static_cast<char*>(call.space(length));
+    if (!out) return 0;
+    i64 r = call.run(k_mounts_text, w(out), length);
+    if (r < 0) return 0;
+    memcpy(buffer, out, min<usize>(static_cast<usize>(r), length));
+    return static_cast<usize>(r);
+}
+
+i64 pipe_create(Node** out) {
+    if (!g_domain) return fs::pipe_create(out);
+    Call call;
+    Node** result = call.put<Node*>(nullptr);
+    if (!result) return kNoRoom;
+    i64 r = call.run(k_pipe_create, w(result));
+    if (r >= 0) *out = *result;
+    return r;
+}
+
+i64 anon_create(Node** out) {
+    if (!g_domain) return fs::anon_create(out);
+    Call call;
+    Node** result = call.put<Node*>(nullptr);
+    if (!result) return kNoRoom;
+    i64 r = call.run(k_anon_create, w(result));
+    if (r >= 0) *out = *result;
+    return r;
+}
+
+i64 devfs_register(const char* name, u32 major, u32 minor, u32 perm, const fs::DeviceOps* ops, void* context) {
+    if (!g_domain) return fs::devfs_register(name, major, minor, perm, ops, context);
+    if (g_device_count == kMaxDevices) return -linux_errno::kENOMEM;
+    u64 handle = g_device_count;
+    g_devices[g_device_count++] = {ops, context};
+    u32 present = (ops->read ? kHasRead : 0) | (ops->write ? kHasWrite : 0) | (ops->ioctl ? kHasIoctl : 0) |
+                  (ops->poll ? kHasPoll : 0) | (ops->open ? kHasOpen : 0) | (ops->release ? kHasRelease : 0);
+    Call call;
+    const char* n = call.put_string(name);
+    if (!n) return kNoRoom;
+    return call.run(k_devfs_register_remote, w(n), major, minor, perm, handle, present);
+}
+
+}  // namespace kernel::shim::fsc
