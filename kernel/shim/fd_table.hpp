@@ -18,7 +18,7 @@ void close_fd_file(LinuxProcess& l, OpenFile* of);
 i64 install(OpenFile* of, bool cloexec, u64 from = 0);
 // A new description of `node` (whose reference and open end it takes over); nullptr when
 // out of memory. `path` is what /proc/<pid>/fd shows.
-OpenFile* make_file(fs::Node* node, u32 flags, const char* path);
+OpenFile* make_file(fs::Node* node, fs::NodeType type, u32 flags, const char* path);
 
 // Whether a description was opened for reading / writing (O_PATH ones are neither).
 inline bool readable(const OpenFile& of) { return (of.flags & 3) != 1 /* O_WRONLY */ && !(of.flags & 010000000); }

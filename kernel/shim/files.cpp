@@ -97,10 +97,11 @@ void close_fd_file(LinuxProcess& l, OpenFile* of) {
     put_file(of);
 }
 
-OpenFile* make_file(fs::Node* node, u32 flags, const char* path) {
+OpenFile* make_file(fs::Node* node, fs::NodeType type, u32 flags, const char* path) {
     auto* of = knew<OpenFile>();
     if (!of) return nullptr;
     of->node = node;
+    of->type = type;
     of->flags = flags & ~flag::kCloseOnExec;
     usize n = strlen(path);
     of->path = static_cast<char*>(kmalloc(n + 1));
@@ -270,7 +271,7 @@ i64 do_read(OpenFile& of, u64 user, u64 length, u64* offset) {
     if (of.epoll) return -kEINVAL;
     if (!readable(of)) return -kEBADF;
     if (length == 0) return 0;
-    bool stream = fsc::node_type(of.node) != fs::NodeType::Regular;
+    bool stream = of.type != fs::NodeType::Regular;
     u64 direct = 0;
     if (!stream) {
         bool more;
@@ -389,12 +390,13 @@ void setup_initial_files(LinuxProcess& l) {
     l.cwd = fsc::root();
     l.cwd_path[0] = '/';
     fs::Node* console = nullptr;
+    fs::NodeType type;
     fs::Credentials c = fs_credentials(l);
-    if (fsc::open(nullptr, "/dev/console", flag::kReadWrite, 0, 0, c, &console) < 0) {
+    if (fsc::open(nullptr, "/dev/console", flag::kReadWrite, 0, 0, c, &console, &type) < 0) {
         LOG_WARN("linux: /dev/console cannot be opened: %s starts without fds 0-2", l.process->name());
         return;
     }
-    OpenFile* of = make_file(console, flag::kReadWrite, "/dev/console");
+    OpenFile* of = make_file(console, type, flag::kReadWrite, "/dev/console");
     if (!of) {
         fsc::close(console, flag::kReadWrite);
         return;
@@ -464,7 +466,7 @@ i64 sys_write(arch::TrapFrame& f) {
 i64 sys_pread64(arch::TrapFrame& f) {
     FileRef of(f.rdi);
     if (!of) return -kEBADF;
-    if (fsc::node_type(of->node) != fs::NodeType::Regular) return fsc::node_type(of->node) == fs::NodeType::Directory ? -kEISDIR : -kESPIPE;
+    if (of->type != fs::NodeType::Regular) return of->type == fs::NodeType::Directory ? -kEISDIR : -kESPIPE;
     if (static_cast<i64>(f.r10) < 0) return -kEINVAL;
     u64 offset = f.r10;
     return do_read(*of.get(), f.rsi, f.rdx, &offset);
@@ -473,7 +475,7 @@ i64 sys_pread64(arch::TrapFrame& f) {
 i64 sys_pwrite64(arch::TrapFrame& f) {
     FileRef of(f.rdi);
     if (!of) return -kEBADF;
-    if (fsc::node_type(of->node) != fs::NodeType::Regular) return -kESPIPE;
+    if (of->type != fs::NodeType::Regular) return -kESPIPE;
     if (static_cast<i64>(f.r10) < 0) return -kEINVAL;
     u64 offset = f.r10;  // with O_APPEND the data still goes to the end, as on Linux (pwrite(2) BUGS)
     return do_write(*of.get(), f.rsi, f.rdx, &offset);
@@ -505,7 +507,7 @@ i64 sys_writev(arch::TrapFrame& f) { return vectored(f, true, nullptr); }
 i64 sys_lseek(arch::TrapFrame& f) {
     FileRef of(f.rdi);
     if (!of) return -kEBADF;
-    fs::NodeType type = fsc::node_type(of->node);
+    fs::NodeType type = of->type;
     if (type == fs::NodeType::Fifo || of->epoll) return -kESPIPE;
     if (type == fs::NodeType::CharDevice) return 0;  // Linux: ttys and /dev/null accept and report 0
     i64 offset = static_cast<i64>(f.rsi);
@@ -527,12 +529,13 @@ i64 sys_openat_impl(i64 dirfd, u64 user_path, u32 flags, u32 perm) {
     NodeRef dir;
     if (i64 r = start_dir(dirfd, path.text, &dir.node, base, sizeof(base)); r < 0) return r;
     fs::Node* node;
+    fs::NodeType type;
     LinuxProcess* l = current_linux();
-    i64 r = fsc::open(dir.node, path.text, flags, perm, l->umask, creds(), &node);
+    i64 r = fsc::open(dir.node, path.text, flags, perm, l->umask, creds(), &node, &type);
     if (r < 0) return restartable(r);
     char absolute[kNameRoom];
     absolute_path(base, path.text, absolute, sizeof(absolute));
-    OpenFile* of = make_file(node, flags, absolute);
+    OpenFile* of = make_file(node, type, flags, absolute);
     if (!of) {
         fsc::close(node, flags);
         return -kENOMEM;
@@ -689,7 +692,7 @@ i64 sys_fcntl(arch::TrapFrame& f) {
     case 1032: {  // F_GETPIPE_SZ
         FileRef of(fd);
         if (!of) return -kEBADF;
-        return fsc::node_type(of->node) == fs::NodeType::Fifo ? static_cast<i64>(fs::kPipeCapacity) : -kEBADF;
+        return of->type == fs::NodeType::Fifo ? static_cast<i64>(fs::kPipeCapacity) : -kEBADF;
     }
     default: {
         FileRef of(fd);
@@ -856,7 +859,7 @@ i64 sys_statx(arch::TrapFrame& f) {
 i64 sys_getdents64(arch::TrapFrame& f) {
     FileRef of(f.rdi);
     if (!of) return -kEBADF;
-    if (fsc::node_type(of->node) != fs::NodeType::Directory) return -kENOTDIR;
+    if (of->type != fs::NodeType::Directory) return -kENOTDIR;
     usize length = min<usize>(f.rdx, kBounce);
     auto* buffer = static_cast<u8*>(kmalloc(length ? length : 1));
     if (!buffer) return -kENOMEM;
@@ -1064,7 +1067,7 @@ i64 sys_ftruncate(arch::TrapFrame& f) {
     if (static_cast<i64>(f.rsi) < 0) return -kEINVAL;
     FileRef of(f.rdi);
     if (!of) return -kEBADF;
-    if (!writable(*of.get()) || fsc::node_type(of->node) != fs::NodeType::Regular || of->epoll) return -kEINVAL;
+    if (!writable(*of.get()) || of->type != fs::NodeType::Regular || of->epoll) return -kEINVAL;
     return fsc::truncate(of->node, f.rsi);
 }
 
@@ -1133,8 +1136,8 @@ i64 sys_pipe2_impl(u64 user_fds, u64 flags) {
     if (i64 r = fsc::pipe_create(&node); r < 0) return r;
     u32 extra = static_cast<u32>(flags & flag::kNonBlock);
     fsc::node_ref(node);
-    OpenFile* read_end = make_file(node, flag::kReadOnly | extra, "pipe:");
-    OpenFile* write_end = make_file(node, flag::kWriteOnly | extra, "pipe:");
+    OpenFile* read_end = make_file(node, fs::NodeType::Fifo, flag::kReadOnly | extra, "pipe:");
+    OpenFile* write_end = make_file(node, fs::NodeType::Fifo, flag::kWriteOnly | extra, "pipe:");
     if (!read_end || !write_end) {
         if (read_end) put_file(read_end); else fsc::close(node, flag::kReadOnly);
         if (write_end) put_file(write_end); else fsc::close(node, flag::kWriteOnly);
@@ -1196,7 +1199,7 @@ i64 sys_sendfile(arch::TrapFrame& f) {
             break;
         }
         done += static_cast<u64>(w);
-        if (w < n || fsc::node_type(in->node) != fs::NodeType::Regular) break;
+        if (w < n || in->type != fs::NodeType::Regular) break;
     }
     kfree(buffer);
     if (f.rdx && !UserOut<u64>(f.rdx).write(offset_value)) return -kEFAULT;

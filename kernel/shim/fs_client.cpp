@@ -53,10 +53,6 @@ uptr g_functions[kExportCount];
 constexpr usize kStackSize = 64 * KiB;     // the FS's handler stacks: its own frames and the arguments
 constexpr usize kMaxTransfer = 16 * KiB;   // data per read/write/getdents call
 
-// The thread that holds the FS lock through kLock, so that a FS dying with it held does
-// not leave the kernel locked out.
-Thread* g_lock_holder = nullptr;
-
 // Pages the FS let go of wait here until no lock is held: taking them out of the domain
 // needs a TLB shootdown, which must not run with interrupts off while another CPU spins
 // with them off on the FS lock this thread holds. Each keeps its reference until then, so
@@ -116,10 +112,6 @@ i64 failed(i64 status) {
         LOG_ERROR("fs: the file system service is gone (status %lld): file calls fail with EIO from now on",
                   static_cast<long long>(status));
     }
-    if (g_lock_holder == current_thread()) {
-        g_lock_holder = nullptr;
-        fs::env().unlock();
-    }
     return -linux_errno::kEIO;
 }
 
@@ -143,10 +135,18 @@ struct PageLog {
     }
 };
 
+// One call into the FS's domain, under the FS lock: the kernel takes it around the call
+// (the module's own lock operations are empty), unless the caller holds it already (the
+// console's poll_notify_locked, procfs's provider asking page_cache_pages from inside an
+// FS call). A FS that dies holding it leaves nothing locked.
 class Call {
 public:
-    Call() : call_(*g_domain) {}
+    enum Lock { kTake, kHeldByCaller };
+    explicit Call(Lock lock = kTake) : call_(*g_domain), take_lock_(lock == kTake) {
+        if (take_lock_) fs::env().lock();
+    }
     ~Call() {
+        if (take_lock_) fs::env().unlock();
         // After the call, outside the FS lock: when the caller holds no spinlock either.
         if (__atomic_load_n(&g_released_count, __ATOMIC_RELAXED) && arch::interrupts_enabled()) unmap_released_pages();
     }
@@ -203,6 +203,7 @@ public:
 
 private:
     ic1::DomainCall call_;
+    bool take_lock_;
     i64 error_ = 0;
 };
 
@@ -270,25 +271,13 @@ i64 host_ops(ic1::Domain& d, u64 op, u64 a, u64 b, u64 c, u64 e) {
     auto inside = [&](u64 address, u64 length) { return length == 0 || d.contains(address, length); };
     constexpr i64 kFault = -linux_errno::kEFAULT;
     switch (op) {
-    case kLock:
-        env.lock();
-        g_lock_holder = current_thread();
-        return 0;
-    case kUnlock:
-        g_lock_holder = nullptr;
-        env.unlock();
-        return 0;
     case kWaitCreate: return queue_create();
     case kWaitDestroy:
         if (fs::WaitQueue* q = queue_of(a, true)) env.wait_destroy(q);
         return 0;
     case kWait: {
         fs::WaitQueue* q = queue_of(a);
-        if (!q) return 0;
-        g_lock_holder = nullptr;  // the sleep drops the lock and takes it again
-        bool woken = env.wait(q);
-        g_lock_holder = current_thread();
-        return woken;
+        return q ? env.wait(q) : 0;  // drops the FS lock while asleep and takes it again
     }
     case kWakeAll:
         if (fs::WaitQueue* q = queue_of(a)) env.wake_all(q);
@@ -479,17 +468,24 @@ i64 lookup(Node* cwd, const char* path, bool follow_last, const Credentials& cre
     return r;
 }
 
-i64 open(Node* cwd, const char* path, u32 flags, u32 perm, u32 umask, const Credentials& creds, Node** out) {
-    if (!g_domain) return fs::open(cwd, path, flags, perm, umask, creds, out);
+i64 open(Node* cwd, const char* path, u32 flags, u32 perm, u32 umask, const Credentials& creds, Node** out,
+         NodeType* type) {
+    if (!g_domain) {
+        i64 r = fs::open(cwd, path, flags, perm, umask, creds, out);
+        if (r >= 0 && type) *type = fs::node_type(*out);
+        return r;
+    }
     Call call;
     const char* p = call.put_string(path);
     const Credentials* c = call.put_creds(creds);
-    Node** result = call.put<Node*>(nullptr);
-    if (!p || !c || !result) return kNoRoom;
-    OpenArguments* a = call.put(OpenArguments{cwd, p, flags, perm, umask, c, result});
+    if (!p || !c) return kNoRoom;
+    OpenArguments* a = call.put(OpenArguments{cwd, p, flags, perm, umask, c, nullptr, NodeType::Regular});
     if (!a) return kNoRoom;
     i64 r = call.run(k_open, w(a));
-    if (r >= 0) *out = *result;
+    if (r >= 0) {
+        *out = a->out;
+        if (type) *type = a->type;
+    }
     return r;
 }
 
@@ -753,7 +749,7 @@ void poll_notify() {
 
 void poll_notify_locked() {
     if (!g_domain) return fs::poll_notify_locked();
-    Call call;
+    Call call(Call::kHeldByCaller);
     call.run(k_poll_notify_locked);
 }
 
@@ -790,7 +786,7 @@ i64 read_page(Node* node, u64 offset, u8** page) {
 
 u64 page_cache_pages() {
     if (!g_domain) return fs::page_cache_pages();
-    Call call;
+    Call call(Call::kHeldByCaller);  // procfs's provider asks, from inside an FS call
     i64 r = call.run(k_page_cache_pages);
     return r < 0 ? 0 : static_cast<u64>(r);
 }

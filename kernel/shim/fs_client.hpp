@@ -37,7 +37,9 @@ void node_ref(Node* node);
 void node_unref(Node* node);
 NodeType node_type(Node* node);
 i64 lookup(Node* cwd, const char* path, bool follow_last, const Credentials& creds, Node** out);
-i64 open(Node* cwd, const char* path, u32 flags, u32 perm, u32 umask, const Credentials& creds, Node** out);
+// *type (when given) gets the opened node's type.
+i64 open(Node* cwd, const char* path, u32 flags, u32 perm, u32 umask, const Credentials& creds, Node** out,
+         NodeType* type = nullptr);
 void close(Node* node, u32 flags);
 i64 open_end(Node* node, u32 flags);
 i64 mkdir(Node* cwd, const char* path, u32 perm, u32 umask, const Credentials& creds);
@@ -73,7 +75,7 @@ void poll_notify_locked();
 i64 file_page(Node* node, u64 index, u8** page);
 usize file_pages_cached(Node* node, u64 first, usize count, u8** pages);
 i64 read_page(Node* node, u64 offset, u8** page);
-u64 page_cache_pages();
+u64 page_cache_pages();  // with the FS lock held (procfs's provider asks)
 usize reclaim_pages(usize wanted);
 i64 file_data_view(Node* node, const u8** data, usize* length);
 void file_mapped_writable(Node* node);

@@ -17,6 +17,7 @@
 
 namespace fs {
 struct Node;
+enum class NodeType : u8;
 }
 
 namespace kernel {
@@ -34,6 +35,7 @@ struct EpollSet;
 struct OpenFile {
     u32 refs = 1;
     fs::Node* node = nullptr;  // a reference
+    fs::NodeType type{};  // the node's (make_file), which never changes: no FS call per read
     // Its word in the FS's readiness table (fs/readiness.hpp), asked for on the first poll
     // (kSlotUnknown until then: open(2) does not pay for it).
     static constexpr u32 kSlotUnknown = ~0u;

@@ -306,7 +306,7 @@ i64 epoll_create(u32 flags) {
         kdelete(set);
         return r;
     }
-    OpenFile* of = make_file(node, fs::flag::kReadWrite, "anon_inode:[eventpoll]");
+    OpenFile* of = make_file(node, fs::NodeType::Regular, fs::flag::kReadWrite, "anon_inode:[eventpoll]");
     if (!of) {
         fsc::close(node, fs::flag::kReadWrite);
         kdelete(set);

@@ -15,7 +15,8 @@ struct OpenArguments {
     const char* path;
     u32 flags, perm, umask;
     const Credentials* creds;
-    Node** out;
+    Node* out;      // results: the opened node
+    NodeType type;  // and its type
 };
 struct MknodArguments {
     Node* cwd;
@@ -23,14 +24,12 @@ struct MknodArguments {
     u32 mode_and_type, umask, major, minor;
     const Credentials* creds;
 };
-i64 open_packed(const OpenArguments* a);
+i64 open_packed(OpenArguments* a);
 i64 mknod_packed(const MknodArguments* a);
 i64 mount_procfs_remote(const char* path);
 i64 devfs_register_remote(const char* name, u32 major, u32 minor, u32 perm, u64 handle, u32 present);
 
 enum HostOp : u64 {
-    kLock,
-    kUnlock,
     kWaitCreate,   // -> queue handle
     kWaitDestroy,  // (queue)
     kWait,         // (queue) -> 1 woken, 0 interrupted

@@ -6,8 +6,8 @@
 //
 // Memory: the module's heap is pages from Runtime::alloc, carved into size classes here;
 // page-cache pages come from the kernel (kPageAlloc), mapped into the domain's window.
-// Every allocation happens under the FS lock (each FS entry point takes it, and boot-time
-// setup runs alone), so the heap needs no lock of its own.
+// Every call into the module runs under the FS lock (the kernel takes it around each one),
+// so the heap needs no lock of its own.
 
 #include "fs/devfs.hpp"
 #include "fs/host_ops.hpp"
@@ -110,8 +110,11 @@ void heap_free(void* memory) {
 // --- the Env ------------------------------------------------------------------------------
 
 u64 now_ns() { return g_module.runtime.clock_ns(); }
-void lock() { host(kLock); }
-void unlock() { host(kUnlock); }
+// The kernel holds the FS lock around every call into the module (fs_client.cpp), so the
+// FS's own lock and unlock have nothing left to do: no gate round trip per FS call. Its
+// sleeps (kWait) still release and retake it.
+void lock() {}
+void unlock() {}
 WaitQueue* wait_create() { return reinterpret_cast<WaitQueue*>(host(kWaitCreate)); }
 void wait_destroy(WaitQueue* q) { host(kWaitDestroy, word(q)); }
 bool wait(WaitQueue* q) { return host(kWait, word(q)) != 0; }
@@ -155,8 +158,10 @@ usize proc_list_fds(u32 pid, u32* out, usize max) { return static_cast<usize>(ho
 
 }  // namespace
 
-i64 open_packed(const OpenArguments* a) {
-    return open(a->cwd, a->path, a->flags, a->perm, a->umask, *a->creds, a->out);
+i64 open_packed(OpenArguments* a) {
+    i64 r = open(a->cwd, a->path, a->flags, a->perm, a->umask, *a->creds, &a->out);
+    if (r >= 0) a->type = node_type(a->out);
+    return r;
 }
 
 i64 mknod_packed(const MknodArguments* a) {
