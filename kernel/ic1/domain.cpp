@@ -22,7 +22,8 @@ extern "C" u64 ic1_gate_clock_ns();
 extern "C" void ic1_gate_log(const char* text);
 extern "C" void* ic1_gate_alloc(u64 bytes);
 extern "C" i64 ic1_gate_host(u64 op, u64 a, u64 b, u64 c, u64 d);
-extern "C" u64 ic1_enter6(u64 function, const u64* arguments, uptr stack_top, u64 pkrs);
+extern "C" bool ic1_call6(arch::FaultRecovery* recovery, u64 function, const u64* arguments, uptr stack_top, u64 pkrs,
+                          u64* result);
 
 namespace kernel::ic1 {
 namespace {
@@ -129,17 +130,14 @@ void do_invoke(void* raw) {
     c->result = ic1_enter(c->handler, c->argument, c->stack_top, c->pkrs);
 }
 
-struct DirectCall {
-    u64 function;
-    const u64* arguments;
-    uptr stack_top;
-    u64 pkrs;
-    u64 result;
-};
-
-void do_direct_call(void* raw) {
-    auto* c = static_cast<DirectCall*>(raw);
-    c->result = ic1_enter6(c->function, c->arguments, c->stack_top, c->pkrs);
+// A fault inside `domain` (recorded in `recovery`): the domain dies, saying why.
+[[gnu::noinline]] void kill_after_fault(Domain& domain, const arch::FaultRecovery& recovery) {
+    char reason[96];
+    bool pk = recovery.vector == arch::vector::kPageFault && (recovery.error_code & (1u << 5));
+    snformat(reason, sizeof(reason), "%s%s at rip %p, address %p", arch::exception_name(recovery.vector),
+             pk ? " (protection key)" : "", reinterpret_cast<void*>(recovery.fault_rip),
+             reinterpret_cast<void*>(recovery.fault_address));
+    domain.kill(reason);
 }
 
 // Runs `enter(call)` (which switches into `domain`) with a recovery point: a fault inside
@@ -162,12 +160,7 @@ bool run_in_domain(Domain& domain, void (*enter)(void*), void* call) {
     if (!faulted) return true;
     t->ic1_kernel_rsp = saved_rsp;
     t->ic1_pkrs = saved_pkrs;
-    char reason[96];
-    bool pk = recovery.vector == arch::vector::kPageFault && (recovery.error_code & (1u << 5));
-    snformat(reason, sizeof(reason), "%s%s at rip %p, address %p", arch::exception_name(recovery.vector),
-             pk ? " (protection key)" : "", reinterpret_cast<void*>(recovery.fault_rip),
-             reinterpret_cast<void*>(recovery.fault_address));
-    domain.kill(reason);
+    kill_after_fault(domain, recovery);
     return false;
 }
 
@@ -479,32 +472,35 @@ i64 invoke(Domain* domain, uptr handler, Message& message, u64* result) {
 }
 
 DomainCall::DomainCall(Domain& domain) : domain_(domain) {
+    constexpr usize kRunSpace = 16 * KiB;  // what the called code keeps for itself
     Result<uptr> stack = take_thread_stack(current_thread(), &domain);
-    if (stack.ok()) top_ = cursor_ = stack.value();
+    if (!stack.ok()) return;
+    top_ = cursor_ = stack.value();
+    floor_ = top_ - domain.stack_size() + kRunSpace;
 }
 
 DomainCall::~DomainCall() {
     if (top_ && !abandoned_) return_thread_stack(current_thread(), &domain_, top_);
 }
 
-void* DomainCall::reserve(usize bytes) {
-    constexpr usize kRunSpace = 16 * KiB;  // what the called code keeps for itself
-    usize size = align_up<usize>(bytes, 16);
-    if (!top_ || size > cursor_ - (top_ - domain_.stack_size()) || cursor_ - size < top_ - domain_.stack_size() + kRunSpace)
-        return nullptr;
-    cursor_ -= size;
-    return reinterpret_cast<void*>(cursor_);
-}
-
 i64 DomainCall::call(uptr function, const u64 (&arguments)[6], u64* result) {
     if (!top_) return tessera::kErrNoMemory;
     if (domain_.dead()) return tessera::kErrDead;
-    DirectCall call{function, arguments, align_down<uptr>(cursor_, 16), domain_.pkrs(), 0};
-    if (!run_in_domain(domain_, do_direct_call, &call)) {
+    Thread* t = current_thread();
+    void* saved_domain = t->ic1_domain;
+    t->ic1_domain = &domain_;
+    arch::FaultRecovery recovery;
+    recovery.faulted = false;
+    arch::FaultRecovery* outer = t->fault_recovery;
+    t->fault_recovery = &recovery;
+    bool faulted = ic1_call6(&recovery, function, arguments, align_down<uptr>(cursor_, 16), domain_.pkrs(), result);
+    t->fault_recovery = outer;
+    t->ic1_domain = saved_domain;
+    if (faulted) {
+        kill_after_fault(domain_, recovery);
         abandoned_ = true;
         return tessera::kErrCalleeFailed;
     }
-    *result = call.result;
     return tessera::kOk;
 }
 

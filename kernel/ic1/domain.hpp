@@ -114,8 +114,14 @@ public:
     TESSERA_NO_COPY(DomainCall);
     // False when no stack could be had (the call then fails with kErrNoMemory).
     bool ready() const { return top_ != 0; }
-    // `bytes` inside the domain, 16-byte aligned; nullptr when the stack cannot spare them.
-    void* reserve(usize bytes);
+    // `bytes` inside the domain, 16-byte aligned; nullptr when the stack cannot spare them
+    // (16 KiB stay for the called code).
+    void* reserve(usize bytes) {
+        usize size = (bytes + 15) & ~usize{15};
+        if (cursor_ - floor_ < size) return nullptr;
+        cursor_ -= size;
+        return reinterpret_cast<void*>(cursor_);
+    }
     // function(arguments) in the domain: kOk with *result, kErrDead if the domain is dead,
     // kErrCalleeFailed if the call faulted (the domain is killed).
     i64 call(uptr function, const u64 (&arguments)[6], u64* result);
@@ -124,6 +130,7 @@ private:
     Domain& domain_;
     uptr top_ = 0;
     uptr cursor_ = 0;
+    uptr floor_ = 0;  // the lowest address reserve() may hand out
     bool abandoned_ = false;  // the domain died with the stack in use
 };
 

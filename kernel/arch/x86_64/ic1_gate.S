@@ -58,12 +58,14 @@ ic1_enter:
     pop %rbp
     ret
 
-/* u64 ic1_enter6(u64 function, const u64 arguments[6], uptr stack_top, u64 pkrs)
- * Calls function(arguments[0..5]) on stack_top with PKRS = pkrs; returns its result. The
- * arguments are read before the switch (they are kernel memory). The way back is
- * ic1_enter's. */
-    .globl ic1_enter6
-ic1_enter6:
+/* bool ic1_call6(FaultRecovery* recovery, u64 function, const u64 arguments[6],
+ *                uptr stack_top, u64 pkrs, u64* result)
+ * Calls function(arguments[0..5]) on stack_top with PKRS = pkrs and stores its result;
+ * returns false. The recovery point of arch_call_with_fault_recovery is folded in (one
+ * frame, one register save): a fault inside makes try_recover resume at .Lcall6_faulted,
+ * which returns true. The arguments are read before the switch (they are kernel memory). */
+    .globl ic1_call6
+ic1_call6:
     push %rbp
     mov %rsp, %rbp
     push %rbx
@@ -71,20 +73,25 @@ ic1_enter6:
     push %r13
     push %r14
     push %r15
+    push %r9                    /* result */
     mov %gs:24, %rax
     push THREAD_IC1_RSP(%rax)
     push THREAD_IC1_PKRS(%rax)
+    lea .Lcall6_faulted(%rip), %r10
+    mov %r10, 0(%rdi)           /* recovery->resume_rip */
+    mov %rsp, 8(%rdi)           /* recovery->resume_rsp */
+    mov %rbp, 16(%rdi)          /* recovery->resume_rbp */
     mov %rsp, THREAD_IC1_RSP(%rax)
-    mov %rcx, THREAD_IC1_PKRS(%rax)
-    mov %rdi, %r11
-    mov %rdx, %rbx
-    mov %rcx, %r14
-    mov 0(%rsi), %rdi
-    mov 16(%rsi), %r12
-    mov 24(%rsi), %r13
-    mov 32(%rsi), %r8
-    mov 40(%rsi), %r9
-    mov 8(%rsi), %rsi
+    mov %r8, THREAD_IC1_PKRS(%rax)
+    mov %rsi, %r11
+    mov %rcx, %rbx
+    mov %r8, %r14
+    mov 0(%rdx), %rdi
+    mov 8(%rdx), %rsi
+    mov 16(%rdx), %r12
+    mov 24(%rdx), %r13
+    mov 32(%rdx), %r8
+    mov 40(%rdx), %r9
     mov %rbx, %rsp
     mov %r14, %rax
     mov %r14, %rdx
@@ -103,7 +110,17 @@ ic1_enter6:
     mov THREAD_IC1_RSP(%rax), %rsp
     pop THREAD_IC1_PKRS(%rax)
     pop THREAD_IC1_RSP(%rax)
-    mov %r8, %rax
+    pop %r9
+    mov %r8, (%r9)
+    xor %eax, %eax
+    jmp .Lcall6_out
+.Lcall6_faulted:                /* rsp, rbp as saved above; PKRS is the kernel's again */
+    mov %gs:24, %rax
+    pop THREAD_IC1_PKRS(%rax)
+    pop THREAD_IC1_RSP(%rax)
+    pop %r9
+    mov $1, %eax
+.Lcall6_out:
     pop %r15
     pop %r14
     pop %r13
