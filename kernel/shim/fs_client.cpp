@@ -156,7 +156,7 @@ public:
     template <typename T>
     T* put(const T& value) {
         T* at = static_cast<T*>(space(sizeof(T)));
-        if (at) memcpy(at, &value, sizeof(T));
+        if (at) *at = value;
         return at;
     }
     const char* put_string(const char* text) {
@@ -401,6 +401,23 @@ bool attach_module() {
 }
 
 bool in_domain() { return g_domain != nullptr; }
+
+bool fault_test() {
+    if (!g_domain) {
+        LOG_WARN("fs: fs.fault_test needs the FS at IC1 (the perf manifest)");
+        return false;
+    }
+    static volatile u64 canary = 0x5afe;
+    i64 r;
+    {
+        Call call;
+        r = call.run(k_fault_for_test, reinterpret_cast<u64>(&canary));
+    }
+    bool stopped = r == -linux_errno::kEIO && canary == 0x5afe && g_domain->dead();
+    LOG_INFO("fs: fault test: the FS stored to kernel memory: %s", stopped ? "stopped by PKS, canary intact, the FS's domain is dead"
+                                                                           : "NOT STOPPED");
+    return stopped;
+}
 
 u64 page_phys(const void* page) { return arch::virt_to_phys(reinterpret_cast<uptr>(page)); }
 

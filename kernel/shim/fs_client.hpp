@@ -24,6 +24,10 @@ using fs::NodeType;
 // IC1 (false: it runs linked into the kernel). Before init.
 bool attach_module();
 bool in_domain();
+// The isolation check (fs.fault_test): makes the FS store to a kernel variable. True when
+// PKS stopped it: the variable is intact and the FS's domain is dead (every later file call
+// fails with EIO, and the kernel runs on). Logs what happened.
+bool fault_test();
 // The frame of a page-cache page the FS handed out (file_page, read_page,
 // file_pages_cached hand out kernel direct-map addresses, wherever the FS keeps the page).
 u64 page_phys(const void* page);

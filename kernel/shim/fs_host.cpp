@@ -144,6 +144,7 @@ void linux_boot() {
     if (i64 r = fsc::mount_procfs("/proc", kProcProvider); r < 0)
         LOG_ERROR("fs: cannot mount procfs on /proc (errno %lld)", static_cast<long long>(-r));
     console_init();
+    if (kernel_command_line().has("fs.fault_test")) (void)fsc::fault_test();
     g_ready = true;
     LOG_INFO("fs: %s; root unpacked from the boot archive, devfs on /dev, procfs on /proc, console on /dev/console",
              module ? "the FS runs in its own PKS domain (IC1)" : "the FS is linked into the kernel (IC0)");

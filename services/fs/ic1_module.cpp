@@ -172,6 +172,9 @@ i64 mount_procfs_remote(const char* path) {
     return mount_procfs(path, ProcProvider{proc_list_pids, proc_generate, proc_link, proc_list_fds});
 }
 
+// What a FS gone wrong would do: write where the kernel says (its own memory, for the test).
+void fault_for_test(volatile u64* target) { *target = 0xdead; }
+
 // A device whose driver is the kernel's: `present` (host_ops.hpp) says which callbacks it
 // has, so that missing ones keep devfs's defaults (EOF, EINVAL, ENOTTY, always ready).
 i64 devfs_register_remote(const char* name, u32 major, u32 minor, u32 perm, u64 handle, u32 present) {
