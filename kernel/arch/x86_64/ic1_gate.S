@@ -131,10 +131,13 @@ ic1_call6:
 
 /* Runtime gates: what an IC1 service calls for kernel services (tessera::service::Runtime).
  * Each switches to the kernel's rights and stack, calls the C++ implementation with the
- * service's two arguments, and goes back to the domain's rights and stack. */
+ * service's arguments (up to five: WRMSR takes rdx and rcx, so they wait in r9 and r10,
+ * and r8 is left alone), and goes back to the domain's rights and stack. */
 .macro RUNTIME_GATE name, impl
     .globl \name
 \name:
+    mov %rdx, %r9
+    mov %rcx, %r10
     xor %eax, %eax
     xor %edx, %edx
     mov $MSR_PKRS, %ecx
@@ -145,6 +148,8 @@ ic1_call6:
     and $-16, %rsp
     push %r11
     push %r11
+    mov %r9, %rdx
+    mov %r10, %rcx
     call \impl
     pop %r11
     pop %r11
@@ -165,36 +170,4 @@ ic1_call6:
     RUNTIME_GATE ic1_gate_clock_ns, ic1_runtime_clock_ns
     RUNTIME_GATE ic1_gate_log, ic1_runtime_log
     RUNTIME_GATE ic1_gate_alloc, ic1_runtime_alloc
-
-/* i64 ic1_gate_host(u64 op, u64 a, u64 b, u64 c, u64 d): the runtime gate with five
- * arguments. WRMSR takes rdx and rcx, so they wait in r9 and r10 (the fifth, r8, is left
- * alone). */
-    .globl ic1_gate_host
-ic1_gate_host:
-    mov %rdx, %r9
-    mov %rcx, %r10
-    xor %eax, %eax
-    xor %edx, %edx
-    mov $MSR_PKRS, %ecx
-    wrmsr
-    mov %rsp, %r11
-    mov %gs:24, %rax
-    mov THREAD_IC1_RSP(%rax), %rsp
-    and $-16, %rsp
-    push %r11
-    push %r11
-    mov %r9, %rdx
-    mov %r10, %rcx
-    call ic1_runtime_host
-    pop %r11
-    pop %r11
-    mov %rax, %r8
-    mov %gs:24, %rax
-    mov THREAD_IC1_PKRS(%rax), %rax
-    mov %r11, %rsp
-    mov %rax, %rdx
-    shr $32, %rdx
-    mov $MSR_PKRS, %ecx
-    wrmsr
-    mov %r8, %rax
-    ret
+    RUNTIME_GATE ic1_gate_host, ic1_runtime_host  /* (op, a, b, c, d) */
