@@ -241,28 +241,37 @@ i64 restartable(i64 r) { return r == -kEINTR ? -kERestartSys : r; }
 // as the pages are cached. Returns bytes copied; *more is false at the end of the file or
 // on an error (*error then says which).
 u64 read_from_page_cache(OpenFile& of, u64 user, u64 length, u64* offset, bool* more, i64* error) {
+    constexpr usize kBatch = 16;  // pages per FS call
     u64 done = 0;
     *more = true;
     *error = 0;
     while (done < length) {
-        u8* page = nullptr;
-        i64 n = fsc::read_page(of.node, *offset, &page);
+        u8* pages[kBatch];
+        u32 lengths[kBatch];
+        usize want = static_cast<usize>(min<u64>(kBatch, (length - done + fs::kPageSize - 1) / fs::kPageSize + 1));
+        i64 n = fsc::read_pages(of.node, *offset, want, pages, lengths);
         if (n == -kEAGAIN) break;  // not cached: the FS copies the rest
         if (n <= 0) {
             *more = false;
             *error = n;
             break;
         }
-        usize count = static_cast<usize>(min<u64>(static_cast<u64>(n), length - done));
-        bool copied = arch::copy_to_user(user + done, page + *offset % fs::kPageSize, count);
-        mm::user_page_release(fsc::page_phys(page));
-        if (!copied) {
+        for (i64 i = 0; i < n; ++i) {
+            usize count = static_cast<usize>(min<u64>(lengths[i], length - done));
+            bool copied = count && !*error && arch::copy_to_user(user + done, pages[i] + *offset % fs::kPageSize, count);
+            mm::user_page_release(fsc::page_phys(pages[i]));
+            if (!copied) {
+                if (count && !*error) *error = -kEFAULT;
+                continue;  // (every page's reference still goes)
+            }
+            done += count;
+            *offset += count;
+        }
+        if (*error) {
             *more = false;
-            *error = -kEFAULT;
             break;
         }
-        done += count;
-        *offset += count;
+        if (static_cast<usize>(n) < want) break;  // the next page is not cached (or the end): the FS copies the rest
     }
     return done;
 }

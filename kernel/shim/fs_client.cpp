@@ -117,7 +117,7 @@ i64 failed(i64 status) {
 
 // One call into the FS's domain.
 // The frames of the pages the FS referenced for the caller during one call (file_page,
-// read_page, file_pages_cached), recorded by kPageRef while the FS holds its lock: the
+// read_pages, file_pages_cached), recorded by kPageRef while the FS holds its lock: the
 // shim gets them as direct-map addresses, which stay valid as long as its reference does,
 // where the domain address goes when the file lets go of the page.
 struct PageLog {
@@ -791,13 +791,19 @@ usize file_pages_cached(Node* node, u64 first, usize count, u8** pages) {
     return static_cast<usize>(r);
 }
 
-i64 read_page(Node* node, u64 offset, u8** page) {
-    if (!g_domain) return fs::read_page(node, offset, page);
+i64 read_pages(Node* node, u64 offset, usize count, u8** pages, u32* lengths) {
+    if (!g_domain) return fs::read_pages(node, offset, count, pages, lengths);
     Call call;
-    u8** out = call.put<u8*>(nullptr);
-    if (!out) return kNoRoom;
-    i64 r = call.run(k_read_page, w(node), offset, w(out));
-    if (r > 0 && !(*page = call.pages.direct(*out))) return -linux_errno::kEIO;
+    count = min(count, PageLog::kMax);
+    auto** out = static_cast<u8**>(call.space(count * sizeof(u8*)));
+    auto* sizes = static_cast<u32*>(call.space(count * sizeof(u32)));
+    if (!out || !sizes) return kNoRoom;
+    i64 r = call.run(k_read_pages, w(node), offset, count, w(out), w(sizes));
+    for (i64 i = 0; i < r; ++i) {
+        pages[i] = call.pages.direct(out[i]);
+        lengths[i] = sizes[i];
+        if (!pages[i]) return -linux_errno::kEIO;  // not a page it referenced
+    }
     return r;
 }
 

@@ -78,7 +78,7 @@ void poll_notify();
 void poll_notify_locked();
 i64 file_page(Node* node, u64 index, u8** page);
 usize file_pages_cached(Node* node, u64 first, usize count, u8** pages);
-i64 read_page(Node* node, u64 offset, u8** page);
+i64 read_pages(Node* node, u64 offset, usize count, u8** pages, u32* lengths);
 u64 page_cache_pages();  // with the FS lock held (procfs's provider asks)
 usize reclaim_pages(usize wanted);
 i64 file_data_view(Node* node, const u8** data, usize* length);

@@ -1349,15 +1349,17 @@ usize file_pages_cached(Node* node, u64 first, usize count, u8** pages) {
     return file_pages_cached_locked(node, first, count, pages);
 }
 
-i64 read_page(Node* node, u64 offset, u8** page) {
+i64 read_pages(Node* node, u64 offset, usize count, u8** pages, u32* lengths) {
     FsGuard guard;
     if (node->type != NodeType::Regular || synthetic(node)) return -err::kEAGAIN;
-    if (offset >= node->size) return 0;
-    u8* p = nullptr;
-    if (file_pages_cached_locked(node, offset / kPageSize, 1, &p) == 0) return -err::kEAGAIN;
-    *page = p;
-    node->atime = now_locked();
-    return static_cast<i64>(min<u64>(kPageSize - offset % kPageSize, node->size - offset));
+    usize n = 0;
+    for (u64 at = offset; n < count && at < node->size; at = align_down<u64>(at, kPageSize) + kPageSize) {
+        if (file_pages_cached_locked(node, at / kPageSize, 1, &pages[n]) == 0) break;
+        lengths[n++] = static_cast<u32>(min<u64>(kPageSize - at % kPageSize, node->size - at));
+    }
+    if (n == 0 && offset < node->size) return -err::kEAGAIN;
+    if (n) node->atime = now_locked();
+    return static_cast<i64>(n);
 }
 
 void file_mapped_writable(Node* node) {

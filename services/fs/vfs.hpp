@@ -233,12 +233,15 @@ i64 file_page(Node* node, u64 index, u8** page);
 // reference for the caller; the count found. For fault-around: mapping neighbours costs
 // nothing when they are cached, and no page is made for it.
 usize file_pages_cached(Node* node, u64 first, usize count, u8** pages);
-// read(2) of a regular file straight from the page cache: the page holding `offset` with a
-// reference for the caller (env().page_free drops it) in *page, and how many bytes from
-// `offset` it holds (up to the end of the page or of the file); 0 at the end of the file;
-// -EAGAIN when the page is not cached (a hole, initramfs bytes, a procfs file: use read).
-// The caller copies and advances its offset itself.
-i64 read_page(Node* node, u64 offset, u8** page);
+// read(2) of a regular file straight from the page cache: up to `count` consecutive pages
+// from the one holding `offset`, each with a reference for the caller (env().page_free
+// drops it) in pages[i], and in lengths[i] how many bytes of it the read takes (the first
+// from `offset`, the others from their start, none past the end of the file). Returns how
+// many pages (0 at the end of the file); stops before the first page that is not cached,
+// and is -EAGAIN when that is the first (a hole, initramfs bytes, a procfs file: use
+// read). The caller copies and advances its offset itself. Several pages per call, so that
+// a FS in another domain is crossed into once per batch, not per page.
+i64 read_pages(Node* node, u64 offset, usize count, u8** pages, u32* lengths);
 // Memory pressure: drops up to `wanted` page-cache pages that can be made again (pages of
 // files unpacked from the initramfs and never written, held by no mapping or reader),
 // least recently used files first. Returns how many were freed.

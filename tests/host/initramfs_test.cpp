@@ -171,6 +171,45 @@ TEST_F(InitramfsTest, ReclaimDropsUnheldCleanPagesLeastRecentlyUsedFirst) {
     close(nw, flag::kReadWrite);
 }
 
+// read(2)'s single-copy path: consecutive cached pages in one call, with the bytes each
+// gives; -EAGAIN when the first page is still the archive's; 0 at the end.
+TEST_F(InitramfsTest, ReadPagesHandsOutCachedPagesInBatches) {
+    Archive a;
+    a.add("archive", 0100644, std::string(2 * 4096, 'a'));
+    a.trailer();
+    ASSERT_EQ(unpack_initramfs(a.data(), a.bytes.size(), nullptr), 0);
+    Node* file = nullptr;
+    ASSERT_EQ(open(cwd_, "/f", flag::kReadWrite | flag::kCreate, 0644, 0, root_, &file), 0);
+    std::string data(2 * 4096 + 300, 'x');
+    u64 offset = 0;
+    ASSERT_EQ(write(file, &offset, data.data(), data.size(), 0), static_cast<i64>(data.size()));
+    u8* pages[8];
+    u32 lengths[8];
+    ASSERT_EQ(read_pages(file, 100, 8, pages, lengths), 3);
+    EXPECT_EQ(lengths[0], 4096u - 100);
+    EXPECT_EQ(lengths[1], 4096u);
+    EXPECT_EQ(lengths[2], 300u);
+    EXPECT_EQ(pages[1][0], 'x');
+    for (int i = 0; i < 3; ++i) fs_test::test_page_free(pages[i]);  // the caller's references
+    ASSERT_EQ(read_pages(file, 4096, 1, pages, lengths), 1);  // `count` bounds the batch
+    EXPECT_EQ(lengths[0], 4096u);
+    fs_test::test_page_free(pages[0]);
+    EXPECT_EQ(read_pages(file, data.size(), 8, pages, lengths), 0);  // the end
+    close(file, flag::kReadWrite);
+
+    Node* archived = nullptr;
+    ASSERT_EQ(open(cwd_, "/archive", flag::kReadOnly, 0, 0, root_, &archived), 0);
+    EXPECT_EQ(read_pages(archived, 0, 8, pages, lengths), -e::kEAGAIN);  // the archive's bytes, no page
+    u8* page = nullptr;
+    ASSERT_EQ(file_page(archived, 1, &page), 0);  // page 1 comes into the cache, page 0 not
+    fs_test::test_page_free(page);
+    EXPECT_EQ(read_pages(archived, 0, 8, pages, lengths), -e::kEAGAIN);
+    ASSERT_EQ(read_pages(archived, 4096, 8, pages, lengths), 1);
+    EXPECT_EQ(lengths[0], 4096u);
+    fs_test::test_page_free(pages[0]);
+    close(archived, flag::kReadOnly);
+}
+
 TEST_F(InitramfsTest, LaterEntriesReplaceFilesButNotDirectories) {
     Archive a;
     a.add("etc", 040700);
