@@ -112,8 +112,6 @@ public:
     explicit DomainCall(Domain& domain);
     ~DomainCall();
     TESSERA_NO_COPY(DomainCall);
-    // False when no stack could be had (the call then fails with kErrNoMemory).
-    bool ready() const { return top_ != 0; }
     // `bytes` inside the domain, 16-byte aligned; nullptr when the stack cannot spare them
     // (16 KiB stay for the called code).
     void* reserve(usize bytes) {
@@ -122,8 +120,9 @@ public:
         cursor_ -= size;
         return reinterpret_cast<void*>(cursor_);
     }
-    // function(arguments) in the domain: kOk with *result, kErrDead if the domain is dead,
-    // kErrCalleeFailed if the call faulted (the domain is killed).
+    // function(arguments) in the domain: kOk with *result, kErrNoMemory if no stack could
+    // be had, kErrDead if the domain is dead, kErrCalleeFailed if the call faulted (the
+    // domain is killed).
     i64 call(uptr function, const u64 (&arguments)[6], u64* result);
 
 private:
