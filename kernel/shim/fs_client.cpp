@@ -117,7 +117,7 @@ i64 failed(i64 status) {
 
 // One call into the FS's domain.
 // The frames of the pages the FS referenced for the caller during one call (file_page,
-// read_pages, file_pages_cached), recorded by kPageRef while the FS holds its lock: the
+// read_pages, file_page_around), recorded by kPageRef while the FS holds its lock: the
 // shim gets them as direct-map addresses, which stay valid as long as its reference does,
 // where the domain address goes when the file lets go of the page.
 struct PageLog {
@@ -296,13 +296,18 @@ i64 host_ops(ic1::Domain& d, u64 op, u64 a, u64 b, u64 c, u64 e) {
         }
         return static_cast<i64>(va.value());
     }
-    case kPageRef:
-        if (u64 phys = d.frame_at(a)) {
+    case kPageRef: {
+        if (!inside(a, b * sizeof(u64))) return kFault;
+        auto* log = static_cast<PageLog*>(current_thread()->fs_page_log);
+        for (u64 i = 0; i < b; ++i) {
+            uptr va = reinterpret_cast<const uptr*>(a)[i];
+            u64 phys = va ? d.frame_at(va) : 0;
+            if (!phys) continue;
             mm::user_page_share(phys);
-            auto* log = static_cast<PageLog*>(current_thread()->fs_page_log);
-            if (log && log->count < PageLog::kMax) log->pages[log->count++] = {a, phys};
+            if (log && log->count < PageLog::kMax) log->pages[log->count++] = {va, phys};
         }
         return 0;
+    }
     case kPageFree:
         // The file lets go of its page: it leaves the domain (after this call, see
         // g_released), and lives on while a mapping or a reader still holds it.
@@ -780,15 +785,18 @@ i64 file_page(Node* node, u64 index, u8** page) {
     return r;
 }
 
-usize file_pages_cached(Node* node, u64 first, usize count, u8** pages) {
-    if (!g_domain) return fs::file_pages_cached(node, first, count, pages);
+i64 file_page_around(Node* node, u64 index, u64 first, usize count, u8** page, u8** around) {
+    if (!g_domain) return fs::file_page_around(node, index, first, count, page, around);
     Call call;
-    auto** out = static_cast<u8**>(call.space(count * sizeof(u8*)));
-    if (!out) return 0;
-    i64 r = call.run(k_file_pages_cached, w(node), first, count, w(out));
-    if (r <= 0) return 0;
-    for (usize i = 0; i < count; ++i) pages[i] = out[i] ? call.pages.direct(out[i]) : nullptr;
-    return static_cast<usize>(r);
+    count = min(count, PageLog::kMax - 1);
+    u8** out = call.put<u8*>(nullptr);
+    auto** near = static_cast<u8**>(call.space(count * sizeof(u8*) + 8));
+    if (!out || !near) return kNoRoom;
+    i64 r = call.run(k_file_page_around, w(node), index, first, count, w(out), w(near));
+    if (r < 0) return r;
+    if (!(*page = call.pages.direct(*out))) return -linux_errno::kEIO;  // not a page it referenced
+    for (usize i = 0; i < count; ++i) around[i] = near[i] ? call.pages.direct(near[i]) : nullptr;
+    return r;
 }
 
 i64 read_pages(Node* node, u64 offset, usize count, u8** pages, u32* lengths) {

@@ -29,7 +29,7 @@ bool in_domain();
 // fails with EIO, and the kernel runs on). Logs what happened.
 bool fault_test();
 // The frame of a page-cache page the FS handed out (file_page, read_page,
-// file_pages_cached hand out kernel direct-map addresses, wherever the FS keeps the page).
+// file_page_around hand out kernel direct-map addresses, wherever the FS keeps the page).
 u64 page_phys(const void* page);
 // The largest read, write or getdents one call carries.
 usize max_transfer();
@@ -77,7 +77,7 @@ i64 poll_wait(u64 seen_generation);
 void poll_notify();
 void poll_notify_locked();
 i64 file_page(Node* node, u64 index, u8** page);
-usize file_pages_cached(Node* node, u64 first, usize count, u8** pages);
+i64 file_page_around(Node* node, u64 index, u64 first, usize count, u8** page, u8** around);
 i64 read_pages(Node* node, u64 offset, usize count, u8** pages, u32* lengths);
 u64 page_cache_pages();  // with the FS lock held (procfs's provider asks)
 usize reclaim_pages(usize wanted);

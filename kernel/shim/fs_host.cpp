@@ -105,7 +105,10 @@ void* page_alloc() {
     Result<u64> phys = mm::alloc_page_phys();  // zeroed
     return phys.ok() ? arch::phys_to_ptr<void>(phys.value()) : nullptr;
 }
-void page_ref(void* page) { mm::user_page_share(arch::virt_to_phys(reinterpret_cast<uptr>(page))); }
+void page_ref(void* const* pages, usize count) {
+    for (usize i = 0; i < count; ++i)
+        if (pages[i]) mm::user_page_share(arch::virt_to_phys(reinterpret_cast<uptr>(pages[i])));
+}
 void page_free(void* page) { mm::user_page_release(arch::virt_to_phys(reinterpret_cast<uptr>(page))); }
 u32 page_holders(void* page) { return mm::user_page_holders(arch::virt_to_phys(reinterpret_cast<uptr>(page))); }
 

@@ -281,10 +281,10 @@ Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool
 Resolved install_file_page_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write,
                                   const FileFault& need, u64 phys) TA_REQ(l->vm_lock);
 
-// Maps the cached neighbours of a resolved read fault (each a reference this consumes).
-void map_around(LinuxProcess* l, AddressSpace& space, const FileFault& need) {
-    u8* pages[kFaultAround];
-    if (!fsc::file_pages_cached(need.file->node, need.around_first, need.around_count, pages)) return;
+// Maps the cached neighbours of a read fault (each a reference this consumes; when the
+// fault itself was not resolved, they are only let go).
+void map_around(LinuxProcess* l, AddressSpace& space, const FileFault& need, u8* const* pages, bool resolved) {
+    if (!need.around_count) return;
     IrqSpinLockGuard guard(l->vm_lock);
     for (usize i = 0; i < need.around_count; ++i) {
         if (!pages[i]) continue;
@@ -292,8 +292,8 @@ void map_around(LinuxProcess* l, AddressSpace& space, const FileFault& need) {
         uptr va = need.around_va + i * arch::kPageSize;
         FileFault one = need;
         one.index = need.around_first + i;
-        if (one.index == need.index) {
-            mm::user_page_release(phys);  // the faulting page itself is mapped already
+        if (!resolved || one.index == need.index) {
+            mm::user_page_release(phys);  // (the faulting page itself is mapped already)
             continue;
         }
         (void)install_file_page_locked(l, space, va, false, one, phys);  // maps it or lets it go
@@ -402,14 +402,16 @@ Resolved resolve_file_fault(LinuxProcess* l, AddressSpace& space, uptr address, 
         }
         if (r != Resolved::NeedFilePage) break;
         u8* page = nullptr;
-        i64 got = may_flush_others ? fsc::file_page(need.file->node, need.index, &page) : -kEFAULT;
+        u8* around[kFaultAround];
+        i64 got = may_flush_others ? fsc::file_page_around(need.file->node, need.index, need.around_first,
+                                                           need.around_count, &page, around)
+                                   : -kEFAULT;
         if (got == 0) {
             {
                 IrqSpinLockGuard guard(l->vm_lock);
-                r = install_file_page_locked(l, space, address, write, need,
-                                             fsc::page_phys(page));
+                r = install_file_page_locked(l, space, address, write, need, fsc::page_phys(page));
             }
-            if (r == Resolved::Yes && need.around_count) map_around(l, space, need);
+            map_around(l, space, need, around, r == Resolved::Yes);
         } else {
             r = got == -kEINVAL ? Resolved::BeyondFile : got == -kENOMEM ? Resolved::OutOfMemory : Resolved::No;
         }

@@ -44,11 +44,12 @@ struct Env {
     void (*random)(void* buffer, usize length);
     // File data pages: the page cache. The memory manager maps them into programs, so they
     // are whole pages with a reference count: page_alloc returns a zeroed page holding one
-    // reference (the file's), page_ref adds one (a mapping's), page_free drops one and the
+    // reference (the file's), page_ref adds one to each of several (a mapping's: one call
+    // for a fault-around's or a read's batch), page_free drops one and the
     // last frees the page. A page the file lets go of (truncate, unlink) lives on while a
     // mapping holds it.
     void* (*page_alloc)();
-    void (*page_ref)(void* page);
+    void (*page_ref)(void* const* pages, usize count);  // one more on each; nullptr entries skipped
     void (*page_free)(void* page);
     // How many references the page has (1: only the file's). Reclaim drops only such pages:
     // a page a mapping or a reader holds stays.

@@ -37,7 +37,7 @@ enum HostOp : u64 {
     kWakeAll,      // (queue)
     kRandom,       // (buffer, length)
     kPageAlloc,    // -> address of a zeroed page in the domain, or 0
-    kPageRef,      // (page)
+    kPageRef,      // (pages, count): an array of page addresses, nullptr entries skipped
     kPageFree,     // (page): the FS lets go of its page
     kPageHolders,  // (page) -> count
     // Devices the kernel registered (devfs_register_remote): (handle, ...), as DeviceOps.

@@ -121,7 +121,7 @@ bool wait(WaitQueue* q) { return host(kWait, word(q)) != 0; }
 void wake_all(WaitQueue* q) { host(kWakeAll, word(q)); }
 void random(void* buffer, usize length) { host(kRandom, word(buffer), length); }
 void* page_alloc() { return reinterpret_cast<void*>(host(kPageAlloc)); }
-void page_ref(void* page) { host(kPageRef, word(page)); }
+void page_ref(void* const* pages, usize count) { host(kPageRef, word(pages), count); }
 void page_free(void* page) { host(kPageFree, word(page)); }
 u32 page_holders(void* page) { return static_cast<u32>(host(kPageHolders, word(page))); }
 

@@ -212,24 +212,25 @@ i64 file_page_locked(Node* node, u64 index, u8** page) {
     if (index >= align_up<u64>(node->size, kPageSize) / kPageSize) return -err::kEINVAL;
     u8* p = page_make_locked(node->data, index);
     if (!p) return -err::kENOMEM;
-    env().page_ref(p);  // the caller's reference
+    void* ref = p;
+    env().page_ref(&ref, 1);  // the caller's reference
     lru_touch_locked(node->data);
     *page = p;
     return 0;
 }
 
-usize file_pages_cached_locked(Node* node, u64 first, usize count, u8** pages) {
+usize file_pages_cached_locked(Node* node, u64 first, usize count, u8** pages, bool stop_at_gap) {
     u64 end = align_up<u64>(node->size, kPageSize) / kPageSize;
-    usize found = 0;
-    for (usize i = 0; i < count; ++i) {
-        u8* p = first + i < end ? page_locked(node->data, first + i) : nullptr;
-        if (p) {
-            env().page_ref(p);
-            ++found;
-        }
-        pages[i] = p;
+    usize found = 0, looked = 0;
+    for (; looked < count; ++looked) {
+        u8* p = first + looked < end ? page_locked(node->data, first + looked) : nullptr;
+        if (!p && stop_at_gap) break;
+        found += p != nullptr;
+        pages[looked] = p;
     }
-    if (found) lru_touch_locked(node->data);
+    if (!found) return 0;
+    env().page_ref(reinterpret_cast<void* const*>(pages), looked);  // the caller's references, in one call
+    lru_touch_locked(node->data);
     return found;
 }
 

@@ -1340,24 +1340,26 @@ usize reclaim_pages(usize wanted) {
 
 u64 page_cache_pages() TA_NO_THREAD_SAFETY_ANALYSIS { return __atomic_load_n(&g_file_pages, __ATOMIC_RELAXED); }
 
-usize file_pages_cached(Node* node, u64 first, usize count, u8** pages) {
+i64 file_page_around(Node* node, u64 index, u64 first, usize count, u8** page, u8** around) {
     FsGuard guard;
-    if (node->type != NodeType::Regular) {
-        for (usize i = 0; i < count; ++i) pages[i] = nullptr;
-        return 0;
-    }
-    return file_pages_cached_locked(node, first, count, pages);
+    if (node->type != NodeType::Regular) return -err::kEINVAL;
+    if (i64 r = file_page_locked(node, index, page); r < 0) return r;
+    if (count) file_pages_cached_locked(node, first, count, around);
+    return 0;
 }
 
 i64 read_pages(Node* node, u64 offset, usize count, u8** pages, u32* lengths) {
     FsGuard guard;
     if (node->type != NodeType::Regular || synthetic(node)) return -err::kEAGAIN;
-    usize n = 0;
-    for (u64 at = offset; n < count && at < node->size; at = align_down<u64>(at, kPageSize) + kPageSize) {
-        if (file_pages_cached_locked(node, at / kPageSize, 1, &pages[n]) == 0) break;
-        lengths[n++] = static_cast<u32>(min<u64>(kPageSize - at % kPageSize, node->size - at));
+    if (offset >= node->size) return 0;
+    u64 last = (node->size - 1) / kPageSize;
+    usize want = static_cast<usize>(min<u64>(count, last - offset / kPageSize + 1));
+    usize n = file_pages_cached_locked(node, offset / kPageSize, want, pages, true);
+    for (usize i = 0; i < n; ++i) {
+        u64 at = i == 0 ? offset : align_down<u64>(offset, kPageSize) + i * kPageSize;
+        lengths[i] = static_cast<u32>(min<u64>(kPageSize - at % kPageSize, node->size - at));
     }
-    if (n == 0 && offset < node->size) return -err::kEAGAIN;
+    if (n == 0) return -err::kEAGAIN;
     if (n) node->atime = now_locked();
     return static_cast<i64>(n);
 }

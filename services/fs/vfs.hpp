@@ -228,11 +228,13 @@ void poll_notify();
 // is the file's: writes through write(2) and through shared mappings are one and the same.
 // -EINVAL past the end of the file.
 i64 file_page(Node* node, u64 index, u8** page);
-// The pages of [first, first + count) that are in the page cache already (nullptr for the
-// others: holes, pages not yet copied from the initramfs, past the end), each with a
-// reference for the caller; the count found. For fault-around: mapping neighbours costs
-// nothing when they are cached, and no page is made for it.
-usize file_pages_cached(Node* node, u64 first, usize count, u8** pages);
+// A fault and its fault-around in one call: page `index` as file_page gives it, and, when
+// that succeeds, the pages of [first, first + count) that are in the page cache already in
+// around[] (nullptr for the others: holes, pages not yet copied from the initramfs, past
+// the end), each with a reference for the caller. Mapping neighbours costs nothing when
+// they are cached, and no page is made for them. One call, so that a FS in another domain
+// is crossed into once per fault.
+i64 file_page_around(Node* node, u64 index, u64 first, usize count, u8** page, u8** around);
 // read(2) of a regular file straight from the page cache: up to `count` consecutive pages
 // from the one holding `offset`, each with a reference for the caller (env().page_free
 // drops it) in pages[i], and in lengths[i] how many bytes of it the read takes (the first

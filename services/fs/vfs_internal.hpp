@@ -191,7 +191,10 @@ i64 file_write_locked(Node* node, u64 offset, const void* buffer, usize length) 
 i64 file_truncate_locked(Node* node, u64 size) TA_REQ(g_lock);
 void file_free_locked(Node* node) TA_REQ(g_lock);
 i64 file_page_locked(Node* node, u64 index, u8** page) TA_REQ(g_lock);
-usize file_pages_cached_locked(Node* node, u64 first, usize count, u8** pages) TA_REQ(g_lock);
+// The cached pages of [first, first + count) with a reference each (nullptr for the others),
+// or with `stop_at_gap` only the run before the first page that is not cached (the rest of
+// `pages` untouched); how many were found.
+usize file_pages_cached_locked(Node* node, u64 first, usize count, u8** pages, bool stop_at_gap = false) TA_REQ(g_lock);
 usize reclaim_clean_pages_locked(usize wanted) TA_REQ(g_lock);
 
 // locks.cpp

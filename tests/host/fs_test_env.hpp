@@ -69,7 +69,10 @@ inline void* test_page_alloc() {
     g_page_refs[page] = 1;
     return page;
 }
-inline void test_page_ref(void* page) { ++g_page_refs.at(page); }
+inline void test_page_ref(void* const* pages, usize count) {
+    for (usize i = 0; i < count; ++i)
+        if (pages[i]) ++g_page_refs.at(pages[i]);
+}
 inline void test_page_free(void* page) {
     if (--g_page_refs.at(page) > 0) return;
     g_page_refs.erase(page);

@@ -32,7 +32,7 @@ b find; find / -xdev -name init; e
 b find-p; find /bin /etc -name 'p*' | sort; e
 b ps; ps | head -1; e
 b ps-o; ps -o pid,comm | awk "\$1==$$ {print \$2}"; e
-b kill; sh -c 'sleep 9 & kill $!; wait $!; echo $?'; e
+b kill; sh -c 'sleep 9 & kill $!; wait $! 2>/dev/null; echo $?'; e
 b wait; sleep 1 & wait; echo $?; e
 b exit; sh -c 'exit 3'; echo $?; e
 b trap; sh -c 'trap "echo USR1" USR1; kill -USR1 $$; echo after'; e
