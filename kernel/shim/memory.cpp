@@ -267,11 +267,11 @@ enum class Resolved : u8 { No, Yes, YesFlushOthers, NeedFilePage, BeyondFile, Ou
 // at addresses from around_va. resolve_locked fills every field when it asks for a page
 // (there are no default values: an anonymous fault does not pay for initialising it).
 struct FileFault {
-    MappedFile* file = nullptr;  // a reference, taken under vm_lock
-    u64 index = 0;
-    u64 around_first = 0;
-    usize around_count = 0;
-    uptr around_va = 0;
+    MappedFile* file;  // a reference, taken under vm_lock
+    u64 index;
+    u64 around_first;
+    usize around_count;
+    uptr around_va;
 };
 constexpr usize kFaultAround = 16;
 constexpr usize kReclaimBatch = 64;  // page-cache pages dropped per reclaim under pressure

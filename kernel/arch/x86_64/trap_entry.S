@@ -31,6 +31,11 @@ trap_common:
     call trap_dispatch
     .globl trap_return
 trap_return:
+    /* Interrupts off from here to IRETQ (which restores the frame's IF): the way back to
+     * user mode runs with them on (handle_user_exception), and an interrupt between the
+     * SWAPGS below and IRETQ would enter the kernel from kernel CS without SWAPGS, on the
+     * user's GS base. Found as a triple fault under icount when a timer tick landed there. */
+    cli
     RESTORE_PKRS
     POP_GENERAL_REGS
     testb $3, 24(%rsp)
