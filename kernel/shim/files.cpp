@@ -177,19 +177,20 @@ void absolute_path(const char* base, const char* path, char* out, usize room) {
     }
 }
 
-// The directory node relative paths start from: the cwd or a dirfd's. A new reference.
+// The directory node relative paths start from: the cwd or a dirfd's, as a new reference;
+// nullptr for an absolute path.
 i64 start_dir(i64 dirfd, const char* path, fs::Node** out, char* base_path = nullptr, usize base_room = 0) {
     LinuxProcess* l = current_linux();
     if (path[0] == '/' || dirfd == kAtFdcwd) {
-        // Only the process's own (single) thread changes its cwd: no lock needed to read it,
-        // and the FS's lock is the same lock, which node_ref takes.
-        *out = l->cwd;
         if (base_path) {
             usize n = min<usize>(strlen(l->cwd_path), base_room - 1);
             memcpy(base_path, l->cwd_path, n);
             base_path[n] = 0;
         }
-        fsc::node_ref(*out);
+        // An absolute path needs no start (the FS takes nullptr then): no reference to take
+        // and drop, which with the FS in its own domain are two gate crossings.
+        *out = path[0] == '/' ? nullptr : l->cwd;
+        if (*out) fsc::node_ref(*out);
         return 0;
     }
     FileRef file(static_cast<u64>(dirfd));
@@ -752,9 +753,7 @@ struct LinuxStat {
 };
 static_assert(sizeof(LinuxStat) == 144);
 
-i64 write_stat(fs::Node* node, u64 user) {
-    fs::Stat st;
-    if (i64 r = fsc::stat(node, &st); r < 0) return r;
+i64 write_stat(const fs::Stat& st, u64 user) {
     LinuxStat s{};
     s.dev = st.dev;
     s.ino = st.ino;
@@ -798,35 +797,50 @@ i64 resolve_at(i64 dirfd, u64 user_path, u64 at_flags, bool follow_default, Node
 
 }  // namespace
 
+// The stat family: (dirfd, path, flags) to the node's attributes, one FS call for a path
+// (fsc::stat_path); AT_EMPTY_PATH with "" is the dirfd itself.
+i64 stat_at(i64 dirfd, u64 user_path, u64 at_flags, fs::Stat* st) {
+    PathBuffer path;
+    i64 n = copy_path(user_path, path, at_flags & kAtEmptyPath);
+    if (n < 0) return n;
+    if (n == 0) {
+        if (dirfd == kAtFdcwd) return fsc::stat(current_linux()->cwd, st);
+        FileRef of(static_cast<u64>(dirfd));
+        return of ? fsc::stat(of->node, st) : -kEBADF;
+    }
+    NodeRef dir;
+    if (i64 r = start_dir(dirfd, path.text, &dir.node); r < 0) return r;
+    return fsc::stat_path(dir.node, path.text, !(at_flags & kAtSymlinkNofollow), creds(), st);
+}
+
 i64 sys_stat(arch::TrapFrame& f) {
-    NodeRef node;
-    if (i64 r = resolve_at(kAtFdcwd, f.rdi, 0, true, node); r < 0) return r;
-    return write_stat(node.node, f.rsi);
+    fs::Stat st;
+    if (i64 r = stat_at(kAtFdcwd, f.rdi, 0, &st); r < 0) return r;
+    return write_stat(st, f.rsi);
 }
 i64 sys_lstat(arch::TrapFrame& f) {
-    NodeRef node;
-    if (i64 r = resolve_at(kAtFdcwd, f.rdi, kAtSymlinkNofollow, true, node); r < 0) return r;
-    return write_stat(node.node, f.rsi);
+    fs::Stat st;
+    if (i64 r = stat_at(kAtFdcwd, f.rdi, kAtSymlinkNofollow, &st); r < 0) return r;
+    return write_stat(st, f.rsi);
 }
 i64 sys_fstat(arch::TrapFrame& f) {
     FileRef of(f.rdi);
     if (!of) return -kEBADF;
-    return write_stat(of->node, f.rsi);
+    fs::Stat st;
+    if (i64 r = fsc::stat(of->node, &st); r < 0) return r;
+    return write_stat(st, f.rsi);
 }
 i64 sys_newfstatat(arch::TrapFrame& f) {
     if (f.r10 & ~(kAtSymlinkNofollow | kAtEmptyPath | 0x800 /* AT_NO_AUTOMOUNT */)) return -kEINVAL;
-    NodeRef node;
-    if (i64 r = resolve_at(static_cast<i32>(f.rdi), f.rsi, f.r10, true, node); r < 0) return r;
-    return write_stat(node.node, f.rdx);
+    fs::Stat st;
+    if (i64 r = stat_at(static_cast<i32>(f.rdi), f.rsi, f.r10, &st); r < 0) return r;
+    return write_stat(st, f.rdx);
 }
 
 i64 sys_statx(arch::TrapFrame& f) {
-    NodeRef node;
-    if (i64 r = resolve_at(static_cast<i32>(f.rdi), f.rsi, f.rdx & (kAtSymlinkNofollow | kAtEmptyPath), true, node);
-        r < 0)
-        return r;
     fs::Stat st;
-    if (i64 r = fsc::stat(node.node, &st); r < 0) return r;
+    if (i64 r = stat_at(static_cast<i32>(f.rdi), f.rsi, f.rdx & (kAtSymlinkNofollow | kAtEmptyPath), &st); r < 0)
+        return r;
     struct Timestamp {
         i64 seconds;
         u32 nanoseconds;

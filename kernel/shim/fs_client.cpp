@@ -646,6 +646,18 @@ i64 stat(Node* node, fs::Stat* out) {
     return r;
 }
 
+i64 stat_path(Node* cwd, const char* path, bool follow_last, const Credentials& creds, fs::Stat* out) {
+    if (!g_domain) return fs::stat_path(cwd, path, follow_last, creds, out);
+    Call call;
+    const char* p = call.put_string(path);
+    const Credentials* c = call.put_creds(creds);
+    fs::Stat* s = call.put(fs::Stat{});
+    if (!p || !c || !s) return kNoRoom;
+    i64 r = call.run(k_stat_path, w(cwd), w(p), follow_last, w(c), w(s));
+    if (r >= 0) *out = *s;
+    return r;
+}
+
 i64 chmod(Node* node, u32 perm, const Credentials& creds) {
     if (!g_domain) return fs::chmod(node, perm, creds);
     Call call;

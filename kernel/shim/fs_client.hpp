@@ -59,6 +59,7 @@ i64 access(Node* cwd, const char* path, u32 mode, bool follow_last, const Creden
 i64 access_node(Node* node, u32 mode, const Credentials& creds);
 i64 path_of(Node* dir, char* buffer, usize length);
 i64 stat(Node* node, fs::Stat* out);
+i64 stat_path(Node* cwd, const char* path, bool follow_last, const Credentials& creds, fs::Stat* out);
 i64 chmod(Node* node, u32 perm, const Credentials& creds);
 i64 chown(Node* node, u32 uid, u32 gid, const Credentials& creds);
 i64 utimens(Node* node, const fs::Timespec* times, const Credentials& creds);

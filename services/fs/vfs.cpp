@@ -1019,8 +1019,8 @@ i64 access_node(Node* node, u32 how, const Credentials& creds) {
 
 // ---- Nodes ------------------------------------------------------------------------------
 
-i64 stat(Node* node, Stat* out) {
-    FsGuard guard;
+namespace {
+void stat_locked(Node* node, Stat* out) TA_REQ(g_lock) {
     *out = Stat{};
     out->dev_minor = node->fs ? node->fs->dev_minor : 0;
     out->dev = make_dev(0, out->dev_minor);
@@ -1044,6 +1044,21 @@ i64 stat(Node* node, Stat* out) {
     out->atime_ns = node->atime;
     out->mtime_ns = node->mtime;
     out->ctime_ns = node->ctime;
+}
+}  // namespace
+
+i64 stat(Node* node, Stat* out) {
+    FsGuard guard;
+    stat_locked(node, out);
+    return 0;
+}
+
+i64 stat_path(Node* cwd, const char* path, bool follow_last, const Credentials& creds, Stat* out) {
+    FsGuard guard;
+    Node* node = nullptr;
+    if (i64 r = lookup_locked(cwd, path, follow_last, creds, &node); r < 0) return r;
+    stat_locked(node, out);
+    node_unref_locked(node);
     return 0;
 }
 

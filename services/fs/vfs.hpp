@@ -174,6 +174,8 @@ i64 path_of(Node* dir, char* buffer, usize length);
 // ---- Nodes ------------------------------------------------------------------------------
 
 i64 stat(Node* node, Stat* out);
+// lookup, stat and node_unref in one call (the stat family with a path).
+i64 stat_path(Node* cwd, const char* path, bool follow_last, const Credentials& creds, Stat* out);
 i64 chmod(Node* node, u32 perm, const Credentials& creds);
 // uid/gid of 0xffffffff leave that id unchanged, as chown(2)'s -1.
 i64 chown(Node* node, u32 uid, u32 gid, const Credentials& creds);
