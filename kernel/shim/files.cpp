@@ -293,7 +293,9 @@ i64 do_read(OpenFile& of, u64 user, u64 length, u64* offset) {
         length -= direct;
     }
     usize chunk = min<usize>(length, min(kBounce, fsc::max_transfer()));
-    Bounce bounce(chunk);
+    // With the FS in its own domain, the call's argument space is the bounce buffer.
+    bool via_domain = fsc::in_domain();
+    Bounce bounce(via_domain ? 0 : chunk);
     u8* buffer = bounce.data;
     if (!buffer) return -kENOMEM;
     u64 done = 0;
@@ -303,12 +305,13 @@ i64 do_read(OpenFile& of, u64 user, u64 length, u64* offset) {
         // Pipes, ttys and devices block only until the first bytes: later chunks of the same
         // read take what is there (a 1 MiB read of /dev/zero gets 1 MiB, of a pipe what it holds).
         u32 flags = done && stream ? of.flags | flag::kNonBlock : of.flags;
-        i64 n = fsc::read(of.node, offset, buffer, want, flags);
+        i64 n = via_domain ? fsc::read_to_user(of.node, offset, user + done, want, flags)
+                           : fsc::read(of.node, offset, buffer, want, flags);
         if (n < 0) {
             result = n;
             break;
         }
-        if (n > 0 && !arch::copy_to_user(user + done, buffer, static_cast<usize>(n))) {
+        if (n > 0 && !via_domain && !arch::copy_to_user(user + done, buffer, static_cast<usize>(n))) {
             result = -kEFAULT;
             break;
         }
@@ -324,18 +327,20 @@ i64 do_write(OpenFile& of, u64 user, u64 length, u64* offset) {
     if (!writable(of)) return -kEBADF;
     if (length == 0) return 0;
     usize chunk = min<usize>(length, min(kBounce, fsc::max_transfer()));
-    Bounce bounce(chunk);
+    bool via_domain = fsc::in_domain();  // (see do_read)
+    Bounce bounce(via_domain ? 0 : chunk);
     u8* buffer = bounce.data;
     if (!buffer) return -kENOMEM;
     u64 done = 0;
     i64 result = 0;
     while (done < length) {
         usize want = min<usize>(length - done, chunk);
-        if (!arch::copy_from_user(buffer, user + done, want)) {
+        if (!via_domain && !arch::copy_from_user(buffer, user + done, want)) {
             result = -kEFAULT;
             break;
         }
-        i64 n = fsc::write(of.node, offset, buffer, want, of.flags);
+        i64 n = via_domain ? fsc::write_from_user(of.node, offset, user + done, want, of.flags)
+                           : fsc::write(of.node, offset, buffer, want, of.flags);
         if (n < 0) {
             result = n;
             break;

@@ -16,6 +16,7 @@
 
 #include "shim/fs_client.hpp"
 
+#include "arch/user.hpp"
 #include "boot/boot.hpp"
 #include "config/manifest.hpp"
 #include "debug/log.hpp"
@@ -138,7 +139,9 @@ struct PageLog {
 // One call into the FS's domain, under the FS lock: the kernel takes it around the call
 // (the module's own lock operations are empty), unless the caller holds it already (the
 // console's poll_notify_locked, procfs's provider asking page_cache_pages from inside an
-// FS call). A FS that dies holding it leaves nothing locked.
+// FS call, and read_to_user/write_from_user, which take it only around the call itself so
+// that data may be copied from and to user memory outside it: a user fault may call the
+// FS). A FS that dies holding it leaves nothing locked.
 class Call {
 public:
     enum Lock { kTake, kHeldByCaller };
@@ -717,6 +720,34 @@ i64 write(Node* node, u64* offset, const void* buffer, usize length, u32 flags) 
     if (!at || !data) return kNoRoom;
     memcpy(data, buffer, length);
     i64 r = call.run(k_write, w(node), w(at), w(data), length, flags);
+    *offset = *at;
+    return r;
+}
+
+i64 read_to_user(Node* node, u64* offset, u64 user, usize length, u32 flags) {
+    Call call(Call::kHeldByCaller);  // the lock is taken around the call only, below
+    length = min(length, kMaxTransfer);
+    u64* at = call.put(*offset);
+    void* data = call.space(length);
+    if (!at || !data) return kNoRoom;
+    fs::env().lock();
+    i64 r = call.run(k_read, w(node), w(at), w(data), length, flags);
+    fs::env().unlock();
+    *offset = *at;
+    if (r > 0 && !arch::copy_to_user(user, data, static_cast<usize>(r))) return -linux_errno::kEFAULT;
+    return r;
+}
+
+i64 write_from_user(Node* node, u64* offset, u64 user, usize length, u32 flags) {
+    Call call(Call::kHeldByCaller);  // the lock is taken around the call only, below
+    length = min(length, kMaxTransfer);
+    u64* at = call.put(*offset);
+    void* data = call.space(length);
+    if (!at || !data) return kNoRoom;
+    if (!arch::copy_from_user(data, user, length)) return -linux_errno::kEFAULT;
+    fs::env().lock();
+    i64 r = call.run(k_write, w(node), w(at), w(data), length, flags);
+    fs::env().unlock();
     *offset = *at;
     return r;
 }

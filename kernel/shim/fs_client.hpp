@@ -67,6 +67,11 @@ i64 truncate(Node* node, u64 size);
 // At most max_transfer() bytes per call (a shorter count then says nothing about the file).
 i64 read(Node* node, u64* offset, void* buffer, usize length, u32 flags);
 i64 write(Node* node, u64* offset, const void* buffer, usize length, u32 flags);
+// With the FS in its own domain: read and write straight between user memory and the
+// call's argument space, without a kernel bounce buffer. -EFAULT for a bad user range (a
+// read's data is consumed then, as with a bounce buffer).
+i64 read_to_user(Node* node, u64* offset, u64 user, usize length, u32 flags);
+i64 write_from_user(Node* node, u64* offset, u64 user, usize length, u32 flags);
 // A whole regular file (exec's fallback copy): reads until `length` or the end.
 i64 read_all(Node* node, void* buffer, usize length);
 i64 getdents64(Node* dir, u64* cookie, void* buffer, usize length);
