@@ -14,8 +14,6 @@
 #include "sched/cpu.hpp"
 #include "time/clock.hpp"
 
-extern "C" u64 ic1_enter(u64 handler, u64 argument, uptr stack_top, u64 pkrs);
-extern "C" bool arch_call_with_fault_recovery(arch::FaultRecovery* recovery, void (*fn)(void*), void* arg);
 extern "C" i64 ic1_gate_call(u64 service, tessera::service::Message& message);
 extern "C" i64 ic1_gate_lookup(const char* name);
 extern "C" u64 ic1_gate_clock_ns();
@@ -118,18 +116,6 @@ Result<void> relocate(const u8* file, usize file_size, uptr base, uptr image_siz
     return {};
 }
 
-struct InvokeCall {
-    u64 handler, argument;
-    uptr stack_top;
-    u64 pkrs;
-    u64 result;
-};
-
-void do_invoke(void* raw) {
-    auto* c = static_cast<InvokeCall*>(raw);
-    c->result = ic1_enter(c->handler, c->argument, c->stack_top, c->pkrs);
-}
-
 // A fault inside `domain` (recorded in `recovery`): the domain dies, saying why.
 [[gnu::noinline]] void kill_after_fault(Domain& domain, const arch::FaultRecovery& recovery) {
     char reason[96];
@@ -140,28 +126,22 @@ void do_invoke(void* raw) {
     domain.kill(reason);
 }
 
-// Runs `enter(call)` (which switches into `domain`) with a recovery point: a fault inside
+// Runs function(arguments) in `domain` on `stack_top` (ic1_call6, which sets the recovery
+// point itself: this is the IC1 call path and every instruction counts). A fault inside
 // kills the domain and returns false.
-bool run_in_domain(Domain& domain, void (*enter)(void*), void* call) {
+bool enter_domain(Domain& domain, uptr function, const u64 (&arguments)[6], uptr stack_top, u64* result) {
     Thread* t = current_thread();
-    uptr saved_rsp = t->ic1_kernel_rsp;
-    u64 saved_pkrs = t->ic1_pkrs;
     void* saved_domain = t->ic1_domain;
     t->ic1_domain = &domain;
-    // The recovery point is set here directly (not through call_with_fault_recovery): this
-    // is the IC1 call path and every instruction counts.
     arch::FaultRecovery recovery;
     recovery.faulted = false;
     arch::FaultRecovery* outer = t->fault_recovery;
     t->fault_recovery = &recovery;
-    bool faulted = arch_call_with_fault_recovery(&recovery, enter, call);
+    bool faulted = ic1_call6(&recovery, function, arguments, stack_top, domain.pkrs(), result);
     t->fault_recovery = outer;
     t->ic1_domain = saved_domain;
-    if (!faulted) return true;
-    t->ic1_kernel_rsp = saved_rsp;
-    t->ic1_pkrs = saved_pkrs;
-    kill_after_fault(domain, recovery);
-    return false;
+    if (faulted) kill_after_fault(domain, recovery);
+    return !faulted;
 }
 
 }  // namespace
@@ -463,11 +443,13 @@ i64 invoke(Domain* domain, uptr handler, Message& message, u64* result) {
     // The message travels on the handler's stack, inside the domain.
     uptr message_at = align_down<uptr>(stack.value() - sizeof(Message), 16);
     copy_message(*reinterpret_cast<Message*>(message_at), message);
-    InvokeCall call{handler, message_at, message_at, domain->pkrs(), 0};
-    if (!run_in_domain(*domain, do_invoke, &call)) return tessera::kErrCalleeFailed;  // the stack is abandoned with the domain
+    const u64 arguments[6] = {message_at, 0, 0, 0, 0, 0};
+    u64 returned = 0;
+    if (!enter_domain(*domain, handler, arguments, message_at, &returned))
+        return tessera::kErrCalleeFailed;  // the stack is abandoned with the domain
     copy_message(message, *reinterpret_cast<Message*>(message_at));
     return_thread_stack(t, domain, stack.value());
-    if (result) *result = call.result;
+    if (result) *result = returned;
     return tessera::kOk;
 }
 
@@ -486,22 +468,9 @@ DomainCall::~DomainCall() {
 i64 DomainCall::call(uptr function, const u64 (&arguments)[6], u64* result) {
     if (!top_) return tessera::kErrNoMemory;
     if (domain_.dead()) return tessera::kErrDead;
-    Thread* t = current_thread();
-    void* saved_domain = t->ic1_domain;
-    t->ic1_domain = &domain_;
-    arch::FaultRecovery recovery;
-    recovery.faulted = false;
-    arch::FaultRecovery* outer = t->fault_recovery;
-    t->fault_recovery = &recovery;
-    bool faulted = ic1_call6(&recovery, function, arguments, align_down<uptr>(cursor_, 16), domain_.pkrs(), result);
-    t->fault_recovery = outer;
-    t->ic1_domain = saved_domain;
-    if (faulted) {
-        kill_after_fault(domain_, recovery);
-        abandoned_ = true;
-        return tessera::kErrCalleeFailed;
-    }
-    return tessera::kOk;
+    if (enter_domain(domain_, function, arguments, align_down<uptr>(cursor_, 16), result)) return tessera::kOk;
+    abandoned_ = true;
+    return tessera::kErrCalleeFailed;
 }
 
 // --- the runtime, kernel side --------------------------------------------------------------

@@ -6,57 +6,14 @@
  * Known limit: PKS confines the service's *data* accesses; it does not stop service code
  * from jumping into kernel text (say, onto a WRMSR with registers of its choosing). That
  * needs control-flow enforcement (CET-IBT), which QEMU's TCG does not provide. The
- * load-time scanner keeps privileged instructions out of the service's own bytes. */
+ * load-time scanner keeps privileged instructions out of the instructions the service is
+ * made of (kernel/ic1/scanner.hpp). */
 
 #define THREAD_IC1_RSP 8
 #define THREAD_IC1_PKRS 16
 #define MSR_PKRS 0x6e1
 
     .section .text
-
-/* u64 ic1_enter(u64 handler, u64 argument, uptr stack_top, u64 pkrs)
- * Calls handler(argument) on stack_top with PKRS = pkrs; returns its result. */
-    .globl ic1_enter
-ic1_enter:
-    push %rbp
-    mov %rsp, %rbp
-    push %rbx
-    push %r12
-    push %r13
-    push %r14
-    push %r15
-    mov %gs:24, %rax
-    push THREAD_IC1_RSP(%rax)
-    push THREAD_IC1_PKRS(%rax)
-    mov %rsp, THREAD_IC1_RSP(%rax)
-    mov %rcx, THREAD_IC1_PKRS(%rax)
-    mov %rdi, %r11
-    mov %rsi, %rdi
-    mov %rdx, %rsp
-    mov %rcx, %rax
-    mov %rcx, %rdx
-    shr $32, %rdx
-    mov $MSR_PKRS, %ecx
-    wrmsr
-    call *%r11
-    /* Back from the service (or jumped to by it: then this is an early return). */
-    mov %rax, %r8
-    xor %eax, %eax
-    xor %edx, %edx
-    mov $MSR_PKRS, %ecx
-    wrmsr
-    mov %gs:24, %rax
-    mov THREAD_IC1_RSP(%rax), %rsp
-    pop THREAD_IC1_PKRS(%rax)
-    pop THREAD_IC1_RSP(%rax)
-    mov %r8, %rax
-    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %rbx
-    pop %rbp
-    ret
 
 /* bool ic1_call6(FaultRecovery* recovery, u64 function, const u64 arguments[6],
  *                uptr stack_top, u64 pkrs, u64* result)
