@@ -116,7 +116,6 @@ i64 failed(i64 status) {
     return -linux_errno::kEIO;
 }
 
-// One call into the FS's domain.
 // The frames of the pages the FS referenced for the caller during one call (file_page,
 // read_pages, file_page_around), recorded by kPageRef while the FS holds its lock: the
 // shim gets them as direct-map addresses, which stay valid as long as its reference does,
