@@ -291,16 +291,18 @@ bool ipc_unwind_top(arch::TrapFrame& f, i64 status) {
     return true;
 }
 
-i64 ipc_upcall(Service& service, void* raw_message) {
+i64 ipc_upcall(Service& service, void* raw_message, uptr lent_stack) {
     Thread* t = current_thread();
     if (!t->user) return tessera::kErrNoSyscall;  // a kernel thread has no user mode to go to
     UserContext& u = *t->user;
     if (u.depth == kMaxInvocationDepth) return tessera::kErrTooDeep;
+    if (service.dead()) return tessera::kErrDead;
     auto* message = static_cast<tessera::service::Message*>(raw_message);
     arch::TrapFrame user{};
-    StackKind kind;
-    Result<uptr> stack = choose_stack(u, user, &service, &kind);
+    StackKind kind = StackKind::Lent;
+    Result<uptr> stack = lent_stack ? Result<uptr>(lent_stack) : choose_stack(u, user, &service, &kind);
     if (!stack.ok()) return tessera::kErrNoMemory;
+    bool interrupts_were_on = arch::interrupts_enabled();
 
     service.ref();
     InvocationFrame& frame = u.frames[u.depth++];
@@ -316,10 +318,11 @@ i64 ipc_upcall(Service& service, void* raw_message) {
     callee.ref();
     u.domain = &callee;
     callee.address_space().activate();
-    u.home->map_ipc_buffer_into(callee.address_space(), {u.ipc_buffer, u.ipc_buffer_phys});
+    if (!lent_stack) u.home->map_ipc_buffer_into(callee.address_space(), {u.ipc_buffer, u.ipc_buffer_phys});
     u.home->count_call();
 
     arch::make_user_frame(&user, service.entry(), stack.value() - 8, message->words[0]);
+    if (!interrupts_were_on) user.rflags &= ~arch::kRflagsIf;
     user.rsi = message->words[1];
     user.rdx = message->words[2];
     user.r10 = message->words[3];
@@ -336,8 +339,12 @@ i64 ipc_upcall(Service& service, void* raw_message) {
     current_cpu().kernel_rsp = here;
     arch::set_kernel_stack(current_cpu().arch, here);
     i64 status = static_cast<i64>(arch_upcall(&user, &frame.continuation));
-    arch::enable_interrupts();
+    if (interrupts_were_on) arch::enable_interrupts();
     return status;
+}
+
+void ipc_activate_current_space() {
+    if (UserContext* u = current_thread()->user) activate_user_space(*u);
 }
 
 u64 ipc_earliest_deadline(Thread* t) {

@@ -22,9 +22,17 @@ void ipc_return(arch::TrapFrame& frame);
 bool ipc_unwind_top(arch::TrapFrame& frame, i64 status);
 // Unwinds frames whose call deadline has passed (checked on every return to user mode).
 void ipc_check_deadlines(arch::TrapFrame& frame);
-// From an IC1/IC0 service running on the current thread: calls the IC2 `service` (enters
-// user mode in it, and comes back here when it returns). Returns the call's status.
-i64 ipc_upcall(class Service& service, void* message);
+// From kernel code running on the current thread (an IC1/IC0 service, or the shim): calls
+// the IC2 `service` (enters user mode in it, and comes back here when it returns). Returns
+// the call's status. The service runs with the caller's interrupt state: a caller that
+// holds a spinlock with interrupts off (the shim around the FS) gets a service that cannot
+// be preempted or interrupted, as at IC1. `lent_stack`, when given, is a stack of the
+// service's that the caller took from its pool (and gives back) with arguments it placed
+// above it; the thread's IPC buffer is then not mapped into the service.
+i64 ipc_upcall(class Service& service, void* message, uptr lent_stack = 0);
+// Activates the address space whose user half the current thread's code sees now: after
+// kernel code switched to another process's to reach its memory.
+void ipc_activate_current_space();
 
 // The earliest deadline among the thread's pending calls (0 = none), for blocking waits.
 u64 ipc_earliest_deadline(Thread* t);

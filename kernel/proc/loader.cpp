@@ -194,7 +194,8 @@ bool boot_archive_has(StringView path) {
     return find(path, &why).ok();
 }
 
-Result<RefPtr<Process>> spawn_from_boot_archive(StringView path, u64 arg, bool privileged, StringView linux_args) {
+Result<RefPtr<Process>> spawn_from_boot_archive(StringView path, u64 arg, bool privileged, StringView linux_args,
+                                                Process::ServiceHost host) {
     const char* why = nullptr;
     auto fail = [&](Error e) -> Result<RefPtr<Process>> {
         LOG_ERROR("spawn %.*s: %s", static_cast<int>(path.length), path.data, why ? why : error_name(e));
@@ -217,6 +218,7 @@ Result<RefPtr<Process>> spawn_from_boot_archive(StringView path, u64 arg, bool p
     if (!created.ok()) return fail(created.error());
     RefPtr<Process> process = created.release_value();
     if (privileged) process->set_privileged();
+    process->set_service_host(host);
     uptr entry_point;
     uptr rsp;
     if (!is_native(entry.value().data, entry.value().size)) {

@@ -13,9 +13,11 @@ namespace kernel {
 // `arg` in rdi. Failures are logged with the file name and what was wrong with it.
 // `privileged`: the kernel's own boot programs (boot services, init) may create device
 // objects; processes spawned by programs may not. `linux_args` (space-separated) become
-// argv[1..] of a Linux program.
+// argv[1..] of a Linux program. `host`: the process is a service the kernel hosts
+// (Process::service_host).
 Result<RefPtr<Process>> spawn_from_boot_archive(StringView path, u64 arg, bool privileged,
-                                                StringView linux_args = StringView());
+                                                StringView linux_args = StringView(),
+                                                Process::ServiceHost host = nullptr);
 
 // Loads a static Linux program (elf_parse'd) into `space`, which holds no image: its
 // segments, a stack with argv, envp and the auxiliary vector laid out as Linux does.

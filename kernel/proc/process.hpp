@@ -85,6 +85,13 @@ public:
     void apply_io_permissions();
     Result<void> allow_ports(u16 first, u16 count);
 
+    // Operations the kernel offers this process as a service (the FS at IC2: its Env, as
+    // fs/host_ops.hpp lists them), reached through the service_host syscall; nullptr for
+    // every other process. Set before its first thread starts.
+    using ServiceHost = i64 (*)(u64 op, u64 a, u64 b, u64 c, u64 d);
+    ServiceHost service_host() const { return service_host_; }
+    void set_service_host(ServiceHost host) { service_host_ = host; }
+
     // Linux ABI state; nullptr for native Tessera programs.
     shim::LinuxProcess* linux_state() const { return linux_; }
     void set_linux_state(shim::LinuxProcess* state) { linux_ = state; }
@@ -131,6 +138,7 @@ private:
         bool writable;
     };
     shim::LinuxProcess* linux_ = nullptr;  // owned
+    ServiceHost service_host_ = nullptr;
     bool privileged_ = false;
     bool kernel_resident_ = false;
     u8* io_bitmap_ = nullptr;

@@ -36,12 +36,17 @@ void handle_user_exception(arch::TrapFrame& f, u64 fault_address) {
     Thread* t = current_thread();
     UserContext* u = t->user;
     if (!u) return;
-    // The way back to user mode (signals, scheduling, shootdowns) runs with interrupts on.
-    arch::enable_interrupts();
-    // Linux programs (outside any IPC call): pages the memory manager maps on first touch,
-    // and copy-on-write. resolve_user_fault checks it is one.
-    if (f.vector == 14 && shim::resolve_user_fault(fault_address, f.error_code & kPfWrite, f.error_code & kPfFetch, true))
-        return;
+    // A service the shim entered with interrupts off, under its spinlock (the FS at IC2):
+    // its memory is mapped eagerly, so a fault there is a bug of the service, handled
+    // without turning interrupts on or taking the shim's locks.
+    if (f.rflags & arch::kRflagsIf) {
+        // The way back to user mode (signals, scheduling, shootdowns) runs with interrupts on.
+        arch::enable_interrupts();
+        // Linux programs (outside any IPC call): pages the memory manager maps on first
+        // touch, and copy-on-write. resolve_user_fault checks it is one.
+        if (f.vector == 14 && shim::resolve_user_fault(fault_address, f.error_code & kPfWrite, f.error_code & kPfFetch, true))
+            return;
+    }
     handle_unresolved_exception(f, fault_address, t, u);  // out of line: the common case above stays lean
 }
 

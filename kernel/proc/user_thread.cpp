@@ -26,6 +26,7 @@ void user_thread_start(void* raw) {
     // every kernel entry starts again at the top.
     arch::TrapFrame frame = start->frame;
     kfree(start);
+    shim::linux_thread_starting(*current_thread()->user);
     arch::enter_user(&frame);
 }
 

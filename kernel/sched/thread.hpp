@@ -21,7 +21,7 @@ struct InvocationFrame {
     // in `continuation` and resumes when the frame is popped.
     enum class Kind : u8 { Call, Reclaim, Upcall };
     Kind kind;
-    enum class StackKind : u8 { Pool, Prebound, Reused, Reserved };
+    enum class StackKind : u8 { Pool, Prebound, Reused, Reserved, Lent };  // Lent: the upcall's caller's
     StackKind stack_kind;
     Process* caller_domain;  // holds a reference
     Service* service;        // holds a reference

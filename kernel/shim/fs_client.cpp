@@ -1,17 +1,24 @@
 // The shim's client of the file system service (fs_client.hpp). See there for what it is;
-// here is how a call crosses into the FS's IC1 domain and how the FS's host operations are
-// served.
+// here is how a call crosses into the FS, wherever the manifest placed it, and how the FS's
+// host operations are served.
 //
-// A call: a DomainCall takes one of the domain's handler stacks for the calling thread,
-// the arguments that are pointers (paths, credentials, structures, data) are copied into
-// space reserved at its top, the FS function runs below it with the domain's PKRS, and what
-// it wrote is copied back. Node* values are the FS's own addresses: the shim keeps them as
-// handles and never looks inside.
+// A call takes one of the FS's handler stacks for the calling thread, the arguments that
+// are pointers (paths, credentials, structures, data) are copied into space reserved at its
+// top, the FS function runs below it, and what it wrote is copied back. Node* values are
+// the FS's own addresses: the shim keeps them as handles and never looks inside.
+//   IC1 (perf): a DomainCall; the FS runs in ring 0 with its domain's PKRS.
+//   IC2 (strict): the FS is a ring-3 process (services/fs/ic2_program.cpp); the stack is
+//     one of its service's, written through its address space with SMAP opened, and the
+//     FS runs as an upcall on the calling thread (ipc_upcall). Its code runs with
+//     interrupts off under the FS lock, as at IC1 (first step: a FS that loops forever
+//     stalls its CPU at both classes, until the FS has a lock of its own). Only threads
+//     with a user context can enter it: releases from kernel threads wait for the next
+//     call, and the console's input notification reaches pollers without entering it.
 //
 // The host side: the FS's Env operations are the kernel's own Env (fs_host.cpp, the one
-// the kernel-linked FS uses), behind checks that whatever the module passes lies in its
-// domain; wait queues are named by index (a module cannot hand the kernel a pointer of its
-// choosing); page-cache pages are mapped into the domain's page window, the file's
+// the kernel-linked FS uses), behind checks that whatever the FS passes lies in its memory
+// (FsSpace); wait queues are named by index (the FS cannot hand the kernel a pointer of
+// its choosing); page-cache pages are mapped into a window of the FS's memory, the file's
 // reference being the mapping.
 
 #include "shim/fs_client.hpp"
@@ -24,13 +31,18 @@
 #include "fs/initramfs.hpp"
 #include "fs/pipe.hpp"
 #include "ic1/domain.hpp"
+#include "ipc/fastpath.hpp"
+#include "ipc/service.hpp"
 #include "lib/string.hpp"
 #include "loader/cpio.hpp"
 #include "mm/heap.hpp"
 #include "mm/physical.hpp"
 #include "mm/user_pages.hpp"
+#include "proc/loader.hpp"
 #include "sched/cpu.hpp"
+#include "sched/scheduler.hpp"
 #include "shim/linux.hpp"
+#include "time/clock.hpp"
 
 namespace kernel::shim::fsc {
 namespace {
@@ -49,10 +61,143 @@ constexpr const char* kExportNames[] = {
 #undef FS_EXPORT
 };
 
-ic1::Domain* g_domain = nullptr;
-uptr g_functions[kExportCount];
 constexpr usize kStackSize = 64 * KiB;     // the FS's handler stacks: its own frames and the arguments
+constexpr usize kRunSpace = 16 * KiB;      // of which the called code keeps this much for itself
 constexpr usize kMaxTransfer = 16 * KiB;   // data per read/write/getdents call
+
+// The FS's memory, seen from the kernel: its IC1 domain or its IC2 process. Addresses are
+// the FS's own.
+class FsSpace {
+public:
+    // Whether [va, va + bytes) is the FS's memory (checked before the kernel trusts a
+    // pointer the FS handed back).
+    virtual bool contains(uptr va, usize bytes) = 0;
+    // A kernel frame lent to the FS: mapped into its page window.
+    virtual Result<uptr> map_frame(u64 phys, bool writable) = 0;
+    // Frames lent read-only, contiguous (the boot archive).
+    virtual Result<uptr> map_range(u64 phys, usize bytes) = 0;
+    // Takes a frame out of the window; returns it (0 if nothing was there).
+    virtual u64 unmap_frame(uptr va) = 0;
+    virtual u64 frame_at(uptr va) = 0;
+    virtual bool in_window(uptr va) = 0;
+    // Copies from and to the FS's memory while it runs a host operation; false when the
+    // range is not all its own.
+    virtual bool read(void* out, u64 from, usize bytes) = 0;
+    virtual bool write(u64 to, const void* in, usize bytes) = 0;
+    virtual bool dead() = 0;
+};
+
+class DomainSpace final : public FsSpace {
+public:
+    explicit DomainSpace(ic1::Domain& domain) : d_(domain) {}
+    bool contains(uptr va, usize bytes) override { return d_.contains(va, bytes); }
+    Result<uptr> map_frame(u64 phys, bool writable) override { return d_.map_frame(phys, writable); }
+    Result<uptr> map_range(u64 phys, usize bytes) override { return d_.map_range(phys, bytes); }
+    u64 unmap_frame(uptr va) override { return d_.unmap_frame(va); }
+    u64 frame_at(uptr va) override { return d_.frame_at(va); }
+    bool in_window(uptr va) override { return d_.in_window(va); }
+    bool read(void* out, u64 from, usize bytes) override {
+        if (bytes && !d_.contains(from, bytes)) return false;
+        memcpy(out, reinterpret_cast<const void*>(from), bytes);
+        return true;
+    }
+    bool write(u64 to, const void* in, usize bytes) override {
+        if (bytes && !d_.contains(to, bytes)) return false;
+        memcpy(reinterpret_cast<void*>(to), in, bytes);
+        return true;
+    }
+    bool dead() override { return d_.dead(); }
+
+private:
+    ic1::Domain& d_;
+};
+
+// The IC2 FS's address space. Its host operations arrive as syscalls from its own code, so
+// its space is the active one and user copies reach its memory. The window is a range of
+// its address space reserved at attach; slots are handed out from the bottom and reused.
+class ProgramSpace final : public FsSpace {
+public:
+    static constexpr usize kWindowPages = 256 * 1024;  // 1 GiB of page-cache pages
+
+    explicit ProgramSpace(Process& fs) : fs_(fs) {}
+    Result<void> init() {
+        base_ = TRY(fs_.address_space().reserve(kWindowPages));
+        return {};
+    }
+    bool contains(uptr va, usize bytes) override {
+        if (!arch::is_user_address(va) || bytes > arch::kUserTop - va) return false;
+        for (uptr page = align_down<uptr>(va, arch::kPageSize); page < va + bytes; page += arch::kPageSize)
+            if (!fs_.address_space().translate(page).ok()) return false;
+        return true;
+    }
+    Result<uptr> map_frame(u64 phys, bool writable) override {
+        uptr va = TRY(take_slots(1));
+        Result<void> mapped = fs_.address_space().map_physical(va, phys, 1, writable ? arch::kPageWrite : arch::kPageRead);
+        if (!mapped.ok()) {
+            give_slot(va);
+            return mapped.error();
+        }
+        return va;
+    }
+    Result<uptr> map_range(u64 phys, usize bytes) override {
+        usize pages = (bytes + (phys & (arch::kPageSize - 1)) + arch::kPageSize - 1) / arch::kPageSize;
+        uptr va = TRY(fs_.address_space().reserve(pages));
+        TRY(fs_.address_space().map_physical(va, align_down<u64>(phys, arch::kPageSize), pages, arch::kPageRead));
+        return va + (phys & (arch::kPageSize - 1));
+    }
+    u64 unmap_frame(uptr va) override {
+        u64 phys = frame_at(va);
+        if (!phys) return 0;
+        (void)fs_.address_space().unmap(va, 1);
+        give_slot(va);
+        return phys;
+    }
+    u64 frame_at(uptr va) override {
+        if (!in_window(va)) return 0;
+        Result<u64> phys = fs_.address_space().translate(align_down<uptr>(va, arch::kPageSize));
+        return phys.ok() ? align_down<u64>(phys.value(), arch::kPageSize) : 0;
+    }
+    bool in_window(uptr va) override { return va >= base_ && va < base_ + kWindowPages * arch::kPageSize; }
+    bool read(void* out, u64 from, usize bytes) override { return arch::copy_from_user(out, from, bytes); }
+    bool write(u64 to, const void* in, usize bytes) override { return arch::copy_to_user(to, in, bytes); }
+    bool dead() override { return fs_.dead(); }
+
+private:
+    Result<uptr> take_slots(usize) {
+        IrqSpinLockGuard guard(lock_);
+        if (free_count_) return free_[--free_count_];
+        if (next_ == kWindowPages) return Error::NoMemory;
+        return base_ + (next_++) * arch::kPageSize;
+    }
+    void give_slot(uptr va) {
+        IrqSpinLockGuard guard(lock_);
+        if (free_count_ == free_capacity_) {
+            // Grown under the lock: a slot that cannot be kept is only address space lost.
+            usize capacity = free_capacity_ ? 2 * free_capacity_ : 256;
+            auto* grown = static_cast<uptr*>(kmalloc(capacity * sizeof(uptr)));
+            if (!grown) return;
+            if (free_count_) memcpy(grown, free_, free_count_ * sizeof(uptr));
+            kfree(free_);
+            free_ = grown;
+            free_capacity_ = capacity;
+        }
+        free_[free_count_++] = va;
+    }
+
+    Process& fs_;  // held by g_service's owner reference
+    uptr base_ = 0;
+    SpinLock lock_;
+    usize next_ TA_GUARDED(lock_) = 0;
+    uptr* free_ TA_GUARDED(lock_) = nullptr;
+    usize free_count_ TA_GUARDED(lock_) = 0;
+    usize free_capacity_ TA_GUARDED(lock_) = 0;
+};
+
+FsSpace* g_space = nullptr;       // nullptr: the FS is linked into the kernel
+fs::ReadinessTable* g_readiness_table = nullptr;
+ic1::Domain* g_domain = nullptr;  // IC1: its domain
+uptr g_functions[kExportCount];   // IC1: the exported functions' addresses
+Service* g_service = nullptr;     // IC2: its entry (a reference), in its process
 
 // Pages the FS let go of wait here until no lock is held: taking them out of the domain
 // needs a TLB shootdown, which must not run with interrupts off while another CPU spins
@@ -71,7 +216,7 @@ void unmap_released_pages() {
             if (!g_released_count) return;
             va = g_released[--g_released_count];
         }
-        if (u64 phys = g_domain->unmap_frame(va)) mm::user_page_release(phys);
+        if (u64 phys = g_space->unmap_frame(va)) mm::user_page_release(phys);
     }
 }
 
@@ -135,26 +280,100 @@ struct PageLog {
     }
 };
 
-// One call into the FS's domain, under the FS lock: the kernel takes it around the call
-// (the module's own lock operations are empty), unless the caller holds it already (the
-// console's poll_notify_locked, procfs's provider asking page_cache_pages from inside an
-// FS call, and read_to_user/write_from_user, which take it only around the call itself so
-// that data may be copied from and to user memory outside it: a user fault may call the
-// FS). A FS that dies holding it leaves nothing locked.
+// Why a call could not be made at all: the FS at IC2 is entered only by threads with a
+// user context (kernel threads have no user mode to lend it).
+i64 no_user_context(Export function) {
+    static bool said = false;
+    if (!said) {
+        said = true;
+        LOG_ERROR("fs: %s from kernel thread %s: the FS at IC2 runs on user threads only; the call fails with EIO",
+                  kExportNames[function], current_thread()->name);
+    }
+    return -linux_errno::kEIO;
+}
+
+// Releases asked by threads that cannot enter the FS at IC2 (kernel threads, and a thread
+// whose user context is already gone as it ends), made by the next call that can: they
+// need no argument space and return nothing.
+struct DeferredRelease {
+    Export function;  // node_unref, close or lock_release_owner
+    u64 a0, a1;
+    DeferredRelease* next;
+};
+SpinLock g_deferred_lock;
+DeferredRelease* g_deferred TA_GUARDED(g_deferred_lock) = nullptr;
+
+// True when the release was queued (the FS is at IC2 and this thread cannot enter it).
+bool defer_release(Export function, u64 a0, u64 a1 = 0) {
+    if (!g_service || current_thread()->user) return false;
+    auto* d = knew<DeferredRelease>();
+    if (!d) {
+        LOG_WARN("fs: no memory to defer %s from kernel thread %s: the reference is lost", kExportNames[function],
+                 current_thread()->name);
+        return true;
+    }
+    *d = {function, a0, a1, nullptr};
+    IrqSpinLockGuard guard(g_deferred_lock);
+    d->next = g_deferred;
+    g_deferred = d;
+    return true;
+}
+
+DeferredRelease* take_deferred() {
+    if (!__atomic_load_n(&g_deferred, __ATOMIC_RELAXED)) return nullptr;
+    IrqSpinLockGuard guard(g_deferred_lock);
+    DeferredRelease* list = g_deferred;
+    g_deferred = nullptr;
+    return list;
+}
+
+// One call into the FS, under the FS lock: the kernel takes it around the call (the FS's
+// own lock operations are empty), unless the caller holds it already (the console's
+// poll_notify_locked, procfs's provider asking page_cache_pages from inside an FS call,
+// and read_to_user/write_from_user, which take it only around the call itself so that
+// data may be copied from and to user memory outside it: a user fault may call the FS).
+// A FS that dies holding it leaves nothing locked.
+//
+// At IC2 the argument space is the FS's memory: from the constructor to the destructor
+// (with the lock held, so interrupts are off) its address space is active and SMAP open,
+// except while the FS runs; the thread's own space comes back at the end.
 class Call {
 public:
     enum Lock { kTake, kHeldByCaller };
-    explicit Call(Lock lock = kTake) : call_(*g_domain), take_lock_(lock == kTake) {
+    explicit Call(Lock lock = kTake) : take_lock_(lock == kTake) {
+        if (g_domain) domain_call_ = new (domain_call_storage_) ic1::DomainCall(*g_domain);
         if (take_lock_) fs::env().lock();
+        if (Thread* t = current_thread(); g_service && t->user) {
+            Result<uptr> stack = g_service->take_stack(t->user->home);
+            if (stack.ok()) {
+                top_ = cursor_ = stack.value();
+                floor_ = top_ - kStackSize + kRunSpace;
+                open_program_space();
+            }
+        }
     }
     ~Call() {
+        if (top_) {
+            arch::user_access_end();
+            ipc_activate_current_space();
+            g_service->return_stack(top_);
+        }
         if (take_lock_) fs::env().unlock();
+        if (domain_call_) domain_call_->~DomainCall();
         // After the call, outside the FS lock: when the caller holds no spinlock either.
         if (__atomic_load_n(&g_released_count, __ATOMIC_RELAXED) && arch::interrupts_enabled()) unmap_released_pages();
     }
     TESSERA_NO_COPY(Call);
 
-    void* space(usize bytes) { return call_.reserve(bytes); }
+    // `bytes` of the FS's memory, 16-byte aligned, writable by the kernel until the call
+    // ends; nullptr when there is no room (or no stack).
+    void* space(usize bytes) {
+        if (domain_call_) return domain_call_->reserve(bytes);
+        usize size = (bytes + 15) & ~usize{15};
+        if (!top_ || cursor_ - floor_ < size) return nullptr;
+        cursor_ -= size;
+        return reinterpret_cast<void*>(cursor_);
+    }
     template <typename T>
     T* put(const T& value) {
         T* at = static_cast<T*>(space(sizeof(T)));
@@ -190,11 +409,23 @@ public:
     // when the call did not happen or the FS is gone.
     bool run_raw(u64* result, Export function, u64 a0 = 0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 = 0,
                  u64 a5 = 0) {
-        u64 arguments[6] = {a0, a1, a2, a3, a4, a5};
         Thread* t = current_thread();
+        if (!domain_call_ && !t->user) {
+            error_ = no_user_context(function);
+            return false;
+        }
         void* outer = t->fs_page_log;
         t->fs_page_log = &pages;
-        i64 status = call_.call(g_functions[function], arguments, result);
+        i64 status;
+        if (domain_call_) {
+            u64 arguments[6] = {a0, a1, a2, a3, a4, a5};
+            status = domain_call_->call(g_functions[function], arguments, result);
+        } else if (!top_) {
+            status = tessera::kErrNoMemory;
+        } else {
+            run_deferred();
+            status = upcall(function, {a0, a1, a2, a3, a4, a5}, result);
+        }
         t->fs_page_log = outer;
         if (status == tessera::kOk) return true;
         error_ = failed(status);
@@ -204,7 +435,33 @@ public:
     PageLog pages;
 
 private:
-    ic1::DomainCall call_;
+    i64 upcall(Export function, const u64 (&arguments)[6], u64* result) {
+        // The function's index rides where a message's root-caller pid would.
+        tessera::service::Message message{{arguments[0], arguments[1], arguments[2], arguments[3], arguments[4],
+                                           arguments[5]},
+                                          function};
+        i64 status = ipc_upcall(*g_service, &message, align_down<uptr>(cursor_, 16));
+        *result = message.words[0];
+        open_program_space();  // the upcall returned to the thread's own space
+        return status;
+    }
+    void run_deferred() {
+        for (DeferredRelease* d = take_deferred(); d;) {
+            u64 ignored;
+            (void)upcall(d->function, {d->a0, d->a1, 0, 0, 0, 0}, &ignored);
+            DeferredRelease* next = d->next;
+            kdelete(d);
+            d = next;
+        }
+    }
+    void open_program_space() {
+        g_service->owner().address_space().activate();
+        arch::user_access_begin();
+    }
+
+    alignas(ic1::DomainCall) u8 domain_call_storage_[sizeof(ic1::DomainCall)];
+    ic1::DomainCall* domain_call_ = nullptr;
+    uptr top_ = 0, cursor_ = 0, floor_ = 0;  // IC2: the stack lent to the upcall
     bool take_lock_;
     i64 error_ = 0;
 };
@@ -268,10 +525,18 @@ fs::ProcProvider g_provider{};
 
 const KernelDevice* device_of(u64 handle) { return handle < g_device_count ? &g_devices[handle] : nullptr; }
 
-i64 host_ops(ic1::Domain& d, u64 op, u64 a, u64 b, u64 c, u64 e) {
+// A kernel buffer for data passing between a host operation and the FS's memory.
+struct HostBuffer {
+    explicit HostBuffer(usize bytes) : data(bytes ? static_cast<u8*>(kmalloc(bytes)) : nullptr) {}
+    ~HostBuffer() { kfree(data); }
+    TESSERA_NO_COPY(HostBuffer);
+    u8* data;
+};
+
+i64 host_ops(FsSpace& space, u64 op, u64 a, u64 b, u64 c, u64 e) {
     const fs::Env& env = fs::env();
-    auto inside = [&](u64 address, u64 length) { return length == 0 || d.contains(address, length); };
     constexpr i64 kFault = -linux_errno::kEFAULT;
+    constexpr i64 kNoMemory = -linux_errno::kENOMEM;
     switch (op) {
     case kWaitCreate: return queue_create();
     case kWaitDestroy:
@@ -284,14 +549,20 @@ i64 host_ops(ic1::Domain& d, u64 op, u64 a, u64 b, u64 c, u64 e) {
     case kWakeAll:
         if (fs::WaitQueue* q = queue_of(a)) env.wake_all(q);
         return 0;
-    case kRandom:
-        if (!inside(a, b)) return kFault;
-        env.random(reinterpret_cast<void*>(a), b);
+    case kRandom: {
+        u8 bytes[256];
+        for (u64 done = 0; done < b;) {
+            usize n = min<usize>(b - done, sizeof(bytes));
+            env.random(bytes, n);
+            if (!space.write(a + done, bytes, n)) return kFault;
+            done += n;
+        }
         return 0;
+    }
     case kPageAlloc: {
         Result<u64> phys = mm::alloc_page_phys();  // zeroed; the file's reference
         if (!phys.ok()) return 0;
-        Result<uptr> va = d.map_frame(phys.value(), true);
+        Result<uptr> va = space.map_frame(phys.value(), true);
         if (!va.ok()) {
             mm::free_page_phys(phys.value());
             return 0;
@@ -299,11 +570,11 @@ i64 host_ops(ic1::Domain& d, u64 op, u64 a, u64 b, u64 c, u64 e) {
         return static_cast<i64>(va.value());
     }
     case kPageRef: {
-        if (!inside(a, b * sizeof(u64))) return kFault;
         auto* log = static_cast<PageLog*>(current_thread()->fs_page_log);
         for (u64 i = 0; i < b; ++i) {
-            uptr va = reinterpret_cast<const uptr*>(a)[i];
-            u64 phys = va ? d.frame_at(va) : 0;
+            uptr va;
+            if (!space.read(&va, a + i * sizeof(uptr), sizeof(uptr))) return kFault;
+            u64 phys = va ? space.frame_at(va) : 0;
             if (!phys) continue;
             mm::user_page_share(phys);
             if (log && log->count < PageLog::kMax) log->pages[log->count++] = {va, phys};
@@ -311,27 +582,38 @@ i64 host_ops(ic1::Domain& d, u64 op, u64 a, u64 b, u64 c, u64 e) {
         return 0;
     }
     case kPageFree:
-        // The file lets go of its page: it leaves the domain (after this call, see
+        // The file lets go of its page: it leaves the FS's memory (after this call, see
         // g_released), and lives on while a mapping or a reader still holds it.
-        if (!d.in_window(a) || !d.frame_at(a)) return 0;
+        if (!space.in_window(a) || !space.frame_at(a)) return 0;
         if (!queue_released_page(a)) LOG_WARN("fs: no memory to queue a released page: it stays mapped in the FS");
         return 0;
     case kPageHolders: {
-        u64 phys = d.frame_at(a);
+        u64 phys = space.frame_at(a);
         return phys ? mm::user_page_holders(phys) : 0;
     }
     case kDeviceRead: case kDeviceWrite: {
         const KernelDevice* dev = device_of(a);
-        if (!dev || !inside(b, c)) return kFault;
-        if (op == kDeviceRead) return dev->ops->read(dev->context, reinterpret_cast<void*>(b), c, e);
-        return dev->ops->write(dev->context, reinterpret_cast<const void*>(b), c, e);
+        if (!dev || c > kMaxTransfer) return kFault;
+        HostBuffer buffer(c);
+        if (c && !buffer.data) return kNoMemory;
+        if (op == kDeviceWrite) {
+            if (!space.read(buffer.data, b, c)) return kFault;
+            return dev->ops->write(dev->context, buffer.data, c, e);
+        }
+        i64 n = dev->ops->read(dev->context, buffer.data, c, e);
+        if (n > 0 && !space.write(b, buffer.data, static_cast<usize>(n))) return kFault;
+        return n;
     }
     case kDeviceIoctl: {
         const KernelDevice* dev = device_of(a);
-        // The argument is the shim's copy, in the domain; the device knows its size, and at
-        // most a page was reserved for it (ioctl below).
-        if (!dev || !dev->ops->ioctl || (c && !inside(c, 1))) return kFault;
-        return dev->ops->ioctl(dev->context, b, reinterpret_cast<void*>(c));
+        if (!dev || !dev->ops->ioctl) return kFault;
+        // The argument is the shim's copy in the FS's memory; the device knows its size, and
+        // a page at most was reserved for it (ioctl below).
+        u8 argument[arch::kPageSize];
+        if (c && !space.read(argument, c, sizeof(argument))) return kFault;
+        i64 r = dev->ops->ioctl(dev->context, b, c ? argument : nullptr);
+        if (c && !space.write(c, argument, sizeof(argument))) return kFault;
+        return r;
     }
     case kDevicePoll: {
         const KernelDevice* dev = device_of(a);
@@ -346,28 +628,37 @@ i64 host_ops(ic1::Domain& d, u64 op, u64 a, u64 b, u64 c, u64 e) {
         if (dev && dev->ops->release) dev->ops->release(dev->context, static_cast<u32>(b));
         return 0;
     }
-    case kProcListPids:
-        if (!inside(a, b * sizeof(u32))) return 0;
-        return static_cast<i64>(g_provider.list_pids(reinterpret_cast<u32*>(a), b));
-    case kProcListFds:
-        if (!inside(b, c * sizeof(u32))) return 0;
-        return static_cast<i64>(g_provider.list_fds(static_cast<u32>(a), reinterpret_cast<u32*>(b), c));
+    case kProcListPids: case kProcListFds: {
+        u64 out = op == kProcListPids ? a : b;
+        usize max = min<usize>(op == kProcListPids ? b : c, 4096);
+        HostBuffer ids(max * sizeof(u32));
+        if (max && !ids.data) return 0;
+        auto* list = reinterpret_cast<u32*>(ids.data);
+        // How many exist, which may be more than fit: the FS asks again with more room.
+        usize n = op == kProcListPids ? g_provider.list_pids(list, max) : g_provider.list_fds(static_cast<u32>(a), list, max);
+        return space.write(out, list, min(n, max) * sizeof(u32)) ? static_cast<i64>(n) : 0;
+    }
     case kProcGenerate: case kProcLink: {
         char name[32];
         usize n = 0;
         for (; n < sizeof(name); ++n) {
-            if (!inside(b + n, 1)) return kFault;
-            name[n] = reinterpret_cast<const char*>(b)[n];
+            if (!space.read(&name[n], b + n, 1)) return kFault;
             if (!name[n]) break;
         }
-        if (n == sizeof(name) || !inside(c, e)) return kFault;
-        auto* buffer = reinterpret_cast<char*>(c);
-        return op == kProcGenerate ? g_provider.generate(static_cast<u32>(a), name, buffer, e)
-                                   : g_provider.link(static_cast<u32>(a), name, buffer, e);
+        if (n == sizeof(name) || e > fs::kProcFileMax) return kFault;
+        HostBuffer text(e);
+        if (e && !text.data) return kNoMemory;
+        auto* buffer = reinterpret_cast<char*>(text.data);
+        i64 r = op == kProcGenerate ? g_provider.generate(static_cast<u32>(a), name, buffer, e)
+                                    : g_provider.link(static_cast<u32>(a), name, buffer, e);
+        if (r > 0 && !space.write(c, buffer, min<usize>(static_cast<usize>(r), e))) return kFault;
+        return r;
     }
     default: return -linux_errno::kENOSYS;
     }
 }
+
+i64 domain_host(ic1::Domain&, u64 op, u64 a, u64 b, u64 c, u64 e) { return host_ops(*g_space, op, a, b, c, e); }
 
 }  // namespace
 
@@ -402,16 +693,82 @@ bool attach_module() {
         }
         g_functions[i] = reinterpret_cast<uptr>(module.entries[i].handler);
     }
-    domain.value()->set_host(host_ops);
+    auto* space = knew<DomainSpace>(*domain.value());
+    if (!space) {
+        LOG_ERROR("fs: no memory to attach the FS module: linked in instead");
+        domain.value()->kill("no memory");
+        return false;
+    }
+    domain.value()->set_host(domain_host);
+    g_space = space;
     g_domain = domain.value();
     return true;
 }
 
+namespace {
+
+Process* g_program = nullptr;  // IC2: the FS's process (a reference), once started
+bool g_attach_failed = false;
+
+// The FS program's first host operation, from its own thread: its entry service. The FS
+// is booted on this thread (boot_file_system), which can enter it, where the boot thread
+// that started it could not.
+i64 attach_program(u64 handle) {
+    UserContext* u = current_thread()->user;
+    if (g_space || u->domain != g_program || u->depth) return -linux_errno::kEPERM;
+    Result<RefPtr<Service>> entry = u->domain->handles().get<Service>(handle, tessera::kRightCall);
+    auto* space = knew<ProgramSpace>(*g_program);
+    if (!entry.ok() || !space || !space->init().ok() || entry.value()->placement() != Placement::User) {
+        LOG_ERROR("fs: the FS program's entry is not usable (handle %llu)", static_cast<unsigned long long>(handle));
+        kdelete(space);
+        __atomic_store_n(&g_attach_failed, true, __ATOMIC_RELEASE);
+        return -linux_errno::kEINVAL;
+    }
+    g_service = entry.release_value().leak();
+    g_space = space;
+    boot_file_system();
+    return 0;
+}
+
+i64 program_host(u64 op, u64 a, u64 b, u64 c, u64 e) {
+    if (op == kAttach) return attach_program(a);
+    if (!g_space) return -linux_errno::kENOSYS;
+    return host_ops(*g_space, op, a, b, c, e);
+}
+
+}  // namespace
+
+bool start_program() {
+    if (service_isolation_class("fs") != config::kIC2) return false;
+    Result<RefPtr<Process>> started = spawn_from_boot_archive("bin/fs-service", 0, false, StringView(), program_host);
+    if (!started.ok()) {
+        LOG_ERROR("fs: the manifest places the FS at IC2 but bin/fs-service did not start: linked in instead");
+        return false;
+    }
+    g_program = started.release_value().leak();
+    // Booting it takes a few million instructions; a FS that neither boots nor dies within
+    // this is hung.
+    u64 deadline = uptime_ns() + 10 * kNsPerSec;
+    while (!linux_ready() && !g_program->dead() && !__atomic_load_n(&g_attach_failed, __ATOMIC_ACQUIRE) &&
+           uptime_ns() < deadline)
+        sleep_ns(kNsPerMs);
+    if (linux_ready()) return true;
+    if (!g_space) {
+        LOG_ERROR("fs: the FS program ended before it attached: linked in instead");
+        g_program->mark_dead(-1);
+        return false;
+    }
+    LOG_ERROR("fs: the FS program %s while it was booted: file calls fail with EIO",
+              g_program->dead() ? "died" : "hung");
+    return true;
+}
+
 bool in_domain() { return g_domain != nullptr; }
+bool in_program() { return g_service != nullptr; }
 
 bool fault_test() {
-    if (!g_domain) {
-        LOG_WARN("fs: fs.fault_test needs the FS at IC1 (the perf manifest)");
+    if (!g_space) {
+        LOG_WARN("fs: fs.fault_test needs the FS in a domain or process of its own (perf: IC1, strict: IC2)");
         return false;
     }
     static volatile u64 canary = 0x5afe;
@@ -420,68 +777,91 @@ bool fault_test() {
         Call call;
         r = call.run(k_fault_for_test, reinterpret_cast<u64>(&canary));
     }
-    bool stopped = r == -linux_errno::kEIO && canary == 0x5afe && g_domain->dead();
-    LOG_INFO("fs: fault test: the FS stored to kernel memory: %s", stopped ? "stopped by PKS, canary intact, the FS's domain is dead"
-                                                                           : "NOT STOPPED");
+    const char* how = g_domain ? "PKS" : "the MMU (it is a ring-3 process)";
+    bool stopped = r == -linux_errno::kEIO && canary == 0x5afe && g_space->dead();
+    LOG_INFO("fs: fault test: the FS stored to kernel memory: %s%s", stopped ? "stopped by " : "NOT STOPPED",
+             stopped ? how : "");
+    if (stopped) LOG_INFO("fs: fault test: canary intact, the FS is dead");
     return stopped;
 }
 
 u64 page_phys(const void* page) { return arch::virt_to_phys(reinterpret_cast<uptr>(page)); }
 
-usize max_transfer() { return g_domain ? kMaxTransfer : ~usize{0}; }
+usize max_transfer() { return g_space ? kMaxTransfer : ~usize{0}; }
 
 i64 init(fs::ReadinessTable* readiness) {
-    if (!g_domain) return fs::init(readiness);
+    g_readiness_table = readiness;
+    if (!g_space) return fs::init(readiness);
     // The readiness page is granted to the FS read-write (it holds plain values only).
-    Result<uptr> va = g_domain->map_frame(arch::virt_to_phys(reinterpret_cast<uptr>(readiness)), true);
+    Result<uptr> va = g_space->map_frame(arch::virt_to_phys(reinterpret_cast<uptr>(readiness)), true);
     if (!va.ok()) return -linux_errno::kENOMEM;
     Call call;
     return call.run(k_init, va.value());
 }
 
+namespace {
+// The boot archive as lent to the FS: its kernel and FS addresses.
+const u8* g_archive = nullptr;
+uptr g_archive_in_fs = 0;
+usize g_archive_size = 0;
+}  // namespace
+
 i64 unpack_initramfs(const u8* data, usize size, const char** why) {
-    if (!g_domain) return fs::unpack_initramfs(data, size, why);
+    if (!g_space) return fs::unpack_initramfs(data, size, why);
     // The archive is lent to the FS read-only: files point into it until written.
-    Result<uptr> va = g_domain->map_range(arch::virt_to_phys(reinterpret_cast<uptr>(data)), size);
+    Result<uptr> va = g_space->map_range(arch::virt_to_phys(reinterpret_cast<uptr>(data)), size);
     if (!va.ok()) {
-        *why = "no room in the FS's domain for the archive";
+        *why = "no room in the FS's memory for the archive";
         return -linux_errno::kENOMEM;
     }
+    g_archive = data;
+    g_archive_in_fs = va.value();
+    g_archive_size = size;
     Call call;
     auto** reason = call.put<const char*>(nullptr);
     i64 r = call.run(k_unpack_initramfs, va.value(), size, w(reason));
-    // The reason is a string of the FS's own (read-only data of the module).
-    if (r < 0 && why) *why = reason && *reason && g_domain->contains(reinterpret_cast<uptr>(*reason), 1) ? *reason : "?";
+    // The reason is a string of the FS's own (its read-only data), copied while its memory
+    // is still reachable.
+    static char text[96];
+    text[0] = 0;
+    if (r < 0 && reason && *reason && g_space->contains(reinterpret_cast<uptr>(*reason), 1)) {
+        const char* from = *reason;
+        usize n = 0;
+        for (; n + 1 < sizeof(text) && g_space->contains(reinterpret_cast<uptr>(from + n), 1) && from[n]; ++n) text[n] = from[n];
+        text[n] = 0;
+    }
+    if (r < 0 && why) *why = text[0] ? text : "?";
     return r;
 }
 
 Node* root() {
-    if (!g_domain) return fs::root();
+    if (!g_space) return fs::root();
     Call call;
     u64 node = 0;
     return call.run_raw(&node, k_root) ? reinterpret_cast<Node*>(node) : nullptr;
 }
 
 void node_ref(Node* node) {
-    if (!g_domain) return fs::node_ref(node);
+    if (!g_space) return fs::node_ref(node);
     Call call;
     call.run(k_node_ref, w(node));
 }
 
 void node_unref(Node* node) {
-    if (!g_domain) return fs::node_unref(node);
+    if (!g_space) return fs::node_unref(node);
+    if (defer_release(k_node_unref, w(node))) return;
     Call call;
     call.run(k_node_unref, w(node));
 }
 
 NodeType node_type(Node* node) {
-    if (!g_domain) return fs::node_type(node);
+    if (!g_space) return fs::node_type(node);
     Call call;
     return static_cast<NodeType>(call.run(k_node_type, w(node)));
 }
 
 i64 lookup(Node* cwd, const char* path, bool follow_last, const Credentials& creds, Node** out) {
-    if (!g_domain) return fs::lookup(cwd, path, follow_last, creds, out);
+    if (!g_space) return fs::lookup(cwd, path, follow_last, creds, out);
     Call call;
     const char* p = call.put_string(path);
     const Credentials* c = call.put_creds(creds);
@@ -494,7 +874,7 @@ i64 lookup(Node* cwd, const char* path, bool follow_last, const Credentials& cre
 
 i64 open(Node* cwd, const char* path, u32 flags, u32 perm, u32 umask, const Credentials& creds, Node** out,
          NodeType* type) {
-    if (!g_domain) {
+    if (!g_space) {
         i64 r = fs::open(cwd, path, flags, perm, umask, creds, out);
         if (r >= 0 && type) *type = fs::node_type(*out);
         return r;
@@ -514,19 +894,20 @@ i64 open(Node* cwd, const char* path, u32 flags, u32 perm, u32 umask, const Cred
 }
 
 void close(Node* node, u32 flags) {
-    if (!g_domain) return fs::close(node, flags);
+    if (!g_space) return fs::close(node, flags);
+    if (defer_release(k_close, w(node), flags)) return;
     Call call;
     call.run(k_close, w(node), flags);
 }
 
 i64 open_end(Node* node, u32 flags) {
-    if (!g_domain) return fs::open_end(node, flags);
+    if (!g_space) return fs::open_end(node, flags);
     Call call;
     return call.run(k_open_end, w(node), flags);
 }
 
 i64 mkdir(Node* cwd, const char* path, u32 perm, u32 umask, const Credentials& creds) {
-    if (!g_domain) return fs::mkdir(cwd, path, perm, umask, creds);
+    if (!g_space) return fs::mkdir(cwd, path, perm, umask, creds);
     Call call;
     const char* p = call.put_string(path);
     const Credentials* c = call.put_creds(creds);
@@ -535,7 +916,7 @@ i64 mkdir(Node* cwd, const char* path, u32 perm, u32 umask, const Credentials& c
 }
 
 i64 mknod(Node* cwd, const char* path, u32 mode_and_type, u32 umask, u32 major, u32 minor, const Credentials& creds) {
-    if (!g_domain) return fs::mknod(cwd, path, mode_and_type, umask, major, minor, creds);
+    if (!g_space) return fs::mknod(cwd, path, mode_and_type, umask, major, minor, creds);
     Call call;
     const char* p = call.put_string(path);
     const Credentials* c = call.put_creds(creds);
@@ -557,17 +938,17 @@ i64 path_call(Export function, Node* cwd, const char* path, const Credentials& c
 }  // namespace
 
 i64 unlink(Node* cwd, const char* path, const Credentials& creds) {
-    if (!g_domain) return fs::unlink(cwd, path, creds);
+    if (!g_space) return fs::unlink(cwd, path, creds);
     return path_call(k_unlink, cwd, path, creds);
 }
 
 i64 rmdir(Node* cwd, const char* path, const Credentials& creds) {
-    if (!g_domain) return fs::rmdir(cwd, path, creds);
+    if (!g_space) return fs::rmdir(cwd, path, creds);
     return path_call(k_rmdir, cwd, path, creds);
 }
 
 i64 rename(Node* old_cwd, const char* old_path, Node* new_cwd, const char* new_path, const Credentials& creds) {
-    if (!g_domain) return fs::rename(old_cwd, old_path, new_cwd, new_path, creds);
+    if (!g_space) return fs::rename(old_cwd, old_path, new_cwd, new_path, creds);
     Call call;
     const char* p = call.put_string(old_path);
     const char* q = call.put_string(new_path);
@@ -578,7 +959,7 @@ i64 rename(Node* old_cwd, const char* old_path, Node* new_cwd, const char* new_p
 
 i64 link(Node* old_cwd, const char* old_path, Node* new_cwd, const char* new_path, bool follow_old,
          const Credentials& creds) {
-    if (!g_domain) return fs::link(old_cwd, old_path, new_cwd, new_path, follow_old, creds);
+    if (!g_space) return fs::link(old_cwd, old_path, new_cwd, new_path, follow_old, creds);
     Call call;
     const char* p = call.put_string(old_path);
     const char* q = call.put_string(new_path);
@@ -588,7 +969,7 @@ i64 link(Node* old_cwd, const char* old_path, Node* new_cwd, const char* new_pat
 }
 
 i64 symlink(const char* target, Node* cwd, const char* path, const Credentials& creds) {
-    if (!g_domain) return fs::symlink(target, cwd, path, creds);
+    if (!g_space) return fs::symlink(target, cwd, path, creds);
     Call call;
     const char* t = call.put_string(target);
     const char* p = call.put_string(path);
@@ -598,7 +979,7 @@ i64 symlink(const char* target, Node* cwd, const char* path, const Credentials& 
 }
 
 i64 readlink(Node* cwd, const char* path, char* buffer, usize length, const Credentials& creds) {
-    if (!g_domain) return fs::readlink(cwd, path, buffer, length, creds);
+    if (!g_space) return fs::readlink(cwd, path, buffer, length, creds);
     Call call;
     length = min(length, fs::kPathMax);
     const char* p = call.put_string(path);
@@ -611,7 +992,7 @@ i64 readlink(Node* cwd, const char* path, char* buffer, usize length, const Cred
 }
 
 i64 access(Node* cwd, const char* path, u32 mode, bool follow_last, const Credentials& creds) {
-    if (!g_domain) return fs::access(cwd, path, mode, follow_last, creds);
+    if (!g_space) return fs::access(cwd, path, mode, follow_last, creds);
     Call call;
     const char* p = call.put_string(path);
     const Credentials* c = call.put_creds(creds);
@@ -620,7 +1001,7 @@ i64 access(Node* cwd, const char* path, u32 mode, bool follow_last, const Creden
 }
 
 i64 access_node(Node* node, u32 mode, const Credentials& creds) {
-    if (!g_domain) return fs::access_node(node, mode, creds);
+    if (!g_space) return fs::access_node(node, mode, creds);
     Call call;
     const Credentials* c = call.put_creds(creds);
     if (!c) return kNoRoom;
@@ -628,7 +1009,7 @@ i64 access_node(Node* node, u32 mode, const Credentials& creds) {
 }
 
 i64 path_of(Node* dir, char* buffer, usize length) {
-    if (!g_domain) return fs::path_of(dir, buffer, length);
+    if (!g_space) return fs::path_of(dir, buffer, length);
     Call call;
     length = min(length, fs::kPathMax);
     char* out = static_cast<char*>(call.space(length));
@@ -639,7 +1020,7 @@ i64 path_of(Node* dir, char* buffer, usize length) {
 }
 
 i64 stat(Node* node, fs::Stat* out) {
-    if (!g_domain) return fs::stat(node, out);
+    if (!g_space) return fs::stat(node, out);
     Call call;
     fs::Stat* s = call.put(fs::Stat{});
     if (!s) return kNoRoom;
@@ -649,7 +1030,7 @@ i64 stat(Node* node, fs::Stat* out) {
 }
 
 i64 stat_path(Node* cwd, const char* path, bool follow_last, const Credentials& creds, fs::Stat* out) {
-    if (!g_domain) return fs::stat_path(cwd, path, follow_last, creds, out);
+    if (!g_space) return fs::stat_path(cwd, path, follow_last, creds, out);
     Call call;
     const char* p = call.put_string(path);
     const Credentials* c = call.put_creds(creds);
@@ -661,7 +1042,7 @@ i64 stat_path(Node* cwd, const char* path, bool follow_last, const Credentials& 
 }
 
 i64 chmod(Node* node, u32 perm, const Credentials& creds) {
-    if (!g_domain) return fs::chmod(node, perm, creds);
+    if (!g_space) return fs::chmod(node, perm, creds);
     Call call;
     const Credentials* c = call.put_creds(creds);
     if (!c) return kNoRoom;
@@ -669,7 +1050,7 @@ i64 chmod(Node* node, u32 perm, const Credentials& creds) {
 }
 
 i64 chown(Node* node, u32 uid, u32 gid, const Credentials& creds) {
-    if (!g_domain) return fs::chown(node, uid, gid, creds);
+    if (!g_space) return fs::chown(node, uid, gid, creds);
     Call call;
     const Credentials* c = call.put_creds(creds);
     if (!c) return kNoRoom;
@@ -677,7 +1058,7 @@ i64 chown(Node* node, u32 uid, u32 gid, const Credentials& creds) {
 }
 
 i64 utimens(Node* node, const fs::Timespec* times, const Credentials& creds) {
-    if (!g_domain) return fs::utimens(node, times, creds);
+    if (!g_space) return fs::utimens(node, times, creds);
     Call call;
     fs::Timespec* t = nullptr;
     if (times) {
@@ -692,13 +1073,13 @@ i64 utimens(Node* node, const fs::Timespec* times, const Credentials& creds) {
 }
 
 i64 truncate(Node* node, u64 size) {
-    if (!g_domain) return fs::truncate(node, size);
+    if (!g_space) return fs::truncate(node, size);
     Call call;
     return call.run(k_truncate, w(node), size);
 }
 
 i64 read(Node* node, u64* offset, void* buffer, usize length, u32 flags) {
-    if (!g_domain) return fs::read(node, offset, buffer, length, flags);
+    if (!g_space) return fs::read(node, offset, buffer, length, flags);
     Call call;
     length = min(length, kMaxTransfer);
     u64* at = call.put(*offset);
@@ -711,7 +1092,7 @@ i64 read(Node* node, u64* offset, void* buffer, usize length, u32 flags) {
 }
 
 i64 write(Node* node, u64* offset, const void* buffer, usize length, u32 flags) {
-    if (!g_domain) return fs::write(node, offset, buffer, length, flags);
+    if (!g_space) return fs::write(node, offset, buffer, length, flags);
     Call call;
     length = min(length, kMaxTransfer);
     u64* at = call.put(*offset);
@@ -763,7 +1144,7 @@ i64 read_all(Node* node, void* buffer, usize length) {
 }
 
 i64 getdents64(Node* dir, u64* cookie, void* buffer, usize length) {
-    if (!g_domain) return fs::getdents64(dir, cookie, buffer, length);
+    if (!g_space) return fs::getdents64(dir, cookie, buffer, length);
     Call call;
     length = min(length, kMaxTransfer);
     u64* at = call.put(*cookie);
@@ -776,9 +1157,9 @@ i64 getdents64(Node* dir, u64* cookie, void* buffer, usize length) {
 }
 
 i64 ioctl(Node* node, u64 command, void* argument, usize size) {
-    if (!g_domain) return fs::ioctl(node, command, argument);
+    if (!g_space) return fs::ioctl(node, command, argument);
     Call call;
-    void* a = call.space(max<usize>(size, 8));
+    void* a = call.space(arch::kPageSize);  // the host side copies a whole page (host_ops)
     if (!a) return kNoRoom;
     memcpy(a, argument, size);
     i64 r = call.run(k_ioctl, w(node), command, w(a));
@@ -787,38 +1168,48 @@ i64 ioctl(Node* node, u64 command, void* argument, usize size) {
 }
 
 u32 readiness_slot(Node* node) {
-    if (!g_domain) return fs::readiness_slot(node);
+    if (!g_space) return fs::readiness_slot(node);
     Call call;
     i64 r = call.run(k_readiness_slot, w(node));
     return r < 0 ? fs::kAlwaysReadySlot : static_cast<u32>(r);
 }
 
 u64 poll_generation() {
-    if (!g_domain) return fs::poll_generation();
+    if (!g_space) return fs::poll_generation();
     Call call;
     return static_cast<u64>(call.run(k_poll_generation));
 }
 
 i64 poll_wait(u64 seen_generation) {
-    if (!g_domain) return fs::poll_wait(seen_generation);
+    if (!g_space) return fs::poll_wait(seen_generation);
     Call call;
     return call.run(k_poll_wait, seen_generation);
 }
 
 void poll_notify() {
-    if (!g_domain) return fs::poll_notify();
+    if (!g_space) return fs::poll_notify();
     Call call;
     call.run(k_poll_notify);
 }
 
 void poll_notify_locked() {
-    if (!g_domain) return fs::poll_notify_locked();
+    if (!g_space) return fs::poll_notify_locked();
+    if (g_service && !current_thread()->user) {
+        // The console's input thread cannot enter the FS at IC2: it wakes the pollers,
+        // and the FS publishes the device's new readiness before they sleep again
+        // (fs::poll_wait).
+        if (g_readiness_table) __atomic_fetch_add(&g_readiness_table->generation, 1, __ATOMIC_RELEASE);
+        IrqSpinLockGuard guard(g_queues_lock);
+        for (usize i = 0; i < g_queue_capacity; ++i)
+            if (g_queues[i]) fs::env().wake_all(g_queues[i]);
+        return;
+    }
     Call call(Call::kHeldByCaller);
     call.run(k_poll_notify_locked);
 }
 
 i64 file_page(Node* node, u64 index, u8** page) {
-    if (!g_domain) return fs::file_page(node, index, page);
+    if (!g_space) return fs::file_page(node, index, page);
     Call call;
     u8** out = call.put<u8*>(nullptr);
     if (!out) return kNoRoom;
@@ -828,7 +1219,7 @@ i64 file_page(Node* node, u64 index, u8** page) {
 }
 
 i64 file_page_around(Node* node, u64 index, u64 first, usize count, u8** page, u8** around) {
-    if (!g_domain) return fs::file_page_around(node, index, first, count, page, around);
+    if (!g_space) return fs::file_page_around(node, index, first, count, page, around);
     Call call;
     count = min(count, PageLog::kMax - 1);
     u8** out = call.put<u8*>(nullptr);
@@ -842,7 +1233,7 @@ i64 file_page_around(Node* node, u64 index, u64 first, usize count, u8** page, u
 }
 
 i64 read_pages(Node* node, u64 offset, usize count, u8** pages, u32* lengths) {
-    if (!g_domain) return fs::read_pages(node, offset, count, pages, lengths);
+    if (!g_space) return fs::read_pages(node, offset, count, pages, lengths);
     Call call;
     count = min(count, PageLog::kMax);
     auto** out = static_cast<u8**>(call.space(count * sizeof(u8*)));
@@ -858,49 +1249,51 @@ i64 read_pages(Node* node, u64 offset, usize count, u8** pages, u32* lengths) {
 }
 
 u64 page_cache_pages() {
-    if (!g_domain) return fs::page_cache_pages();
+    if (!g_space) return fs::page_cache_pages();
     Call call(Call::kHeldByCaller);  // procfs's provider asks, from inside an FS call
     i64 r = call.run(k_page_cache_pages);
     return r < 0 ? 0 : static_cast<u64>(r);
 }
 
 usize reclaim_pages(usize wanted) {
-    if (!g_domain) return fs::reclaim_pages(wanted);
+    if (!g_space) return fs::reclaim_pages(wanted);
     Call call;
     i64 r = call.run(k_reclaim_pages, wanted);
     return r < 0 ? 0 : static_cast<usize>(r);
 }
 
 i64 file_data_view(Node* node, const u8** data, usize* length) {
-    if (!g_domain) return fs::file_data_view(node, data, length);
+    if (!g_space) return fs::file_data_view(node, data, length);
     Call call;
     const u8** at = call.put<const u8*>(nullptr);
     usize* size = call.put<usize>(0);
     if (!at || !size) return kNoRoom;
     i64 r = call.run(k_file_data_view, w(node), w(at), w(size));
     if (r < 0) return r;
-    // A view into the archive the kernel lent the FS: it must lie in the domain's window.
-    if (!g_domain->in_window(reinterpret_cast<uptr>(*at)) || !g_domain->contains(reinterpret_cast<uptr>(*at), *size))
+    // A view into the archive the kernel lent the FS: it must lie inside it. The shim reads
+    // it through the kernel's own address of the archive.
+    uptr view = reinterpret_cast<uptr>(*at);
+    if (!g_archive || view < g_archive_in_fs || *size > g_archive_size || view - g_archive_in_fs > g_archive_size - *size)
         return -linux_errno::kEAGAIN;
-    *data = *at;
+    *data = g_archive + (view - g_archive_in_fs);
     *length = *size;
     return r;
 }
 
 void file_mapped_writable(Node* node) {
-    if (!g_domain) return fs::file_mapped_writable(node);
+    if (!g_space) return fs::file_mapped_writable(node);
     Call call;
     call.run(k_file_mapped_writable, w(node));
 }
 
 i64 lock_set(Node* node, u32 owner, u32 type, u64 start, u64 end, bool wait) {
-    if (!g_domain) return fs::lock_set(node, owner, type, start, end, wait);
+    if (!g_space) return fs::lock_set(node, owner, type, start, end, wait);
     Call call;
     return call.run(k_lock_set, w(node), owner, type, start, end, wait);
 }
 
 i64 lock_test(Node* node, u32 owner, fs::RecordLock* lock) {
-    if (!g_domain) return fs::lock_test(node, owner, lock);
+    if (!g_space) return fs::lock_test(node, owner, lock);
     Call call;
     fs::RecordLock* l = call.put(*lock);
     if (!l) return kNoRoom;
@@ -910,13 +1303,14 @@ i64 lock_test(Node* node, u32 owner, fs::RecordLock* lock) {
 }
 
 void lock_release_owner(Node* node, u32 owner) {
-    if (!g_domain) return fs::lock_release_owner(node, owner);
+    if (!g_space) return fs::lock_release_owner(node, owner);
+    if (defer_release(k_lock_release_owner, w(node), owner)) return;
     Call call;
     call.run(k_lock_release_owner, w(node), owner);
 }
 
 i64 mount_tmpfs(const char* path) {
-    if (!g_domain) return fs::mount_tmpfs(path);
+    if (!g_space) return fs::mount_tmpfs(path);
     Call call;
     const char* p = call.put_string(path);
     if (!p) return kNoRoom;
@@ -924,7 +1318,7 @@ i64 mount_tmpfs(const char* path) {
 }
 
 i64 mount_devfs(const char* path) {
-    if (!g_domain) return fs::mount_devfs(path);
+    if (!g_space) return fs::mount_devfs(path);
     Call call;
     const char* p = call.put_string(path);
     if (!p) return kNoRoom;
@@ -932,7 +1326,7 @@ i64 mount_devfs(const char* path) {
 }
 
 i64 mount_procfs(const char* path, const fs::ProcProvider& provider) {
-    if (!g_domain) return fs::mount_procfs(path, provider);
+    if (!g_space) return fs::mount_procfs(path, provider);
     g_provider = provider;  // one per FS, as fs::mount_procfs keeps it
     Call call;
     const char* p = call.put_string(path);
@@ -941,7 +1335,7 @@ i64 mount_procfs(const char* path, const fs::ProcProvider& provider) {
 }
 
 usize mounts_text(char* buffer, usize length) {
-    if (!g_domain) return fs::mounts_text(buffer, length);
+    if (!g_space) return fs::mounts_text(buffer, length);
     Call call;
     length = min(length, fs::kPathMax);
     char* out = static_cast<char*>(call.space(length));
@@ -953,7 +1347,7 @@ usize mounts_text(char* buffer, usize length) {
 }
 
 i64 pipe_create(Node** out) {
-    if (!g_domain) return fs::pipe_create(out);
+    if (!g_space) return fs::pipe_create(out);
     Call call;
     Node** result = call.put<Node*>(nullptr);
     if (!result) return kNoRoom;
@@ -963,7 +1357,7 @@ i64 pipe_create(Node** out) {
 }
 
 i64 anon_create(Node** out) {
-    if (!g_domain) return fs::anon_create(out);
+    if (!g_space) return fs::anon_create(out);
     Call call;
     Node** result = call.put<Node*>(nullptr);
     if (!result) return kNoRoom;
@@ -973,7 +1367,7 @@ i64 anon_create(Node** out) {
 }
 
 i64 devfs_register(const char* name, u32 major, u32 minor, u32 perm, const fs::DeviceOps* ops, void* context) {
-    if (!g_domain) return fs::devfs_register(name, major, minor, perm, ops, context);
+    if (!g_space) return fs::devfs_register(name, major, minor, perm, ops, context);
     if (g_device_count == kMaxDevices) return -linux_errno::kENOMEM;
     u64 handle = g_device_count;
     g_devices[g_device_count++] = {ops, context};

@@ -3,8 +3,10 @@
 // calls, wherever the FS runs. Linked into the kernel (IC0) they are plain calls; loaded as
 // an IC1 module (services/fs/ic1_module.cpp, when the composition manifest places the FS
 // at IC1) each is a direct call through the IC1 gate with its pointer arguments copied
-// into the FS's domain and its results copied back, and the FS reaches the kernel through
-// the host operations implemented here (fs/host_ops.hpp).
+// into the FS's domain and its results copied back; run as an IC2 program
+// (services/fs/ic2_program.cpp, placed at IC2) each is an upcall into its process with the
+// arguments copied into its memory. The FS reaches the kernel through the host operations
+// implemented here (fs/host_ops.hpp).
 //
 // The shim calls fsc:: for everything the FS does; fs:: stays for the types, flags and the
 // readiness words it reads itself. A FS that died (a fault in its domain) makes every call
@@ -23,7 +25,12 @@ using fs::NodeType;
 // Boot: loads the FS module into a domain of its own when the manifest places the FS at
 // IC1 (false: it runs linked into the kernel). Before init.
 bool attach_module();
-bool in_domain();
+// Boot: starts the FS program when the manifest places the FS at IC2, and waits while its
+// own thread boots it (boot_file_system). False when it did not start or ended before it
+// attached: the FS runs linked into the kernel instead.
+bool start_program();
+bool in_domain();   // IC1
+bool in_program();  // IC2
 // The isolation check (fs.fault_test): makes the FS store to a kernel variable. True when
 // PKS stopped it: the variable is intact and the FS's domain is dead (every later file call
 // fails with EIO, and the kernel runs on). Logs what happened.

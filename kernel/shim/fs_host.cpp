@@ -2,7 +2,7 @@
 // FS uses directly (the IC0 placement) and the FS's IC1 module through the host operations
 // of fs_client.cpp. The FS's lock is g_linux_lock, taken with interrupts off, and its
 // sleeps are the shim's interruptible sleeps, so a signal ends a blocked pipe or tty read.
-// At boot the FS is loaded where the manifest places it (fs_client.cpp), the initramfs is
+// At boot the FS is started where the manifest places it (fs_client.cpp), the initramfs is
 // unpacked into the tmpfs root, devfs is mounted on /dev and the console tty registered
 // (the tty's line discipline, services/fs/tty.cpp, stays in the kernel as the console
 // driver's).
@@ -119,10 +119,9 @@ bool g_ready = false;
 
 }  // namespace
 
-void linux_boot() {
-    memory_configure();
-    fs::set_env(kEnv);  // the kernel-linked FS's, and through fs_client.cpp the module's host side
-    bool module = fsc::attach_module();
+// The FS's boot: its root from the archive, devfs, procfs and the console. On the boot
+// thread, or at IC2 on the FS program's own thread (fsc::start_program), which can enter it.
+void boot_file_system() {
     Result<RefPtr<KernelPage>> page = KernelPage::create_read_write<fs::ReadinessTable>(kReadinessLayout, nullptr);
     if (!page) {
         LOG_ERROR("fs: no memory for the readiness page");
@@ -148,12 +147,21 @@ void linux_boot() {
         LOG_ERROR("fs: cannot mount procfs on /proc (errno %lld)", static_cast<long long>(-r));
     console_init();
     if (kernel_command_line().has("fs.fault_test")) (void)fsc::fault_test();
-    g_ready = true;
     LOG_INFO("fs: %s; root unpacked from the boot archive, devfs on /dev, procfs on /proc, console on /dev/console",
-             module ? "the FS runs in its own PKS domain (IC1)" : "the FS is linked into the kernel (IC0)");
+             fsc::in_domain()    ? "the FS runs in its own PKS domain (IC1)"
+             : fsc::in_program() ? "the FS runs in its own process (IC2)"
+                                 : "the FS is linked into the kernel (IC0)");
+    __atomic_store_n(&g_ready, true, __ATOMIC_RELEASE);
 }
 
-bool linux_ready() { return g_ready; }
+void linux_boot() {
+    memory_configure();
+    fs::set_env(kEnv);  // the kernel-linked FS's, and through fs_client.cpp the separate FS's host side
+    if (!fsc::attach_module() && fsc::start_program()) return;  // booted on the FS program's thread
+    boot_file_system();
+}
+
+bool linux_ready() { return __atomic_load_n(&g_ready, __ATOMIC_ACQUIRE); }
 
 const fs::ReadinessTable* g_readiness = nullptr;
 

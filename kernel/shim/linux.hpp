@@ -97,6 +97,8 @@ bool may_signal(const LinuxProcess& sender, const LinuxProcess& target, int sig)
 LinuxProcess* create_initial_linux_state(Process& p, StringView path, const char* const* argv, usize argc);
 // The process object is going away: unlinks and frees its Linux state.
 void release_linux_state(LinuxProcess* l);
+// A thread of a Linux process is about to enter user mode for the first time.
+void linux_thread_starting(UserContext& u);
 
 // Threads: the first thread of a process is attached at its first Linux syscall, clone's
 // threads when they are made; release_user_context detaches them.
@@ -145,6 +147,7 @@ void release_linux_memory(LinuxProcess& l);
 
 // Boot (fs_host.cpp): the FS service with the initramfs unpacked, devfs, the console.
 void linux_boot();
+void boot_file_system();  // fs_host.cpp: from linux_boot, or the FS program's thread at IC2
 bool linux_ready();
 // Ends the calling Linux process with a wait status (exit code << 8, or the signal).
 [[noreturn]] void exit_linux_process(u32 wait_status);

@@ -172,6 +172,10 @@ struct LinuxProcess {
     WaitQueue child_events;  // a child exited (wait4)
     LinuxProcess* vfork_parent = nullptr;  // waiting in vfork until this child execs or exits
     WaitQueue vfork_wait;
+    // fds 0-2 (the console) are opened by its first thread before it enters user mode:
+    // the FS at IC2 is entered only by threads with a user context, and init is created
+    // by the boot thread (create_initial_linux_state).
+    bool initial_files_pending = false;
     bool exiting = false;    // a thread has started ending the process
     bool exited = false;     // a zombie until the parent reaps it
     bool reaped = false;

@@ -128,12 +128,22 @@ LinuxProcess* create_initial_linux_state(Process& p, StringView path, const char
     l->start_ns = uptime_ns();
     set_exe_path(*l, path);
     set_cmdline(*l, argv, argc);
-    setup_initial_files(*l);
+    if (current_thread()->user)
+        setup_initial_files(*l);
+    else
+        l->initial_files_pending = true;  // see linux_thread_starting
     p.set_linux_state(l);
     IrqSpinLockGuard guard(g_linux_lock);
     if (!g_init) g_init = l;
     g_linux_processes.push_back(l);
     return l;
+}
+
+void linux_thread_starting(UserContext& u) {
+    LinuxProcess* l = u.home->linux_state();
+    if (!l || !l->initial_files_pending) return;
+    l->initial_files_pending = false;  // only the process's first thread exists yet
+    setup_initial_files(*l);
 }
 
 void release_linux_state(LinuxProcess* l) {

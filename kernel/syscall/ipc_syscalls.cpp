@@ -60,6 +60,14 @@ void sys_service_publish(arch::TrapFrame& f) {
     set(f, r.ok() ? tessera::kOk : r.error() == Error::OutOfRange ? tessera::kErrNoResources : tessera::kErrInvalidArgs);
 }
 
+// The caller is the process whose code runs now: a service entered by a call, or the
+// service's own thread.
+void sys_service_host(arch::TrapFrame& f) {
+    Process::ServiceHost host = user().domain->service_host();
+    if (!host) return set(f, tessera::kErrNoSyscall);
+    set(f, host(f.rdi, f.rsi, f.rdx, f.r10, f.r8));
+}
+
 void sys_service_lookup(arch::TrapFrame& f) {
     char name[32];
     if (!copy_name(f.rdi, f.rsi, name)) return set(f, tessera::kErrInvalidArgs);

@@ -157,6 +157,18 @@ void devices_publish_locked() {
         if (device->ops->poll) readiness_publish_locked(device->slot, word_of_locked(device), kEventForBoth);
 }
 
+bool devices_refresh_locked() {
+    bool changed = false;
+    for (Device* device : g_devices) {
+        if (!device->ops->poll) continue;
+        u64 masks = word_of_locked(device);
+        if ((readiness_word_locked(device->slot) & 0xffff) == (masks & 0xffff)) continue;
+        readiness_publish_locked(device->slot, masks, kEventForBoth);
+        changed = true;
+    }
+    return changed;
+}
+
 i64 mount_devfs(const char* path) {
     FsGuard guard;
     if (g_devfs) return -err::kEBUSY;

@@ -1,6 +1,6 @@
 #pragma once
-// What the FS, built as an IC1 module (ic1_module.cpp), asks of the kernel through
-// Runtime::host: its Env (env.hpp) and the callbacks of the kernel's devices and of procfs's
+// What the FS, built as an IC1 module (ic1_module.cpp) or IC2 program (ic2_program.cpp),
+// asks of the kernel through Runtime::host: its Env (env.hpp) and the callbacks of the kernel's devices and of procfs's
 // provider. Arguments are the Env's and callbacks' own, pointers into the FS's domain;
 // the kernel side is kernel/shim/fs_client.cpp.
 
@@ -52,6 +52,9 @@ enum HostOp : u64 {
     kProcGenerate,  // (pid, name, buffer, capacity)
     kProcLink,      // (pid, name, buffer, capacity)
     kProcListFds,   // (pid, out, max)
+    // The IC2 program only (ic2_program.cpp): (service handle) this is the FS's entry; the
+    // kernel boots the FS on the calling thread before it returns.
+    kAttach,
 };
 
 // Which DeviceOps callbacks the kernel's device has (devfs_register_remote's `present`).

@@ -644,6 +644,10 @@ void readiness_slot_free_locked(u32 slot) {
     if (slot >= kFirstObjectSlot && slot < kReadinessSlots) g_slots_used[slot / 64] &= ~(u64{1} << (slot % 64));
 }
 
+u64 readiness_word_locked(u32 slot) {
+    return g_readiness && slot < kReadinessSlots ? __atomic_load_n(&g_readiness->words[slot], __ATOMIC_RELAXED) : 0;
+}
+
 void readiness_publish_locked(u32 slot, u64 masks, u32 sides) {
     if (!g_readiness || slot >= kReadinessSlots) return;
     u64 old = __atomic_load_n(&g_readiness->words[slot], __ATOMIC_RELAXED);
@@ -1330,6 +1334,7 @@ u64 poll_generation() { return g_readiness ? __atomic_load_n(&g_readiness->gener
 
 i64 poll_wait(u64 seen_generation) {
     FsGuard guard;
+    if (devices_refresh_locked()) pollers_notify_locked();
     while (poll_generation() == seen_generation)
         if (!env().wait(g_poll_queue)) return -err::kEINTR;
     return 0;

@@ -153,6 +153,7 @@ void pollers_notify_locked() TA_REQ(g_lock);
 u32 readiness_slot_alloc_locked(u64 masks) TA_REQ(g_lock);
 void readiness_slot_free_locked(u32 slot) TA_REQ(g_lock);
 void readiness_publish_locked(u32 slot, u64 masks, u32 sides) TA_REQ(g_lock);
+u64 readiness_word_locked(u32 slot) TA_REQ(g_lock);
 
 // vfs.cpp
 Node* node_create_locked(Mount* fs, NodeType type, u32 perm, const Credentials& creds) TA_REQ(g_lock);
@@ -225,6 +226,10 @@ struct Device {
 Device* device_find_locked(u32 major, u32 minor) TA_REQ(g_lock);
 void devfs_shutdown_locked() TA_REQ(g_lock);
 void devices_publish_locked() TA_REQ(g_lock);
+// Publishes the devices whose readiness changed since it was last published; true if any
+// did. For pollers about to sleep: a driver that could not notify the FS (its kernel
+// thread cannot enter the FS at IC2) only wakes them.
+bool devices_refresh_locked() TA_REQ(g_lock);
 extern Mount* g_devfs TA_GUARDED(g_lock);
 i64 devfs_populate_locked(Mount* devfs) TA_REQ(g_lock);
 

@@ -36,6 +36,9 @@ bool user_range_ok(u64 va, usize length) {
 }
 }  // namespace
 
+void user_access_begin() { stac(); }
+void user_access_end() { clac(); }
+
 void syscall_init_cpu() {
     wrmsr(msr::kEfer, rdmsr(msr::kEfer) | 1);  // SCE
     // SYSCALL loads CS = STAR[47:32], SS = +8; SYSRET loads CS = STAR[63:48] + 16, SS = +8.

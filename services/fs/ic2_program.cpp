@@ -1,0 +1,67 @@
+// The file system service built as an IC2 program (DESIGN §2): the same FS sources and the
+// same module code as the IC1 build (ic1_module.cpp: heap, Env over Runtime::host, device
+// and procfs proxies, the export table), run in a ring-3 process of its own. The kernel
+// starts it when the manifest places the FS at IC2 (`strict`) and calls the functions in
+// exports.def through one service entry: the function's index rides where a message's
+// root-caller pid would, its six arguments in the message words, and the result comes back
+// in word 0 (kernel/shim/fs_client.cpp). Runtime::host is the service_host syscall.
+//
+// Built with -mgeneral-regs-only: the FS runs on its callers' threads, between their
+// syscall and its return, where their vector registers are still live.
+
+#include "fs/host_ops.hpp"
+#include "tessera.hpp"
+#include "tessera/service.hpp"
+
+namespace tessera::service {
+extern Module g_module;
+}
+extern "C" const tessera::service::Module* tessera_module_entry();
+
+namespace {
+
+using namespace tessera;
+
+int64_t rt_call(uint64_t, service::Message&) { return kErrNoSyscall; }
+int64_t rt_lookup(const char*) { return kErrNoSyscall; }
+uint64_t rt_clock_ns() { return static_cast<uint64_t>(sys::clock_ns()); }
+void rt_log(const char* text) { sys::debug_write(reinterpret_cast<uint64_t>(text), length_of(text)); }
+// Memory regions are mapped eagerly: the FS runs with interrupts off (under the shim's
+// lock), where a page fault is not resolved but ends the service.
+void* rt_alloc(uint64_t bytes) {
+    int64_t region = sys::memory_create((bytes + 4095) / 4096);
+    int64_t va = region >= 0 ? sys::memory_map(static_cast<uint64_t>(region), 1) : -1;
+    if (region >= 0) sys::handle_close(static_cast<uint64_t>(region));  // the mapping keeps it
+    return va > 0 ? reinterpret_cast<void*>(va) : nullptr;
+}
+int64_t rt_host(uint64_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t d) { return sys::service_host(op, a, b, c, d); }
+
+void dispatch(Message& m) {
+    const service::Module& module = service::g_module;
+    if (m.caller_pid >= module.count) {
+        m.words[0] = static_cast<uint64_t>(-38);  // ENOSYS: the kernel and the FS disagree on exports.def
+        return;
+    }
+    using Function = uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+    auto function = reinterpret_cast<Function>(module.entries[m.caller_pid].handler);
+    m.words[0] = function(m.words[0], m.words[1], m.words[2], m.words[3], m.words[4], m.words[5]);
+}
+
+}  // namespace
+
+TESSERA_SERVICE_ENTRY(fs_entry, dispatch);
+
+// Sets the module up, makes its entry and hands it to the kernel, which boots the FS on this
+// thread (root, archive, devfs, procfs, console) before it returns; then calls run on the
+// callers' threads and this one waits for good.
+extern "C" long tessera_main(unsigned long) {
+    tessera_module_entry();
+    service::g_module.runtime = {rt_call, rt_lookup, rt_clock_ns, rt_log, rt_alloc, rt_host};
+    constexpr uint64_t kStackBytes = 64 * 1024;  // the FS's frames and the arguments above them
+    int64_t entry = sys::service_create(reinterpret_cast<uint64_t>(fs_entry), kStackBytes, 4, 0);
+    if (entry < 0) return 1;
+    if (rt_host(fs::ic1::kAttach, static_cast<uint64_t>(entry), 0, 0, 0) < 0) return 2;
+    int64_t forever = sys::notification_create();
+    sys::notification_wait(static_cast<uint64_t>(forever), 0);
+    return 0;
+}
