@@ -715,7 +715,7 @@ bool g_attach_failed = false;
 // that started it could not.
 i64 attach_program(u64 handle) {
     UserContext* u = current_thread()->user;
-    if (g_space || u->domain != g_program || u->depth) return -linux_errno::kEPERM;
+    if (g_space || u->domain != g_program || u->depth || g_program->dead()) return -linux_errno::kEPERM;
     Result<RefPtr<Service>> entry = u->domain->handles().get<Service>(handle, tessera::kRightCall);
     auto* space = knew<ProgramSpace>(*g_program);
     if (!entry.ok() || !space || !space->init().ok() || entry.value()->placement() != Placement::User) {
@@ -725,7 +725,7 @@ i64 attach_program(u64 handle) {
         return -linux_errno::kEINVAL;
     }
     g_service = entry.release_value().leak();
-    g_space = space;
+    __atomic_store_n(&g_space, space, __ATOMIC_RELEASE);
     boot_file_system();
     return 0;
 }
@@ -747,19 +747,20 @@ bool start_program() {
     }
     g_program = started.release_value().leak();
     // Booting it takes a few million instructions; a FS that neither boots nor dies within
-    // this is hung.
+    // this is hung. Once attached, its thread finishes the boot even if the FS dies (its
+    // calls then fail).
     u64 deadline = uptime_ns() + 10 * kNsPerSec;
-    while (!linux_ready() && !g_program->dead() && !__atomic_load_n(&g_attach_failed, __ATOMIC_ACQUIRE) &&
+    auto attached = [] { return __atomic_load_n(&g_space, __ATOMIC_ACQUIRE) != nullptr; };
+    while (!linux_ready() && !(g_program->dead() && !attached()) && !__atomic_load_n(&g_attach_failed, __ATOMIC_ACQUIRE) &&
            uptime_ns() < deadline)
         sleep_ns(kNsPerMs);
     if (linux_ready()) return true;
-    if (!g_space) {
+    if (!attached()) {
         LOG_ERROR("fs: the FS program ended before it attached: linked in instead");
         g_program->mark_dead(-1);
         return false;
     }
-    LOG_ERROR("fs: the FS program %s while it was booted: file calls fail with EIO",
-              g_program->dead() ? "died" : "hung");
+    LOG_ERROR("fs: the FS program hung while it was booted: file calls fail with EIO");
     return true;
 }
 

@@ -26,13 +26,35 @@ int64_t rt_call(uint64_t, service::Message&) { return kErrNoSyscall; }
 int64_t rt_lookup(const char*) { return kErrNoSyscall; }
 uint64_t rt_clock_ns() { return static_cast<uint64_t>(sys::clock_ns()); }
 void rt_log(const char* text) { sys::debug_write(reinterpret_cast<uint64_t>(text), length_of(text)); }
-// Memory regions are mapped eagerly: the FS runs with interrupts off (under the shim's
-// lock), where a page fault is not resolved but ends the service.
-void* rt_alloc(uint64_t bytes) {
-    int64_t region = sys::memory_create((bytes + 4095) / 4096);
+// Zeroed pages from a memory region, mapped eagerly: the FS runs with interrupts off
+// (under the shim's lock), where a page fault is not resolved but ends the service.
+void* map_region(uint64_t pages) {
+    int64_t region = sys::memory_create(pages);
     int64_t va = region >= 0 ? sys::memory_map(static_cast<uint64_t>(region), 1) : -1;
     if (region >= 0) sys::handle_close(static_cast<uint64_t>(region));  // the mapping keeps it
     return va > 0 ? reinterpret_cast<void*>(va) : nullptr;
+}
+
+// The module's heap asks for whole pages and never gives them back (it keeps its own free
+// lists). Each mapping is a grant of the process, of which there are few, so pages are
+// carved from 2 MiB regions; a larger request gets a region of its own.
+constexpr uint64_t kArenaPages = 512;
+uint8_t* g_arena = nullptr;
+uint64_t g_arena_pages_left = 0;
+
+void* rt_alloc(uint64_t bytes) {
+    uint64_t pages = (bytes + 4095) / 4096;
+    if (pages > kArenaPages / 4) return map_region(pages);
+    if (pages > g_arena_pages_left) {
+        auto* arena = static_cast<uint8_t*>(map_region(kArenaPages));
+        if (!arena) return nullptr;
+        g_arena = arena;  // the rest of the old arena is left unused
+        g_arena_pages_left = kArenaPages;
+    }
+    void* block = g_arena;
+    g_arena += pages * 4096;
+    g_arena_pages_left -= pages;
+    return block;
 }
 int64_t rt_host(uint64_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t d) { return sys::service_host(op, a, b, c, d); }
 
