@@ -3,9 +3,8 @@
 // is the FS service's (services/fs), called with kernel buffers: the shim copies paths and
 // data between user memory and bounce buffers, so the FS never sees a user pointer.
 //
-// The FS is linked into the kernel in this first step (IC0 placement) and shares
-// g_linux_lock as its lock; fd-table updates take the same lock briefly, FS calls are made
-// without it.
+// The FS runs where the manifest places it (fs_client.cpp) and its lock is g_linux_lock;
+// fd-table updates take the same lock briefly, FS calls are made without it.
 
 #include "debug/log.hpp"
 #include "fs/pipe.hpp"

@@ -8,9 +8,9 @@
 // object changes and then bumps `generation`, so the shim can read any number of fds with
 // plain loads, and wait for "anything changed since generation G" (fs::poll_wait) without a
 // lost wakeup. The shim allocates the page as a kernel object of its own and the FS writes
-// it: linked into the kernel (today) through its kernel address; as a service, through a
-// read-write address-token grant of the same page (the type is plain values, so it may be
-// granted read-write; nothing in it is trusted beyond "some fd looks ready").
+// it: linked into the kernel through its kernel address; as a service (IC1 or IC2), through
+// a read-write mapping of the same page (the type is plain values, so it may be granted
+// read-write; nothing in it is trusted beyond "some fd looks ready").
 //
 // A word holds, for each side, a mask of kPoll* bits and a count of events: the low 16 bits
 // are the masks (bits 0-7 what a description opened for reading sees, 8-15 what one opened
