@@ -140,7 +140,7 @@ void activate_user_space(UserContext& u) {
     if (frame.stack_kind == StackKind::Pool) frame.service->return_stack(frame.stack_top);
     Process* leaving = u.domain;
     u.domain = frame.caller_domain;
-    activate_user_space(u);
+    if (frame.stack_kind != StackKind::Lent) activate_user_space(u);  // (see ipc_upcall)
     leaving->unref();
     frame.service->unref();
     arch::disable_interrupts();
@@ -298,7 +298,8 @@ i64 ipc_upcall(Service& service, void* raw_message, uptr lent_stack) {
     if (u.depth == kMaxInvocationDepth) return tessera::kErrTooDeep;
     if (service.dead()) return tessera::kErrDead;
     auto* message = static_cast<tessera::service::Message*>(raw_message);
-    arch::TrapFrame user{};
+    arch::TrapFrame user;  // filled by make_user_frame below
+    user.rsp = 0;          // what choose_stack reads: no caller stack of the service's own to reuse
     StackKind kind = StackKind::Lent;
     Result<uptr> stack = lent_stack ? Result<uptr>(lent_stack) : choose_stack(u, user, &service, &kind);
     if (!stack.ok()) return tessera::kErrNoMemory;
@@ -317,8 +318,10 @@ i64 ipc_upcall(Service& service, void* raw_message, uptr lent_stack) {
     Process& callee = service.owner();
     callee.ref();
     u.domain = &callee;
-    callee.address_space().activate();
-    if (!lent_stack) u.home->map_ipc_buffer_into(callee.address_space(), {u.ipc_buffer, u.ipc_buffer_phys});
+    if (!lent_stack) {
+        callee.address_space().activate();
+        u.home->map_ipc_buffer_into(callee.address_space(), {u.ipc_buffer, u.ipc_buffer_phys});
+    }
     u.home->count_call();
 
     arch::make_user_frame(&user, service.entry(), stack.value() - 8, message->words[0]);

@@ -28,7 +28,10 @@ void ipc_check_deadlines(arch::TrapFrame& frame);
 // holds a spinlock with interrupts off (the shim around the FS) gets a service that cannot
 // be preempted or interrupted, as at IC1. `lent_stack`, when given, is a stack of the
 // service's that the caller took from its pool (and gives back) with arguments it placed
-// above it; the thread's IPC buffer is then not mapped into the service.
+// above it: the caller has the service's address space active (it wrote the arguments
+// through it) and finds it still active on return, to read the results; it switches back
+// itself (ipc_activate_current_space). The thread's IPC buffer is then not mapped into the
+// service.
 i64 ipc_upcall(class Service& service, void* message, uptr lent_stack = 0);
 // Activates the address space whose user half the current thread's code sees now: after
 // kernel code switched to another process's to reach its memory.

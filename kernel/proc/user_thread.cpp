@@ -9,6 +9,7 @@
 #include "object/kernel_page.hpp"
 #include "sched/cpu.hpp"
 #include "sched/scheduler.hpp"
+#include "shim/fs_client.hpp"
 #include "shim/linux.hpp"
 #include "sync/spinlock.hpp"
 
@@ -140,6 +141,7 @@ void exit_user_thread(i64 code) {
     // Releasing may unmap (TLB shootdown by IPI), which needs interrupts on.
     arch::enable_interrupts();
     ic1::release_thread_stacks(t);
+    shim::fsc::release_thread_stack(t);
     if (u->object) u->object->mark_exited(code);
     release_user_context(u);
     thread_exit();

@@ -109,6 +109,7 @@ struct Thread {
     u64 ic1_pkrs = 0;
     void* ic1_domain = nullptr;  // the ic1::Domain whose code the thread runs (nullptr: none)
     void* fs_page_log = nullptr;  // shim/fs_client.cpp: pages the FS referenced for this thread's call
+    uptr fs_stack = 0;            // shim/fs_client.cpp: the IC2 FS's stack this thread keeps between calls
     // Handler stacks this thread keeps for the domains it calls often, so a repeated call
     // takes no pool lock (the IC1 counterpart of pre-bound stacks).
     struct {

@@ -327,6 +327,10 @@ DeferredRelease* take_deferred() {
     return list;
 }
 
+[[gnu::noinline]] i64 call_failed(Export function, i64 status) {
+    return status == tessera::kErrNoSyscall ? no_user_context(function) : failed(status);
+}
+
 // One call into the FS, under the FS lock: the kernel takes it around the call (the FS's
 // own lock operations are empty), unless the caller holds it already (the console's
 // poll_notify_locked, procfs's provider asking page_cache_pages from inside an FS call,
@@ -343,21 +347,10 @@ public:
     explicit Call(Lock lock = kTake) : take_lock_(lock == kTake) {
         if (g_domain) domain_call_ = new (domain_call_storage_) ic1::DomainCall(*g_domain);
         if (take_lock_) fs::env().lock();
-        if (Thread* t = current_thread(); g_service && t->user) {
-            Result<uptr> stack = g_service->take_stack(t->user->home);
-            if (stack.ok()) {
-                top_ = cursor_ = stack.value();
-                floor_ = top_ - kStackSize + kRunSpace;
-                open_program_space();
-            }
-        }
+        if (!g_domain) take_program_stack();
     }
     ~Call() {
-        if (top_) {
-            arch::user_access_end();
-            ipc_activate_current_space();
-            g_service->return_stack(top_);
-        }
+        if (top_) return_program_stack();
         if (take_lock_) fs::env().unlock();
         if (domain_call_) domain_call_->~DomainCall();
         // After the call, outside the FS lock: when the caller holds no spinlock either.
@@ -400,41 +393,65 @@ public:
         return put(copy);
     }
     // The function's result, or EIO when the FS is gone (ENOMEM when there was no stack).
-    i64 run(Export function, u64 a0 = 0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 = 0, u64 a5 = 0) {
+    [[gnu::always_inline]] i64 run(Export function, u64 a0 = 0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 = 0,
+                                   u64 a5 = 0) {
         u64 result = 0;
         if (!run_raw(&result, function, a0, a1, a2, a3, a4, a5)) return error_;
         return static_cast<i64>(result);
     }
     // For a result that is a pointer (whose kernel-half address reads as negative): false
     // when the call did not happen or the FS is gone.
-    bool run_raw(u64* result, Export function, u64 a0 = 0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 = 0,
-                 u64 a5 = 0) {
+    [[gnu::always_inline]] bool run_raw(u64* result, Export function, u64 a0 = 0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0,
+                                        u64 a4 = 0, u64 a5 = 0) {
+        u64 arguments[6] = {a0, a1, a2, a3, a4, a5};
         Thread* t = current_thread();
-        if (!domain_call_ && !t->user) {
-            error_ = no_user_context(function);
-            return false;
-        }
         void* outer = t->fs_page_log;
         t->fs_page_log = &pages;
-        i64 status;
-        if (domain_call_) {
-            u64 arguments[6] = {a0, a1, a2, a3, a4, a5};
-            status = domain_call_->call(g_functions[function], arguments, result);
-        } else if (!top_) {
-            status = tessera::kErrNoMemory;
-        } else {
-            run_deferred();
-            status = upcall(function, {a0, a1, a2, a3, a4, a5}, result);
-        }
+        i64 status = domain_call_ ? domain_call_->call(g_functions[function], arguments, result)
+                                  : program_call(function, arguments, result);
         t->fs_page_log = outer;
-        if (status == tessera::kOk) return true;
-        error_ = failed(status);
+        if (status == tessera::kOk) [[likely]]
+            return true;
+        error_ = call_failed(function, status);
         return false;
     }
 
     PageLog pages;
 
 private:
+    // IC2, out of line (the IC1 path stays small enough to inline).
+    // The stack: the one the thread keeps (taken while in use, so a nested call, from a
+    // host operation, gets another from the pool).
+    [[gnu::noinline]] void take_program_stack() {
+        Thread* t = current_thread();
+        if (!g_service || !t->user) return;  // run fails: no_user_context
+        if (t->fs_stack) {
+            top_ = t->fs_stack;
+            t->fs_stack = 0;
+        } else {
+            Result<uptr> stack = g_service->take_stack(t->user->home);
+            if (!stack.ok()) return;  // no room: the arguments cannot be placed (ENOMEM)
+            top_ = stack.value();
+        }
+        cursor_ = top_;
+        floor_ = top_ - kStackSize + kRunSpace;
+        open_program_space();
+    }
+    [[gnu::noinline]] void return_program_stack() {
+        arch::user_access_end();
+        ipc_activate_current_space();
+        Thread* t = current_thread();
+        if (!t->fs_stack)
+            t->fs_stack = top_;
+        else
+            g_service->return_stack(top_);
+    }
+    [[gnu::noinline]] i64 program_call(Export function, const u64 (&arguments)[6], u64* result) {
+        if (!current_thread()->user) return tessera::kErrNoSyscall;
+        if (!top_) return tessera::kErrNoMemory;
+        run_deferred();
+        return upcall(function, arguments, result);
+    }
     i64 upcall(Export function, const u64 (&arguments)[6], u64* result) {
         // The function's index rides where a message's root-caller pid would.
         tessera::service::Message message{{arguments[0], arguments[1], arguments[2], arguments[3], arguments[4],
@@ -442,7 +459,7 @@ private:
                                           function};
         i64 status = ipc_upcall(*g_service, &message, align_down<uptr>(cursor_, 16));
         *result = message.words[0];
-        open_program_space();  // the upcall returned to the thread's own space
+        arch::user_access_begin();  // the FS's space is still active (ipc_upcall, lent stack)
         return status;
     }
     void run_deferred() {
@@ -571,13 +588,17 @@ i64 host_ops(FsSpace& space, u64 op, u64 a, u64 b, u64 c, u64 e) {
     }
     case kPageRef: {
         auto* log = static_cast<PageLog*>(current_thread()->fs_page_log);
-        for (u64 i = 0; i < b; ++i) {
-            uptr va;
-            if (!space.read(&va, a + i * sizeof(uptr), sizeof(uptr))) return kFault;
-            u64 phys = va ? space.frame_at(va) : 0;
-            if (!phys) continue;
-            mm::user_page_share(phys);
-            if (log && log->count < PageLog::kMax) log->pages[log->count++] = {va, phys};
+        uptr chunk[PageLog::kMax];
+        for (u64 done = 0; done < b;) {
+            usize n = min<usize>(b - done, PageLog::kMax);
+            if (!space.read(chunk, a + done * sizeof(uptr), n * sizeof(uptr))) return kFault;
+            for (usize i = 0; i < n; ++i) {
+                u64 phys = chunk[i] ? space.frame_at(chunk[i]) : 0;
+                if (!phys) continue;
+                mm::user_page_share(phys);
+                if (log && log->count < PageLog::kMax) log->pages[log->count++] = {chunk[i], phys};
+            }
+            done += n;
         }
         return 0;
     }
@@ -762,6 +783,11 @@ bool start_program() {
     }
     LOG_ERROR("fs: the FS program hung while it was booted: file calls fail with EIO");
     return true;
+}
+
+void release_thread_stack(Thread* t) {
+    if (t->fs_stack) g_service->return_stack(t->fs_stack);
+    t->fs_stack = 0;
 }
 
 bool in_domain() { return g_domain != nullptr; }

@@ -16,6 +16,10 @@
 #include "fs/procfs.hpp"
 #include "fs/vfs.hpp"
 
+namespace kernel {
+struct Thread;
+}
+
 namespace kernel::shim::fsc {
 
 using fs::Credentials;
@@ -29,6 +33,8 @@ bool attach_module();
 // own thread boots it (boot_file_system). False when it did not start or ended before it
 // attached: the FS runs linked into the kernel instead.
 bool start_program();
+// A thread ends: the FS stack it kept (IC2) goes back to the FS's pool.
+void release_thread_stack(Thread* t);
 bool in_domain();   // IC1
 bool in_program();  // IC2
 // The isolation check (fs.fault_test): makes the FS store to a kernel variable. True when
