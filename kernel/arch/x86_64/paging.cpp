@@ -271,10 +271,9 @@ void for_each_user_page(u64 root, const UserPageVisitor& visit) { for_each_user_
 
 void for_each_user_page_in(u64 root, uptr from, uptr to, const UserPageVisitor& visit) {
     const u64* pml4 = phys_to_ptr<u64>(root);
-    for (unsigned i = 0; i < 256; ++i) {
+    for (unsigned i = static_cast<unsigned>(min<uptr>(from >> 39, 256)); i < 256; ++i) {
         if (visit.stop && *visit.stop) return;
         uptr va = uptr{i} << 39;
-        if (va + (uptr{1} << 39) <= from) continue;
         if (va >= to) break;
         if (pml4[i] & kPresent) visit_level(pml4[i] & kAddressMask, 2, va, from, to, visit);
     }
