@@ -325,7 +325,7 @@ i64 ipc_upcall(Service& service, void* raw_message, uptr lent_stack) {
     u.home->count_call();
 
     arch::make_user_frame(&user, service.entry(), stack.value() - 8, message->words[0]);
-    if (!interrupts_were_on) user.rflags &= ~arch::kRflagsIf;
+    if (!interrupts_were_on && !lent_stack) user.rflags &= ~arch::kRflagsIf;
     user.rsi = message->words[1];
     user.rdx = message->words[2];
     user.r10 = message->words[3];

@@ -85,6 +85,10 @@ public:
     virtual bool read(void* out, u64 from, usize bytes) = 0;
     virtual bool write(u64 to, const void* in, usize bytes) = 0;
     virtual bool dead() = 0;
+    // Whether the FS's calls run under the Env's lock (g_linux_lock), which the kernel's
+    // devices and procfs provider expect: IC1. At IC2 the FS runs preemptible under a
+    // sleeping lock of its own, and host operations take the Env's lock where needed.
+    virtual bool runs_under_env_lock() = 0;
 };
 
 class DomainSpace final : public FsSpace {
@@ -107,6 +111,7 @@ public:
         return true;
     }
     bool dead() override { return d_.dead(); }
+    bool runs_under_env_lock() override { return true; }
 
 private:
     ic1::Domain& d_;
@@ -161,6 +166,7 @@ public:
     bool read(void* out, u64 from, usize bytes) override { return arch::copy_from_user(out, from, bytes); }
     bool write(u64 to, const void* in, usize bytes) override { return arch::copy_to_user(to, in, bytes); }
     bool dead() override { return fs_.dead(); }
+    bool runs_under_env_lock() override { return false; }
 
 private:
     Result<uptr> take_slots(usize) {
@@ -281,13 +287,15 @@ struct PageLog {
 };
 
 // Why a call could not be made at all: the FS at IC2 is entered only by threads with a
-// user context (kernel threads have no user mode to lend it).
-i64 no_user_context(Export function) {
+// user context (kernel threads have no user mode to lend it) that hold no spinlock (its
+// lock sleeps).
+i64 unusable_context(Export function) {
     static bool said = false;
     if (!said) {
         said = true;
-        LOG_ERROR("fs: %s from kernel thread %s: the FS at IC2 runs on user threads only; the call fails with EIO",
-                  kExportNames[function], current_thread()->name);
+        LOG_ERROR("fs: %s from %s thread %s: the FS at IC2 is called from user threads with interrupts on only; "
+                  "the call fails with EIO",
+                  kExportNames[function], current_thread()->user ? "a user" : "kernel", current_thread()->name);
     }
     return -linux_errno::kEIO;
 }
@@ -305,7 +313,7 @@ DeferredRelease* g_deferred TA_GUARDED(g_deferred_lock) = nullptr;
 
 // True when the release was queued (the FS is at IC2 and this thread cannot enter it).
 bool defer_release(Export function, u64 a0, u64 a1 = 0) {
-    if (!g_service || current_thread()->user) return false;
+    if (!g_service || (current_thread()->user && arch::interrupts_enabled())) return false;
     auto* d = knew<DeferredRelease>();
     if (!d) {
         LOG_WARN("fs: no memory to defer %s from kernel thread %s: the reference is lost", kExportNames[function],
@@ -328,7 +336,7 @@ DeferredRelease* take_deferred() {
 }
 
 [[gnu::noinline]] i64 call_failed(Export function, i64 status) {
-    return status == tessera::kErrNoSyscall ? no_user_context(function) : failed(status);
+    return status == tessera::kErrNoSyscall ? unusable_context(function) : failed(status);
 }
 
 // One call into the FS, under the FS lock: the kernel takes it around the call (the FS's
@@ -345,14 +353,20 @@ class Call {
 public:
     enum Lock { kTake, kHeldByCaller };
     explicit Call(Lock lock = kTake) : take_lock_(lock == kTake) {
-        if (g_domain) domain_call_ = new (domain_call_storage_) ic1::DomainCall(*g_domain);
+        if (!g_domain) {
+            enter_program();
+            return;
+        }
+        domain_call_ = new (domain_call_storage_) ic1::DomainCall(*g_domain);
         if (take_lock_) fs::env().lock();
-        if (!g_domain) take_program_stack();
     }
     ~Call() {
-        if (top_) return_program_stack();
+        if (!g_domain) {
+            leave_program();
+            return;
+        }
         if (take_lock_) fs::env().unlock();
-        if (domain_call_) domain_call_->~DomainCall();
+        domain_call_->~DomainCall();
         // After the call, outside the FS lock: when the caller holds no spinlock either.
         if (__atomic_load_n(&g_released_count, __ATOMIC_RELAXED) && arch::interrupts_enabled()) unmap_released_pages();
     }
@@ -420,11 +434,15 @@ public:
 
 private:
     // IC2, out of line (the IC1 path stays small enough to inline).
-    // The stack: the one the thread keeps (taken while in use, so a nested call, from a
-    // host operation, gets another from the pool).
-    [[gnu::noinline]] void take_program_stack() {
+    // IC2: the FS's (sleeping) lock, then the stack the thread keeps (taken while in use,
+    // so that a nested call gets another from the pool), then the FS's address space with
+    // SMAP open and interrupts off, so that no switch can take the space away while the
+    // kernel writes through it. The FS itself runs with interrupts on (ipc_upcall).
+    [[gnu::noinline]] void enter_program() {
         Thread* t = current_thread();
-        if (!g_service || !t->user) return;  // run fails: no_user_context
+        if (!g_service || !t->user || !arch::interrupts_enabled()) return;  // run fails: unusable_context
+        program_lock();
+        locked_ = true;
         if (t->fs_stack) {
             top_ = t->fs_stack;
             t->fs_stack = 0;
@@ -435,19 +453,27 @@ private:
         }
         cursor_ = top_;
         floor_ = top_ - kStackSize + kRunSpace;
-        open_program_space();
+        arch::disable_interrupts();
+        g_service->owner().address_space().activate();
+        arch::user_access_begin();
     }
-    [[gnu::noinline]] void return_program_stack() {
-        arch::user_access_end();
-        ipc_activate_current_space();
-        Thread* t = current_thread();
-        if (!t->fs_stack)
-            t->fs_stack = top_;
-        else
-            g_service->return_stack(top_);
+    [[gnu::noinline]] void leave_program() {
+        if (top_) {
+            arch::user_access_end();
+            ipc_activate_current_space();
+            arch::enable_interrupts();
+            Thread* t = current_thread();
+            if (!t->fs_stack)
+                t->fs_stack = top_;
+            else
+                g_service->return_stack(top_);
+        }
+        if (locked_) program_unlock();
+        // Pages the FS let go of leave its memory now, outside every lock.
+        if (__atomic_load_n(&g_released_count, __ATOMIC_RELAXED)) unmap_released_pages();
     }
     [[gnu::noinline]] i64 program_call(Export function, const u64 (&arguments)[6], u64* result) {
-        if (!current_thread()->user) return tessera::kErrNoSyscall;
+        if (!locked_) return tessera::kErrNoSyscall;
         if (!top_) return tessera::kErrNoMemory;
         run_deferred();
         return upcall(function, arguments, result);
@@ -457,6 +483,7 @@ private:
         tessera::service::Message message{{arguments[0], arguments[1], arguments[2], arguments[3], arguments[4],
                                            arguments[5]},
                                           function};
+        arch::user_access_end();
         i64 status = ipc_upcall(*g_service, &message, align_down<uptr>(cursor_, 16));
         *result = message.words[0];
         arch::user_access_begin();  // the FS's space is still active (ipc_upcall, lent stack)
@@ -471,14 +498,11 @@ private:
             d = next;
         }
     }
-    void open_program_space() {
-        g_service->owner().address_space().activate();
-        arch::user_access_begin();
-    }
 
     alignas(ic1::DomainCall) u8 domain_call_storage_[sizeof(ic1::DomainCall)];
     ic1::DomainCall* domain_call_ = nullptr;
     uptr top_ = 0, cursor_ = 0, floor_ = 0;  // IC2: the stack lent to the upcall
+    bool locked_ = false;                     // IC2: this call holds the FS's lock
     bool take_lock_;
     i64 error_ = 0;
 };
@@ -542,12 +566,31 @@ fs::ProcProvider g_provider{};
 
 const KernelDevice* device_of(u64 handle) { return handle < g_device_count ? &g_devices[handle] : nullptr; }
 
+// Page-cache pages the FS holds (allocated and not yet let go of), for /proc/meminfo: asked
+// from inside an FS call (procfs's provider), where a FS at IC2 cannot be entered again.
+u64 g_cache_pages = 0;
+
 // A kernel buffer for data passing between a host operation and the FS's memory.
 struct HostBuffer {
     explicit HostBuffer(usize bytes) : data(bytes ? static_cast<u8*>(kmalloc(bytes)) : nullptr) {}
     ~HostBuffer() { kfree(data); }
     TESSERA_NO_COPY(HostBuffer);
     u8* data;
+};
+
+// The Env's lock around a host operation that needs it, unless the call holds it already.
+class EnvLock {
+public:
+    explicit EnvLock(FsSpace& space) : take_(!space.runs_under_env_lock()) {
+        if (take_) fs::env().lock();
+    }
+    ~EnvLock() {
+        if (take_) fs::env().unlock();
+    }
+    TESSERA_NO_COPY(EnvLock);
+
+private:
+    bool take_;
 };
 
 i64 host_ops(FsSpace& space, u64 op, u64 a, u64 b, u64 c, u64 e) {
@@ -561,7 +604,9 @@ i64 host_ops(FsSpace& space, u64 op, u64 a, u64 b, u64 c, u64 e) {
         return 0;
     case kWait: {
         fs::WaitQueue* q = queue_of(a);
-        return q ? env.wait(q) : 0;  // drops the FS lock while asleep and takes it again
+        if (!q) return 0;
+        EnvLock lock(space);
+        return env.wait(q);  // drops the FS's lock while asleep and takes it again
     }
     case kWakeAll:
         if (fs::WaitQueue* q = queue_of(a)) env.wake_all(q);
@@ -584,6 +629,7 @@ i64 host_ops(FsSpace& space, u64 op, u64 a, u64 b, u64 c, u64 e) {
             mm::free_page_phys(phys.value());
             return 0;
         }
+        __atomic_fetch_add(&g_cache_pages, 1, __ATOMIC_RELAXED);
         return static_cast<i64>(va.value());
     }
     case kPageRef: {
@@ -607,6 +653,7 @@ i64 host_ops(FsSpace& space, u64 op, u64 a, u64 b, u64 c, u64 e) {
         // g_released), and lives on while a mapping or a reader still holds it.
         if (!space.in_window(a) || !space.frame_at(a)) return 0;
         if (!queue_released_page(a)) LOG_WARN("fs: no memory to queue a released page: it stays mapped in the FS");
+        __atomic_fetch_sub(&g_cache_pages, 1, __ATOMIC_RELAXED);
         return 0;
     case kPageHolders: {
         u64 phys = space.frame_at(a);
@@ -619,9 +666,14 @@ i64 host_ops(FsSpace& space, u64 op, u64 a, u64 b, u64 c, u64 e) {
         if (c && !buffer.data) return kNoMemory;
         if (op == kDeviceWrite) {
             if (!space.read(buffer.data, b, c)) return kFault;
+            EnvLock lock(space);
             return dev->ops->write(dev->context, buffer.data, c, e);
         }
-        i64 n = dev->ops->read(dev->context, buffer.data, c, e);
+        i64 n;
+        {
+            EnvLock lock(space);
+            n = dev->ops->read(dev->context, buffer.data, c, e);
+        }
         if (n > 0 && !space.write(b, buffer.data, static_cast<usize>(n))) return kFault;
         return n;
     }
@@ -632,20 +684,27 @@ i64 host_ops(FsSpace& space, u64 op, u64 a, u64 b, u64 c, u64 e) {
         // a page at most was reserved for it (ioctl below).
         u8 argument[arch::kPageSize];
         if (c && !space.read(argument, c, sizeof(argument))) return kFault;
-        i64 r = dev->ops->ioctl(dev->context, b, c ? argument : nullptr);
+        i64 r;
+        {
+            EnvLock lock(space);
+            r = dev->ops->ioctl(dev->context, b, c ? argument : nullptr);
+        }
         if (c && !space.write(c, argument, sizeof(argument))) return kFault;
         return r;
     }
     case kDevicePoll: {
         const KernelDevice* dev = device_of(a);
+        EnvLock lock(space);
         return dev && dev->ops->poll ? dev->ops->poll(dev->context) : 0;
     }
     case kDeviceOpen: {
         const KernelDevice* dev = device_of(a);
+        EnvLock lock(space);
         return dev && dev->ops->open ? dev->ops->open(dev->context, static_cast<u32>(b)) : 0;
     }
     case kDeviceRelease: {
         const KernelDevice* dev = device_of(a);
+        EnvLock lock(space);
         if (dev && dev->ops->release) dev->ops->release(dev->context, static_cast<u32>(b));
         return 0;
     }
@@ -656,7 +715,11 @@ i64 host_ops(FsSpace& space, u64 op, u64 a, u64 b, u64 c, u64 e) {
         if (max && !ids.data) return 0;
         auto* list = reinterpret_cast<u32*>(ids.data);
         // How many exist, which may be more than fit: the FS asks again with more room.
-        usize n = op == kProcListPids ? g_provider.list_pids(list, max) : g_provider.list_fds(static_cast<u32>(a), list, max);
+        usize n;
+        {
+            EnvLock lock(space);
+            n = op == kProcListPids ? g_provider.list_pids(list, max) : g_provider.list_fds(static_cast<u32>(a), list, max);
+        }
         return space.write(out, list, min(n, max) * sizeof(u32)) ? static_cast<i64>(n) : 0;
     }
     case kProcGenerate: case kProcLink: {
@@ -670,8 +733,12 @@ i64 host_ops(FsSpace& space, u64 op, u64 a, u64 b, u64 c, u64 e) {
         HostBuffer text(e);
         if (e && !text.data) return kNoMemory;
         auto* buffer = reinterpret_cast<char*>(text.data);
-        i64 r = op == kProcGenerate ? g_provider.generate(static_cast<u32>(a), name, buffer, e)
+        i64 r;
+        {
+            EnvLock lock(space);
+            r = op == kProcGenerate ? g_provider.generate(static_cast<u32>(a), name, buffer, e)
                                     : g_provider.link(static_cast<u32>(a), name, buffer, e);
+        }
         if (r > 0 && !space.write(c, buffer, min<usize>(static_cast<usize>(r), e))) return kFault;
         return r;
     }
@@ -1221,7 +1288,7 @@ void poll_notify() {
 
 void poll_notify_locked() {
     if (!g_space) return fs::poll_notify_locked();
-    if (g_service && !current_thread()->user) {
+    if (g_service) {
         // The console's input thread cannot enter the FS at IC2: it wakes the pollers,
         // and the FS publishes the device's new readiness before they sleep again
         // (fs::poll_wait).
@@ -1277,6 +1344,7 @@ i64 read_pages(Node* node, u64 offset, usize count, u8** pages, u32* lengths) {
 
 u64 page_cache_pages() {
     if (!g_space) return fs::page_cache_pages();
+    if (g_service) return __atomic_load_n(&g_cache_pages, __ATOMIC_RELAXED);
     Call call(Call::kHeldByCaller);  // procfs's provider asks, from inside an FS call
     i64 r = call.run(k_page_cache_pages);
     return r < 0 ? 0 : static_cast<u64>(r);

@@ -61,18 +61,42 @@ void fs_unlock() TA_NO_THREAD_SAFETY_ANALYSIS {
 fs::WaitQueue* wait_create() { return reinterpret_cast<fs::WaitQueue*>(knew<WaitQueue>()); }
 void wait_destroy(fs::WaitQueue* q) { kdelete(reinterpret_cast<WaitQueue*>(q)); }
 
+// The FS's lock when it runs at IC2 (fs_client.cpp): the FS runs in user mode and may be
+// preempted, so its lock sleeps. Its state is guarded by g_linux_lock, the lock of the
+// FS's waits, so that a wait gives both up at once (wait below).
+Thread* g_program_lock_owner TA_GUARDED(g_linux_lock) = nullptr;
+WaitQueue g_program_lock_waiters;
+
+void program_lock_locked() TA_REQ(g_linux_lock) {
+    while (g_program_lock_owner) (void)g_program_lock_waiters.wait_unlocking(g_linux_lock);
+    g_program_lock_owner = current_thread();
+}
+
+void program_unlock_locked() TA_REQ(g_linux_lock) {
+    g_program_lock_owner = nullptr;
+    g_program_lock_waiters.wake_one();
+}
+
+// With g_linux_lock held (the Env's lock), and at IC2 the FS's lock too when this thread
+// holds it: both are given up while asleep (for the FS's own waits and for those of the
+// kernel's devices it calls), as the FS's lock is at IC0 and IC1, where it is g_linux_lock.
 bool wait(fs::WaitQueue* q) TA_NO_THREAD_SAFETY_ANALYSIS {
     auto* queue = reinterpret_cast<WaitQueue*>(q);
+    bool program_lock = g_program_lock_owner == current_thread();
+    if (program_lock) program_unlock_locked();
     UserContext* u = current_thread()->user;
     LinuxProcess* l = u ? u->home->linux_state() : nullptr;
-    if (!l) {
+    bool woken = true;
+    if (!l)
         (void)queue->wait_unlocking(g_linux_lock);
-        return true;
-    }
-    if (!sleep_interruptible(*queue, u->linux_wait_deadline)) return false;
+    else if (!sleep_interruptible(*queue, u->linux_wait_deadline))
+        woken = false;
     // A poll/select deadline that passed ends the FS's wait like an interruption; the shim
     // tells the two apart (poll_loop).
-    return !(u->linux_wait_deadline && uptime_ns() >= u->linux_wait_deadline);
+    else if (u->linux_wait_deadline && uptime_ns() >= u->linux_wait_deadline)
+        woken = false;
+    if (program_lock) program_lock_locked();
+    return woken;
 }
 
 void wake_all(fs::WaitQueue* q) { reinterpret_cast<WaitQueue*>(q)->wake_all(); }
@@ -80,6 +104,21 @@ void wake_all(fs::WaitQueue* q) { reinterpret_cast<WaitQueue*>(q)->wake_all(); }
 // Not a cryptographic generator: /dev/urandom until an entropy source exists (TCG's
 // RDRAND is switched off for deterministic benchmarks).
 }  // namespace
+
+void program_lock() {
+    IrqSpinLockGuard guard(g_linux_lock);
+    program_lock_locked();
+}
+
+void program_unlock() {
+    IrqSpinLockGuard guard(g_linux_lock);
+    program_unlock_locked();
+}
+
+bool program_lock_held() {
+    IrqSpinLockGuard guard(g_linux_lock);
+    return g_program_lock_owner == current_thread();
+}
 
 void random_bytes(void* buffer, usize length) {
     static u64 state = 0;
