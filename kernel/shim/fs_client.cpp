@@ -9,11 +9,11 @@
 //   IC1 (perf): a DomainCall; the FS runs in ring 0 with its domain's PKRS.
 //   IC2 (strict): the FS is a ring-3 process (services/fs/ic2_program.cpp); the stack is
 //     one of its service's, written through its address space with SMAP opened, and the
-//     FS runs as an upcall on the calling thread (ipc_upcall). Its code runs with
-//     interrupts off under the FS lock, as at IC1 (first step: a FS that loops forever
-//     stalls its CPU at both classes, until the FS has a lock of its own). Only threads
-//     with a user context can enter it: releases from kernel threads wait for the next
-//     call, and the console's input notification reaches pollers without entering it.
+//     FS runs as an upcall on the calling thread (ipc_upcall), preemptible, under a
+//     sleeping lock of its own (program_lock, fs_host.cpp) that its waits give up. Only
+//     user threads with interrupts on can enter it: releases from elsewhere (kernel
+//     threads, a thread that is ending) wait for the next call, and the console's input
+//     notification reaches pollers without entering it.
 //
 // The host side: the FS's Env operations are the kernel's own Env (fs_host.cpp, the one
 // the kernel-linked FS uses), behind checks that whatever the FS passes lies in its memory
