@@ -18,9 +18,16 @@ struct SmallPages final : mm::PageSource {
 };
 
 // Large allocations are buddy blocks; the order is remembered in the block's PageFrame so
-// kfree needs no size.
+// kfree needs no size. A few freed one-page blocks are kept for the next one-page request
+// (a path buffer per file syscall): handing a page back merges it with its buddies, and
+// taking one again splits a large block anew, a dozen list operations each way.
 struct LargePages final : mm::LargePageSource {
+    static constexpr usize kKeptPages = 16;
+    void* kept[kKeptPages];  // under g_heap_lock, like every call here
+    usize kept_count = 0;
+
     void* alloc_pages(usize count) override {
+        if (count == 1 && kept_count) return kept[--kept_count];
         unsigned order = 0;
         while ((usize{1} << order) < count) ++order;
         if (order > mm::kMaxOrder) return nullptr;
@@ -32,6 +39,12 @@ struct LargePages final : mm::LargePageSource {
         u64 phys = arch::virt_to_phys(reinterpret_cast<uptr>(p));
         mm::PageFrame* frame = mm::frame_of(phys);
         if (!frame) panic("kfree: %p is not kernel heap memory", p);
+        if (frame->order == 0 && kept_count < kKeptPages) {
+            for (usize i = 0; i < kept_count; ++i)
+                if (kept[i] == p) panic("kfree: %p freed twice", p);
+            kept[kept_count++] = p;
+            return;
+        }
         mm::free_pages_phys(phys, frame->order);
     }
 };
