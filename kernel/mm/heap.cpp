@@ -47,6 +47,9 @@ struct LargePages final : mm::LargePageSource {
         }
         mm::free_pages_phys(phys, frame->order);
     }
+    void release_kept() {
+        while (kept_count) mm::free_pages_phys(arch::virt_to_phys(reinterpret_cast<uptr>(kept[--kept_count])), 0);
+    }
 };
 
 SmallPages g_small_pages;
@@ -73,6 +76,11 @@ void* kzalloc(usize size) {
     void* p = kmalloc(size);
     if (p) memset(p, 0, size);
     return p;
+}
+
+void heap_release_kept_pages() {
+    IrqSpinLockGuard guard(g_heap_lock);
+    g_large_pages.release_kept();
 }
 
 void kfree(void* p) {

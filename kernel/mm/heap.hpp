@@ -13,6 +13,9 @@ void heap_init();
 void* kmalloc(usize size);
 void* kzalloc(usize size);
 void kfree(void* p);
+// Gives the few one-page blocks the heap keeps for reuse back to the page allocator (for
+// exact page counts: the allocator's leak checks).
+void heap_release_kept_pages();
 
 namespace mm {
 PageSource* kernel_page_source();

@@ -42,6 +42,7 @@ void drain_here(void*) { mm::drain_page_cache(); }
 
 // Empties every CPU's page cache, so free_pages alone counts every page not in use.
 bool drain_all_page_caches() {
+    heap_release_kept_pages();
     for (u32 i = 0; i < g_cpu_count; ++i)
         if (cpu_online(i) && !run_on_cpu(i, drain_here, nullptr)) return false;
     return true;

@@ -879,6 +879,24 @@ bool fault_test() {
     return stopped;
 }
 
+bool spin_test() {
+    if (!g_service) {
+        LOG_WARN("fs: fs.spin_test needs the FS at IC2 (the strict manifest)");
+        return false;
+    }
+    constexpr u64 kSpin = 100 * kNsPerMs;
+    u64 before = __atomic_load_n(&current_cpu().interrupts, __ATOMIC_RELAXED);  // one CPU: the thread stays here
+    {
+        Call call;
+        call.run(k_spin_for_test, kSpin);
+    }
+    u64 taken = __atomic_load_n(&current_cpu().interrupts, __ATOMIC_RELAXED) - before;
+    LOG_INFO("fs: spin test: the FS ran %llu ms; its CPU took %llu interrupts meanwhile: %s",
+             static_cast<unsigned long long>(kSpin / kNsPerMs), static_cast<unsigned long long>(taken),
+             taken ? "it runs preemptible" : "NOT PREEMPTIBLE");
+    return taken > 0;
+}
+
 u64 page_phys(const void* page) { return arch::virt_to_phys(reinterpret_cast<uptr>(page)); }
 
 usize max_transfer() { return g_space ? kMaxTransfer : ~usize{0}; }

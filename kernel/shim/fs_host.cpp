@@ -186,6 +186,7 @@ void boot_file_system() {
         LOG_ERROR("fs: cannot mount procfs on /proc (errno %lld)", static_cast<long long>(-r));
     console_init();
     if (kernel_command_line().has("fs.fault_test")) (void)fsc::fault_test();
+    if (kernel_command_line().has("fs.spin_test")) (void)fsc::spin_test();
     LOG_INFO("fs: %s; root unpacked from the boot archive, devfs on /dev, procfs on /proc, console on /dev/console",
              fsc::in_domain()    ? "the FS runs in its own PKS domain (IC1)"
              : fsc::in_program() ? "the FS runs in its own process (IC2)"

@@ -29,6 +29,7 @@ i64 mknod_packed(const MknodArguments* a);
 i64 mount_procfs_remote(const char* path);
 i64 devfs_register_remote(const char* name, u32 major, u32 minor, u32 perm, u64 handle, u32 present);
 void fault_for_test(volatile u64* target);
+void spin_for_test(u64 nanoseconds);
 
 enum HostOp : u64 {
     kWaitCreate,   // -> queue handle

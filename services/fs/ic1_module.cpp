@@ -175,6 +175,13 @@ i64 mount_procfs_remote(const char* path) {
 // What a FS gone wrong would do: write where the kernel says (its own memory, for the test).
 void fault_for_test(volatile u64* target) { *target = 0xdead; }
 
+// A FS busy for a while (fs.spin_test: whether the kernel still takes interrupts meanwhile).
+void spin_for_test(u64 nanoseconds) {
+    u64 end = g_module.runtime.clock_ns() + nanoseconds;
+    while (g_module.runtime.clock_ns() < end) {
+    }
+}
+
 // A device whose driver is the kernel's: `present` (host_ops.hpp) says which callbacks it
 // has, so that missing ones keep devfs's defaults (EOF, EINVAL, ENOTTY, always ready).
 i64 devfs_register_remote(const char* name, u32 major, u32 minor, u32 perm, u64 handle, u32 present) {
