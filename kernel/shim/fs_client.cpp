@@ -441,7 +441,9 @@ private:
     [[gnu::noinline]] void enter_program() {
         Thread* t = current_thread();
         if (!g_service || !t->user || !arch::interrupts_enabled()) return;  // run fails: unusable_context
-        program_lock();
+        // A call from inside a call (a host operation of the FS's) already holds the lock.
+        owns_lock_ = !program_lock_held();
+        if (owns_lock_) program_lock();
         locked_ = true;
         if (t->fs_stack) {
             top_ = t->fs_stack;
@@ -468,7 +470,7 @@ private:
             else
                 g_service->return_stack(top_);
         }
-        if (locked_) program_unlock();
+        if (owns_lock_) program_unlock();
         // Pages the FS let go of leave its memory now, outside every lock.
         if (__atomic_load_n(&g_released_count, __ATOMIC_RELAXED)) unmap_released_pages();
     }
@@ -502,7 +504,8 @@ private:
     alignas(ic1::DomainCall) u8 domain_call_storage_[sizeof(ic1::DomainCall)];
     ic1::DomainCall* domain_call_ = nullptr;
     uptr top_ = 0, cursor_ = 0, floor_ = 0;  // IC2: the stack lent to the upcall
-    bool locked_ = false;                     // IC2: this call holds the FS's lock
+    bool locked_ = false;                     // IC2: the FS's lock is held (by this call or its caller)
+    bool owns_lock_ = false;                  // IC2: this call took it
     bool take_lock_;
     i64 error_ = 0;
 };
