@@ -127,6 +127,10 @@ void activate_user_space(UserContext& u) {
 
 // Ends an upcall: the results (or `status`) go to the waiting kernel code, which resumes.
 [[noreturn]] void finish_upcall(arch::TrapFrame& f, UserContext& u, i64 status) {
+    // A lent stack's caller reads the results through the service's address space: no
+    // switch may come between here and its resumption, or the thread would come back in
+    // its own space (the one u.domain names from the next line on).
+    if (u.frames[u.depth - 1].stack_kind == StackKind::Lent) arch::disable_interrupts();
     InvocationFrame& frame = u.frames[--u.depth];
     auto* message = static_cast<tessera::service::Message*>(frame.message);
     if (status == tessera::kOk) {

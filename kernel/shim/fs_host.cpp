@@ -62,19 +62,29 @@ fs::WaitQueue* wait_create() { return reinterpret_cast<fs::WaitQueue*>(knew<Wait
 void wait_destroy(fs::WaitQueue* q) { kdelete(reinterpret_cast<WaitQueue*>(q)); }
 
 // The FS's lock when it runs at IC2 (fs_client.cpp): the FS runs in user mode and may be
-// preempted, so its lock sleeps. Its state is guarded by g_linux_lock, the lock of the
-// FS's waits, so that a wait gives both up at once (wait below).
-Thread* g_program_lock_owner TA_GUARDED(g_linux_lock) = nullptr;
+// preempted, so its lock sleeps. Uncontended, it is one atomic operation each way. Waiters
+// sleep under g_linux_lock, the lock of the FS's waits, so that a wait gives both up at
+// once (wait below), and a release that sees waiters wakes one under it too: a waiter that
+// marked the lock contended holds g_linux_lock until it sleeps, so no wakeup is lost.
+enum : u32 { kFree, kHeld, kContended };
+u32 g_program_lock = kFree;
+Thread* g_program_lock_owner = nullptr;  // written by the owner only
 WaitQueue g_program_lock_waiters;
 
 void program_lock_locked() TA_REQ(g_linux_lock) {
-    while (g_program_lock_owner) (void)g_program_lock_waiters.wait_unlocking(g_linux_lock);
+    while (__atomic_exchange_n(&g_program_lock, kContended, __ATOMIC_ACQUIRE) != kFree)
+        (void)g_program_lock_waiters.wait_unlocking(g_linux_lock);
     __atomic_store_n(&g_program_lock_owner, current_thread(), __ATOMIC_RELAXED);
 }
 
-void program_unlock_locked() TA_REQ(g_linux_lock) {
+// True when a waiter may be asleep (the caller wakes one, under g_linux_lock).
+bool program_release() {
     __atomic_store_n(&g_program_lock_owner, nullptr, __ATOMIC_RELAXED);
-    g_program_lock_waiters.wake_one();
+    return __atomic_exchange_n(&g_program_lock, kFree, __ATOMIC_RELEASE) == kContended;
+}
+
+void program_unlock_locked() TA_REQ(g_linux_lock) {
+    if (program_release()) g_program_lock_waiters.wake_one();
 }
 
 // With g_linux_lock held (the Env's lock), and at IC2 the FS's lock too when this thread
@@ -82,7 +92,7 @@ void program_unlock_locked() TA_REQ(g_linux_lock) {
 // kernel's devices it calls), as the FS's lock is at IC0 and IC1, where it is g_linux_lock.
 bool wait(fs::WaitQueue* q) TA_NO_THREAD_SAFETY_ANALYSIS {
     auto* queue = reinterpret_cast<WaitQueue*>(q);
-    bool program_lock = g_program_lock_owner == current_thread();
+    bool program_lock = __atomic_load_n(&g_program_lock_owner, __ATOMIC_RELAXED) == current_thread();
     if (program_lock) program_unlock_locked();
     UserContext* u = current_thread()->user;
     LinuxProcess* l = u ? u->home->linux_state() : nullptr;
@@ -106,13 +116,19 @@ void wake_all(fs::WaitQueue* q) { reinterpret_cast<WaitQueue*>(q)->wake_all(); }
 }  // namespace
 
 void program_lock() {
+    u32 expected = kFree;
+    if (__atomic_compare_exchange_n(&g_program_lock, &expected, kHeld, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&g_program_lock_owner, current_thread(), __ATOMIC_RELAXED);
+        return;
+    }
     IrqSpinLockGuard guard(g_linux_lock);
     program_lock_locked();
 }
 
 void program_unlock() {
+    if (!program_release()) return;
     IrqSpinLockGuard guard(g_linux_lock);
-    program_unlock_locked();
+    g_program_lock_waiters.wake_one();
 }
 
 // Only the owner stores itself there, so a thread reads its own ownership without the lock.
