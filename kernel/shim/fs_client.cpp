@@ -85,10 +85,6 @@ public:
     virtual bool read(void* out, u64 from, usize bytes) = 0;
     virtual bool write(u64 to, const void* in, usize bytes) = 0;
     virtual bool dead() = 0;
-    // Whether the FS's calls run under the Env's lock (g_linux_lock), which the kernel's
-    // devices and procfs provider expect: IC1. At IC2 the FS runs preemptible under a
-    // sleeping lock of its own, and host operations take the Env's lock where needed.
-    virtual bool runs_under_env_lock() = 0;
 };
 
 class DomainSpace final : public FsSpace {
@@ -111,7 +107,6 @@ public:
         return true;
     }
     bool dead() override { return d_.dead(); }
-    bool runs_under_env_lock() override { return true; }
 
 private:
     ic1::Domain& d_;
@@ -166,7 +161,6 @@ public:
     bool read(void* out, u64 from, usize bytes) override { return arch::copy_from_user(out, from, bytes); }
     bool write(u64 to, const void* in, usize bytes) override { return arch::copy_to_user(to, in, bytes); }
     bool dead() override { return fs_.dead(); }
-    bool runs_under_env_lock() override { return false; }
 
 private:
     Result<uptr> take_slots(usize) {
@@ -205,10 +199,11 @@ ic1::Domain* g_domain = nullptr;  // IC1: its domain
 uptr g_functions[kExportCount];   // IC1: the exported functions' addresses
 Service* g_service = nullptr;     // IC2: its entry (a reference), in its process
 
-// Pages the FS let go of wait here until no lock is held: taking them out of the domain
-// needs a TLB shootdown, which must not run with interrupts off while another CPU spins
-// with them off on the FS lock this thread holds. Each keeps its reference until then, so
-// no frame is reused while the FS could still reach it.
+// Pages the FS let go of wait here until the call has ended: taking them out of the FS's
+// memory needs a TLB shootdown, which must not run with interrupts off while another CPU
+// spins with them off on a lock this thread may hold (host operations run some of their
+// work under the Env's spinlock). Each keeps its reference until then, so no frame is
+// reused while the FS could still reach it.
 SpinLock g_released_lock;
 uptr* g_released TA_GUARDED(g_released_lock) = nullptr;
 usize g_released_count TA_GUARDED(g_released_lock) = 0;
@@ -339,33 +334,35 @@ DeferredRelease* take_deferred() {
     return status == tessera::kErrNoSyscall ? unusable_context(function) : failed(status);
 }
 
-// One call into the FS, under the FS lock: the kernel takes it around the call (the FS's
-// own lock operations are empty), unless the caller holds it already (the console's
-// poll_notify_locked, procfs's provider asking page_cache_pages from inside an FS call,
-// and read_to_user/write_from_user, which take it only around the call itself so that
-// data may be copied from and to user memory outside it: a user fault may call the FS).
-// A FS that dies holding it leaves nothing locked.
+// One call into the FS, under the FS's lock (service_lock, fs_host.cpp): the kernel takes
+// it around the call (the FS's own lock operations are empty), unless this thread holds it
+// already (a call from one of the FS's host operations) or the caller takes it itself
+// around the call only (read_to_user/write_from_user at IC1, so that data may be copied
+// from and to user memory outside it: a user fault may call the FS). The FS runs with
+// interrupts on, preemptible, at IC1 and IC2. A FS that dies holding the lock leaves
+// nothing locked.
 //
-// At IC2 the argument space is the FS's memory: from the constructor to the destructor
-// (with the lock held, so interrupts are off) its address space is active and SMAP open,
-// except while the FS runs; the thread's own space comes back at the end.
+// At IC2 the argument space is the FS's memory: from the constructor to the destructor its
+// address space is active, SMAP open and interrupts off (no switch may take the space
+// away), except while the FS runs; the thread's own space comes back at the end.
 class Call {
 public:
-    enum Lock { kTake, kHeldByCaller };
-    explicit Call(Lock lock = kTake) : take_lock_(lock == kTake) {
+    enum Lock { kTake, kTakenByCaller };
+    explicit Call(Lock lock = kTake) {
         if (!g_domain) {
             enter_program();
             return;
         }
         domain_call_ = new (domain_call_storage_) ic1::DomainCall(*g_domain);
-        if (take_lock_) fs::env().lock();
+        owns_lock_ = lock == kTake && !service_lock_held();
+        if (owns_lock_) service_lock();
     }
     ~Call() {
         if (!g_domain) {
             leave_program();
             return;
         }
-        if (take_lock_) fs::env().unlock();
+        if (owns_lock_) service_unlock();
         domain_call_->~DomainCall();
         // After the call, outside the FS lock: when the caller holds no spinlock either.
         if (__atomic_load_n(&g_released_count, __ATOMIC_RELAXED) && arch::interrupts_enabled()) unmap_released_pages();
@@ -442,8 +439,8 @@ private:
         Thread* t = current_thread();
         if (!g_service || !t->user || !arch::interrupts_enabled()) return;  // run fails: unusable_context
         // A call from inside a call (a host operation of the FS's) already holds the lock.
-        owns_lock_ = !program_lock_held();
-        if (owns_lock_) program_lock();
+        owns_lock_ = !service_lock_held();
+        if (owns_lock_) service_lock();
         locked_ = true;
         if (t->fs_stack) {
             top_ = t->fs_stack;
@@ -470,7 +467,7 @@ private:
             else
                 g_service->return_stack(top_);
         }
-        if (owns_lock_) program_unlock();
+        if (owns_lock_) service_unlock();
         // Pages the FS let go of leave its memory now, outside every lock.
         if (__atomic_load_n(&g_released_count, __ATOMIC_RELAXED)) unmap_released_pages();
     }
@@ -505,8 +502,7 @@ private:
     ic1::DomainCall* domain_call_ = nullptr;
     uptr top_ = 0, cursor_ = 0, floor_ = 0;  // IC2: the stack lent to the upcall
     bool locked_ = false;                     // IC2: the FS's lock is held (by this call or its caller)
-    bool owns_lock_ = false;                  // IC2: this call took it
-    bool take_lock_;
+    bool owns_lock_ = false;                  // this call took the FS's lock
     i64 error_ = 0;
 };
 
@@ -570,7 +566,8 @@ fs::ProcProvider g_provider{};
 const KernelDevice* device_of(u64 handle) { return handle < g_device_count ? &g_devices[handle] : nullptr; }
 
 // Page-cache pages the FS holds (allocated and not yet let go of), for /proc/meminfo: asked
-// from inside an FS call (procfs's provider), where a FS at IC2 cannot be entered again.
+// from inside an FS call (procfs's provider, under the Env's lock), where the FS cannot be
+// entered again.
 u64 g_cache_pages = 0;
 
 // A kernel buffer for data passing between a host operation and the FS's memory.
@@ -581,19 +578,14 @@ struct HostBuffer {
     u8* data;
 };
 
-// The Env's lock around a host operation that needs it, unless the call holds it already.
+// The Env's lock (g_linux_lock) around a host operation that needs it: the kernel's devices
+// and procfs provider expect it, as the FS's own sleeps do. The FS itself runs under the
+// service lock, not under this one.
 class EnvLock {
 public:
-    explicit EnvLock(FsSpace& space) : take_(!space.runs_under_env_lock()) {
-        if (take_) fs::env().lock();
-    }
-    ~EnvLock() {
-        if (take_) fs::env().unlock();
-    }
+    EnvLock() { fs::env().lock(); }
+    ~EnvLock() { fs::env().unlock(); }
     TESSERA_NO_COPY(EnvLock);
-
-private:
-    bool take_;
 };
 
 i64 host_ops(FsSpace& space, u64 op, u64 a, u64 b, u64 c, u64 e) {
@@ -608,7 +600,7 @@ i64 host_ops(FsSpace& space, u64 op, u64 a, u64 b, u64 c, u64 e) {
     case kWait: {
         fs::WaitQueue* q = queue_of(a);
         if (!q) return 0;
-        EnvLock lock(space);
+        EnvLock lock;
         return env.wait(q);  // drops the FS's lock while asleep and takes it again
     }
     case kWakeAll:
@@ -669,12 +661,12 @@ i64 host_ops(FsSpace& space, u64 op, u64 a, u64 b, u64 c, u64 e) {
         if (c && !buffer.data) return kNoMemory;
         if (op == kDeviceWrite) {
             if (!space.read(buffer.data, b, c)) return kFault;
-            EnvLock lock(space);
+            EnvLock lock;
             return dev->ops->write(dev->context, buffer.data, c, e);
         }
         i64 n;
         {
-            EnvLock lock(space);
+            EnvLock lock;
             n = dev->ops->read(dev->context, buffer.data, c, e);
         }
         if (n > 0 && !space.write(b, buffer.data, static_cast<usize>(n))) return kFault;
@@ -689,7 +681,7 @@ i64 host_ops(FsSpace& space, u64 op, u64 a, u64 b, u64 c, u64 e) {
         if (c && !space.read(argument, c, sizeof(argument))) return kFault;
         i64 r;
         {
-            EnvLock lock(space);
+            EnvLock lock;
             r = dev->ops->ioctl(dev->context, b, c ? argument : nullptr);
         }
         if (c && !space.write(c, argument, sizeof(argument))) return kFault;
@@ -697,17 +689,17 @@ i64 host_ops(FsSpace& space, u64 op, u64 a, u64 b, u64 c, u64 e) {
     }
     case kDevicePoll: {
         const KernelDevice* dev = device_of(a);
-        EnvLock lock(space);
+        EnvLock lock;
         return dev && dev->ops->poll ? dev->ops->poll(dev->context) : 0;
     }
     case kDeviceOpen: {
         const KernelDevice* dev = device_of(a);
-        EnvLock lock(space);
+        EnvLock lock;
         return dev && dev->ops->open ? dev->ops->open(dev->context, static_cast<u32>(b)) : 0;
     }
     case kDeviceRelease: {
         const KernelDevice* dev = device_of(a);
-        EnvLock lock(space);
+        EnvLock lock;
         if (dev && dev->ops->release) dev->ops->release(dev->context, static_cast<u32>(b));
         return 0;
     }
@@ -720,7 +712,7 @@ i64 host_ops(FsSpace& space, u64 op, u64 a, u64 b, u64 c, u64 e) {
         // How many exist, which may be more than fit: the FS asks again with more room.
         usize n;
         {
-            EnvLock lock(space);
+            EnvLock lock;
             n = op == kProcListPids ? g_provider.list_pids(list, max) : g_provider.list_fds(static_cast<u32>(a), list, max);
         }
         return space.write(out, list, min(n, max) * sizeof(u32)) ? static_cast<i64>(n) : 0;
@@ -738,7 +730,7 @@ i64 host_ops(FsSpace& space, u64 op, u64 a, u64 b, u64 c, u64 e) {
         auto* buffer = reinterpret_cast<char*>(text.data);
         i64 r;
         {
-            EnvLock lock(space);
+            EnvLock lock;
             r = op == kProcGenerate ? g_provider.generate(static_cast<u32>(a), name, buffer, e)
                                     : g_provider.link(static_cast<u32>(a), name, buffer, e);
         }
@@ -883,8 +875,8 @@ bool fault_test() {
 }
 
 bool spin_test() {
-    if (!g_service) {
-        LOG_WARN("fs: fs.spin_test needs the FS at IC2 (the strict manifest)");
+    if (!g_space) {
+        LOG_WARN("fs: fs.spin_test needs the FS in a domain or process of its own (perf: IC1, strict: IC2)");
         return false;
     }
     constexpr u64 kSpin = 100 * kNsPerMs;
@@ -1220,29 +1212,29 @@ i64 write(Node* node, u64* offset, const void* buffer, usize length, u32 flags) 
 }
 
 i64 read_to_user(Node* node, u64* offset, u64 user, usize length, u32 flags) {
-    Call call(Call::kHeldByCaller);  // the lock is taken around the call only, below
+    Call call(Call::kTakenByCaller);  // the lock is taken around the call only, below
     length = min(length, kMaxTransfer);
     u64* at = call.put(*offset);
     void* data = call.space(length);
     if (!at || !data) return kNoRoom;
-    fs::env().lock();
+    service_lock();
     i64 r = call.run(k_read, w(node), w(at), w(data), length, flags);
-    fs::env().unlock();
+    service_unlock();
     *offset = *at;
     if (r > 0 && !arch::copy_to_user(user, data, static_cast<usize>(r))) return -linux_errno::kEFAULT;
     return r;
 }
 
 i64 write_from_user(Node* node, u64* offset, u64 user, usize length, u32 flags) {
-    Call call(Call::kHeldByCaller);  // the lock is taken around the call only, below
+    Call call(Call::kTakenByCaller);  // the lock is taken around the call only, below
     length = min(length, kMaxTransfer);
     u64* at = call.put(*offset);
     void* data = call.space(length);
     if (!at || !data) return kNoRoom;
     if (!arch::copy_from_user(data, user, length)) return -linux_errno::kEFAULT;
-    fs::env().lock();
+    service_lock();
     i64 r = call.run(k_write, w(node), w(at), w(data), length, flags);
-    fs::env().unlock();
+    service_unlock();
     *offset = *at;
     return r;
 }
@@ -1309,18 +1301,13 @@ void poll_notify() {
 
 void poll_notify_locked() {
     if (!g_space) return fs::poll_notify_locked();
-    if (g_service) {
-        // The console's input thread cannot enter the FS at IC2: it wakes the pollers,
-        // and the FS publishes the device's new readiness before they sleep again
-        // (fs::poll_wait).
-        if (g_readiness_table) __atomic_fetch_add(&g_readiness_table->generation, 1, __ATOMIC_RELEASE);
-        IrqSpinLockGuard guard(g_queues_lock);
-        for (usize i = 0; i < g_queue_capacity; ++i)
-            if (g_queues[i]) fs::env().wake_all(g_queues[i]);
-        return;
-    }
-    Call call(Call::kHeldByCaller);
-    call.run(k_poll_notify_locked);
+    // The console's input thread holds g_linux_lock, so it cannot wait for the FS's lock
+    // (and at IC2 it could not enter the FS at all): it wakes the pollers, and the FS
+    // publishes the device's new readiness before they sleep again (fs::poll_wait).
+    if (g_readiness_table) __atomic_fetch_add(&g_readiness_table->generation, 1, __ATOMIC_RELEASE);
+    IrqSpinLockGuard guard(g_queues_lock);
+    for (usize i = 0; i < g_queue_capacity; ++i)
+        if (g_queues[i]) fs::env().wake_all(g_queues[i]);
 }
 
 i64 file_page(Node* node, u64 index, u8** page) {
@@ -1365,10 +1352,7 @@ i64 read_pages(Node* node, u64 offset, usize count, u8** pages, u32* lengths) {
 
 u64 page_cache_pages() {
     if (!g_space) return fs::page_cache_pages();
-    if (g_service) return __atomic_load_n(&g_cache_pages, __ATOMIC_RELAXED);
-    Call call(Call::kHeldByCaller);  // procfs's provider asks, from inside an FS call
-    i64 r = call.run(k_page_cache_pages);
-    return r < 0 ? 0 : static_cast<u64>(r);
+    return __atomic_load_n(&g_cache_pages, __ATOMIC_RELAXED);  // (see g_cache_pages)
 }
 
 usize reclaim_pages(usize wanted) {

@@ -41,8 +41,8 @@ bool in_program();  // IC2
 // PKS stopped it: the variable is intact and the FS's domain is dead (every later file call
 // fails with EIO, and the kernel runs on). Logs what happened.
 bool fault_test();
-// The preemption check (fs.spin_test, strict, one CPU): the FS at IC2 busy for 100 ms.
-// True when its CPU took interrupts meanwhile (it runs with them on). Logs what happened.
+// The preemption check (fs.spin_test, one CPU): the FS (IC1 or IC2) busy for 100 ms. True
+// when its CPU took interrupts meanwhile (it runs with them on). Logs what happened.
 bool spin_test();
 // The frame of a page-cache page the FS handed out (file_page, read_page,
 // file_page_around hand out kernel direct-map addresses, wherever the FS keeps the page).

@@ -61,39 +61,41 @@ void fs_unlock() TA_NO_THREAD_SAFETY_ANALYSIS {
 fs::WaitQueue* wait_create() { return reinterpret_cast<fs::WaitQueue*>(knew<WaitQueue>()); }
 void wait_destroy(fs::WaitQueue* q) { kdelete(reinterpret_cast<WaitQueue*>(q)); }
 
-// The FS's lock when it runs at IC2 (fs_client.cpp): the FS runs in user mode and may be
-// preempted, so its lock sleeps. Uncontended, it is one atomic operation each way. Waiters
+// The FS's lock when it runs as a service, at IC1 or IC2 (fs_client.cpp): the FS runs with
+// interrupts on and may be preempted, so its lock sleeps; it is not g_linux_lock, which
+// the shim's process calls need meanwhile. Uncontended, it is one atomic operation each
+// way. Waiters
 // sleep under g_linux_lock, the lock of the FS's waits, so that a wait gives both up at
 // once (wait below), and a release that sees waiters wakes one under it too: a waiter that
 // marked the lock contended holds g_linux_lock until it sleeps, so no wakeup is lost.
 enum : u32 { kFree, kHeld, kContended };
-u32 g_program_lock = kFree;
-Thread* g_program_lock_owner = nullptr;  // written by the owner only
-WaitQueue g_program_lock_waiters;
+u32 g_service_lock = kFree;
+Thread* g_service_lock_owner = nullptr;  // written by the owner only
+WaitQueue g_service_lock_waiters;
 
-void program_lock_locked() TA_REQ(g_linux_lock) {
-    while (__atomic_exchange_n(&g_program_lock, kContended, __ATOMIC_ACQUIRE) != kFree)
-        (void)g_program_lock_waiters.wait_unlocking(g_linux_lock);
-    __atomic_store_n(&g_program_lock_owner, current_thread(), __ATOMIC_RELAXED);
+void service_lock_locked() TA_REQ(g_linux_lock) {
+    while (__atomic_exchange_n(&g_service_lock, kContended, __ATOMIC_ACQUIRE) != kFree)
+        (void)g_service_lock_waiters.wait_unlocking(g_linux_lock);
+    __atomic_store_n(&g_service_lock_owner, current_thread(), __ATOMIC_RELAXED);
 }
 
 // True when a waiter may be asleep (the caller wakes one, under g_linux_lock).
-bool program_release() {
-    __atomic_store_n(&g_program_lock_owner, nullptr, __ATOMIC_RELAXED);
-    return __atomic_exchange_n(&g_program_lock, kFree, __ATOMIC_RELEASE) == kContended;
+bool service_lock_release() {
+    __atomic_store_n(&g_service_lock_owner, nullptr, __ATOMIC_RELAXED);
+    return __atomic_exchange_n(&g_service_lock, kFree, __ATOMIC_RELEASE) == kContended;
 }
 
-void program_unlock_locked() TA_REQ(g_linux_lock) {
-    if (program_release()) g_program_lock_waiters.wake_one();
+void service_unlock_locked() TA_REQ(g_linux_lock) {
+    if (service_lock_release()) g_service_lock_waiters.wake_one();
 }
 
-// With g_linux_lock held (the Env's lock), and at IC2 the FS's lock too when this thread
-// holds it: both are given up while asleep (for the FS's own waits and for those of the
-// kernel's devices it calls), as the FS's lock is at IC0 and IC1, where it is g_linux_lock.
+// With g_linux_lock held (the Env's lock), and the service lock too when this thread holds
+// it (a FS at IC1 or IC2): both are given up while asleep, for the FS's own waits and for
+// those of the kernel's devices it calls (the console tty's reads).
 bool wait(fs::WaitQueue* q) TA_NO_THREAD_SAFETY_ANALYSIS {
     auto* queue = reinterpret_cast<WaitQueue*>(q);
-    bool program_lock = __atomic_load_n(&g_program_lock_owner, __ATOMIC_RELAXED) == current_thread();
-    if (program_lock) program_unlock_locked();
+    bool service_lock = __atomic_load_n(&g_service_lock_owner, __ATOMIC_RELAXED) == current_thread();
+    if (service_lock) service_unlock_locked();
     UserContext* u = current_thread()->user;
     LinuxProcess* l = u ? u->home->linux_state() : nullptr;
     bool woken = true;
@@ -105,7 +107,7 @@ bool wait(fs::WaitQueue* q) TA_NO_THREAD_SAFETY_ANALYSIS {
     // tells the two apart (poll_loop).
     else if (u->linux_wait_deadline && uptime_ns() >= u->linux_wait_deadline)
         woken = false;
-    if (program_lock) program_lock_locked();
+    if (service_lock) service_lock_locked();
     return woken;
 }
 
@@ -115,25 +117,25 @@ void wake_all(fs::WaitQueue* q) { reinterpret_cast<WaitQueue*>(q)->wake_all(); }
 // RDRAND is switched off for deterministic benchmarks).
 }  // namespace
 
-void program_lock() {
+void service_lock() {
     u32 expected = kFree;
-    if (__atomic_compare_exchange_n(&g_program_lock, &expected, kHeld, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
-        __atomic_store_n(&g_program_lock_owner, current_thread(), __ATOMIC_RELAXED);
+    if (__atomic_compare_exchange_n(&g_service_lock, &expected, kHeld, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&g_service_lock_owner, current_thread(), __ATOMIC_RELAXED);
         return;
     }
     IrqSpinLockGuard guard(g_linux_lock);
-    program_lock_locked();
+    service_lock_locked();
 }
 
-void program_unlock() {
-    if (!program_release()) return;
+void service_unlock() {
+    if (!service_lock_release()) return;
     IrqSpinLockGuard guard(g_linux_lock);
-    g_program_lock_waiters.wake_one();
+    g_service_lock_waiters.wake_one();
 }
 
 // Only the owner stores itself there, so a thread reads its own ownership without the lock.
-bool program_lock_held() TA_NO_THREAD_SAFETY_ANALYSIS {
-    return __atomic_load_n(&g_program_lock_owner, __ATOMIC_RELAXED) == current_thread();
+bool service_lock_held() TA_NO_THREAD_SAFETY_ANALYSIS {
+    return __atomic_load_n(&g_service_lock_owner, __ATOMIC_RELAXED) == current_thread();
 }
 
 void random_bytes(void* buffer, usize length) {

@@ -148,11 +148,11 @@ void release_linux_memory(LinuxProcess& l);
 // Boot (fs_host.cpp): the FS service with the initramfs unpacked, devfs, the console.
 void linux_boot();
 void boot_file_system();  // fs_host.cpp: from linux_boot, or the FS program's thread at IC2
-// The FS's lock at IC2 (fs_host.cpp), a sleeping lock: taken around every call into the FS
-// program, given up by its waits. Never with a spinlock held.
-void program_lock();
-void program_unlock();
-bool program_lock_held();  // by the current thread
+// The FS's lock when it runs as a service, IC1 or IC2 (fs_host.cpp): a sleeping lock taken
+// around every call into it and given up by its waits. Never taken with a spinlock held.
+void service_lock();
+void service_unlock();
+bool service_lock_held();  // by the current thread
 bool linux_ready();
 // Ends the calling Linux process with a wait status (exit code << 8, or the signal).
 [[noreturn]] void exit_linux_process(u32 wait_status);

@@ -110,7 +110,7 @@ void heap_free(void* memory) {
 // --- the Env ------------------------------------------------------------------------------
 
 u64 now_ns() { return g_module.runtime.clock_ns(); }
-// The kernel holds the FS lock around every call into the module (fs_client.cpp), so the
+// The kernel holds the FS's lock around every call into the module (fs_client.cpp), so the
 // FS's own lock and unlock have nothing left to do: no gate round trip per FS call. Its
 // sleeps (kWait) still release and retake it.
 void lock() {}
