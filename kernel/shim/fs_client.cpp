@@ -790,7 +790,6 @@ bool attach_module() {
 
 namespace {
 
-Process* g_program = nullptr;  // IC2: the FS's process (a reference), once started
 bool g_attach_failed = false;
 
 // The FS program's first host operation, from its own thread: its entry service. The FS
@@ -798,9 +797,12 @@ bool g_attach_failed = false;
 // that started it could not.
 i64 attach_program(u64 handle) {
     UserContext* u = current_thread()->user;
-    if (g_space || u->domain != g_program || u->depth || g_program->dead()) return -linux_errno::kEPERM;
+    // Only the FS program has this host (spawned with it), and only its first thread, once:
+    // the process that asks is the FS. (The boot thread may not even have the process's
+    // handle back from spawn yet.)
+    if (g_space || u->depth || u->domain->dead()) return -linux_errno::kEPERM;
     Result<RefPtr<Service>> entry = u->domain->handles().get<Service>(handle, tessera::kRightCall);
-    auto* space = knew<ProgramSpace>(*g_program);
+    auto* space = knew<ProgramSpace>(*u->domain);
     if (!entry.ok() || !space || !space->init().ok() || entry.value()->placement() != Placement::User) {
         LOG_ERROR("fs: the FS program's entry is not usable (handle %llu)", static_cast<unsigned long long>(handle));
         kdelete(space);
@@ -828,19 +830,19 @@ bool start_program() {
         LOG_ERROR("fs: the manifest places the FS at IC2 but bin/fs-service did not start: linked in instead");
         return false;
     }
-    g_program = started.release_value().leak();
+    Process& program = *started.value();
     // Booting it takes a few million instructions; a FS that neither boots nor dies within
     // this is hung. Once attached, its thread finishes the boot even if the FS dies (its
     // calls then fail).
     u64 deadline = uptime_ns() + 10 * kNsPerSec;
     auto attached = [] { return __atomic_load_n(&g_space, __ATOMIC_ACQUIRE) != nullptr; };
-    while (!linux_ready() && !(g_program->dead() && !attached()) && !__atomic_load_n(&g_attach_failed, __ATOMIC_ACQUIRE) &&
+    while (!linux_ready() && !(program.dead() && !attached()) && !__atomic_load_n(&g_attach_failed, __ATOMIC_ACQUIRE) &&
            uptime_ns() < deadline)
         sleep_ns(kNsPerMs);
     if (linux_ready()) return true;
     if (!attached()) {
         LOG_ERROR("fs: the FS program ended before it attached: linked in instead");
-        g_program->mark_dead(-1);
+        program.mark_dead(-1);
         return false;
     }
     LOG_ERROR("fs: the FS program hung while it was booted: file calls fail with EIO");
