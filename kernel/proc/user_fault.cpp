@@ -36,9 +36,9 @@ void handle_user_exception(arch::TrapFrame& f, u64 fault_address) {
     Thread* t = current_thread();
     UserContext* u = t->user;
     if (!u) return;
-    // A service the shim entered with interrupts off, under its spinlock (the FS at IC2):
-    // its memory is mapped eagerly, so a fault there is a bug of the service, handled
-    // without turning interrupts on or taking the shim's locks.
+    // A service entered with interrupts off (an upcall from kernel code that had them off,
+    // ipc_upcall): its caller may hold a spinlock, so the fault is not resolved (that may
+    // sleep or take the shim's locks) but ends the service, with interrupts left off.
     if (f.rflags & arch::kRflagsIf) {
         // The way back to user mode (signals, scheduling, shootdowns) runs with interrupts on.
         arch::enable_interrupts();

@@ -9,8 +9,8 @@
 // implemented here (fs/host_ops.hpp).
 //
 // The shim calls fsc:: for everything the FS does; fs:: stays for the types, flags and the
-// readiness words it reads itself. A FS that died (a fault in its domain) makes every call
-// fail with EIO and is logged once.
+// readiness words it reads itself. A FS that died (a fault in its domain or process) makes
+// every call fail with EIO and is logged once.
 
 #include "fs/devfs.hpp"
 #include "fs/procfs.hpp"

@@ -1,7 +1,9 @@
 // Hosting the FS service (services/fs/env.hpp): the kernel's Env, which the kernel-linked
 // FS uses directly (the IC0 placement) and the FS's IC1 module through the host operations
-// of fs_client.cpp. The FS's lock is g_linux_lock, taken with interrupts off, and its
-// sleeps are the shim's interruptible sleeps, so a signal ends a blocked pipe or tty read.
+// of fs_client.cpp. Linked in, the FS's lock is g_linux_lock, taken with interrupts off;
+// as a service (IC1, IC2) it runs under a sleeping lock of its own (service_lock below).
+// Its sleeps are the shim's interruptible sleeps, so a signal ends a blocked pipe or tty
+// read.
 // At boot the FS is started where the manifest places it (fs_client.cpp), the initramfs is
 // unpacked into the tmpfs root, devfs is mounted on /dev and the console tty registered
 // (the tty's line discipline, services/fs/tty.cpp, stays in the kernel as the console
@@ -64,10 +66,10 @@ void wait_destroy(fs::WaitQueue* q) { kdelete(reinterpret_cast<WaitQueue*>(q)); 
 // The FS's lock when it runs as a service, at IC1 or IC2 (fs_client.cpp): the FS runs with
 // interrupts on and may be preempted, so its lock sleeps; it is not g_linux_lock, which
 // the shim's process calls need meanwhile. Uncontended, it is one atomic operation each
-// way. Waiters
-// sleep under g_linux_lock, the lock of the FS's waits, so that a wait gives both up at
-// once (wait below), and a release that sees waiters wakes one under it too: a waiter that
-// marked the lock contended holds g_linux_lock until it sleeps, so no wakeup is lost.
+// way. Waiters sleep under g_linux_lock, the lock of the FS's waits, so that a wait gives
+// both up at once (wait below), and a release that sees waiters wakes one under it too: a
+// waiter that marked the lock contended holds g_linux_lock until it sleeps, so no wakeup
+// is lost.
 enum : u32 { kFree, kHeld, kContended };
 u32 g_service_lock = kFree;
 Thread* g_service_lock_owner = nullptr;  // written by the owner only

@@ -57,8 +57,9 @@ namespace {
     // A process that died while this thread was in a call is torn down once the chain
     // has returned to it.
     if (u->depth == 0 && u->home->dead()) exit_user_thread(u->home->exit_code());
-    // A service entered with interrupts off (the FS at IC2, called by the shim under its
-    // spinlock) runs to its return without being preempted, as it would at IC1.
+    // A service entered with interrupts off (an upcall from kernel code that had them off,
+    // ipc_upcall) runs to its return without being preempted: its caller may hold a
+    // spinlock.
     if (current_cpu().need_resched && (f.rflags & arch::kRflagsIf)) schedule();
     // Linux programs: pending signals run their handlers (or default actions) now.
     if (linux && u->depth == 0 && u->home->linux_state()) shim::deliver_signals(f);

@@ -26,8 +26,8 @@ int64_t rt_call(uint64_t, service::Message&) { return kErrNoSyscall; }
 int64_t rt_lookup(const char*) { return kErrNoSyscall; }
 uint64_t rt_clock_ns() { return static_cast<uint64_t>(sys::clock_ns()); }
 void rt_log(const char* text) { sys::debug_write(reinterpret_cast<uint64_t>(text), length_of(text)); }
-// Zeroed pages from a memory region, mapped eagerly: the FS runs with interrupts off
-// (under the shim's lock), where a page fault is not resolved but ends the service.
+// Zeroed pages from a memory region, mapped when it is made: a page fault in the FS is not
+// resolved (a native process's memory is never mapped late) but ends the service.
 void* map_region(uint64_t pages) {
     int64_t region = sys::memory_create(pages);
     int64_t va = region >= 0 ? sys::memory_map(static_cast<uint64_t>(region), 1) : -1;
