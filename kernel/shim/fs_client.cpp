@@ -131,7 +131,7 @@ public:
         return true;
     }
     Result<uptr> map_frame(u64 phys, bool writable) override {
-        uptr va = TRY(take_slots(1));
+        uptr va = TRY(take_slot());
         Result<void> mapped = fs_.address_space().map_physical(va, phys, 1, writable ? arch::kPageWrite : arch::kPageRead);
         if (!mapped.ok()) {
             give_slot(va);
@@ -163,7 +163,7 @@ public:
     bool dead() override { return fs_.dead(); }
 
 private:
-    Result<uptr> take_slots(usize) {
+    Result<uptr> take_slot() {
         IrqSpinLockGuard guard(lock_);
         if (free_count_) return free_[--free_count_];
         if (next_ == kWindowPages) return Error::NoMemory;
