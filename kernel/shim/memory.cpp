@@ -328,9 +328,24 @@ void oom_kill(LinuxProcess* faulting) {
         }
     }
     if (!victim) return;
-    LOG_WARN("mm: out of memory (a fault of pid %u): killing pid %u (%s), %llu resident pages", faulting->pid,
+    LOG_WARN("mm: out of memory (a fault or mmap of pid %u): killing pid %u (%s), %llu resident pages", faulting->pid,
              victim->pid, victim->process->name(), (unsigned long long)most);
     send_signal(*victim, kSigKill, 0, kSiKernel);
+}
+
+// Memory ran out for the calling Linux process (a fault's page, or the kernel memory an
+// mmap's range needs): reclaim drops clean page-cache pages first (§4.5: page cache
+// first); when there are none left, the OOM killer frees some. True when trying again may
+// succeed; false when no sleep is possible here (reclaim calls the FS, which may sleep
+// too), after 20 kills, or when this process is the one killed (it dies on its way out).
+bool relieve_memory_pressure(bool may_sleep, int* kills) {
+    if (!may_sleep) return false;
+    if (fsc::reclaim_pages(kReclaimBatch) > 0) return true;
+    if (++*kills > 20) return false;
+    oom_kill(current_linux());
+    if (__atomic_load_n(&current_linux()->pending, __ATOMIC_RELAXED) & signal_bit(kSigKill)) return false;
+    sleep_ns(10 * kNsPerMs);  // for the victim to exit and give its pages back
+    return true;
 }
 }  // namespace
 
@@ -352,18 +367,10 @@ bool resolve_user_fault(uptr address, bool write, bool execute, bool interrupts_
 namespace {
 bool resolve_user_fault_rest(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
                              bool may_flush_others, Resolved r) {
-    // Out of memory: reclaim drops clean page-cache pages first (§4.5: page cache first);
-    // when there are none left, the OOM killer frees some, and the fault is tried again,
-    // unless this process is the one killed (it dies on its way out) or no sleep is
-    // possible here (reclaim calls the FS, which may sleep too).
-    while (r == Resolved::OutOfMemory && may_flush_others && fsc::reclaim_pages(kReclaimBatch) > 0)
+    // Out of memory: make room and try the fault again.
+    int kills = 0;
+    while (r == Resolved::OutOfMemory && relieve_memory_pressure(may_flush_others, &kills))
         r = resolve_once(l, space, address, write, execute, may_flush_others);
-    for (int round = 0; r == Resolved::OutOfMemory && may_flush_others && round < 20; ++round) {
-        oom_kill(current_linux());
-        if (__atomic_load_n(&current_linux()->pending, __ATOMIC_RELAXED) & signal_bit(kSigKill)) break;
-        sleep_ns(10 * kNsPerMs);  // for the victim to exit and give its pages back
-        r = resolve_once(l, space, address, write, execute, may_flush_others);
-    }
     if (r == Resolved::BeyondFile) {
         __atomic_store_n(&current_linux()->bus_error_address, address, __ATOMIC_RELAXED);  // SIGBUS (raise_fault_signal)
         return false;
@@ -638,8 +645,9 @@ i64 sys_brk(arch::TrapFrame& f) {
 }
 
 namespace {
-// mmap's work once the file (or none) is known.
-i64 map_range(u64 addr, u64 length, u64 prot, u64 flags, MappedFile* file, u64 offset) {
+// mmap's work once the file (or none) is known, once. *short_of_memory: it failed because
+// kernel memory ran out (not the address space or a limit).
+i64 map_range_once(u64 addr, u64 length, u64 prot, u64 flags, MappedFile* file, u64 offset, bool* short_of_memory) {
     LinuxProcess* l = memory_owner(current_linux());
     if (!l->vmas) return -kENOMEM;
     usize pages = align_up<u64>(length, arch::kPageSize) / arch::kPageSize;
@@ -669,6 +677,7 @@ i64 map_range(u64 addr, u64 length, u64 prot, u64 flags, MappedFile* file, u64 o
     if (populate) {
         if (!space.map_anonymous(va, pages, arch::kPageWrite).ok()) {
             (void)space.unmap(va, pages);
+            *short_of_memory = true;
             return -kENOMEM;
         }
         protect_present(space, va, pages, prot);
@@ -677,9 +686,21 @@ i64 map_range(u64 addr, u64 length, u64 prot, u64 flags, MappedFile* file, u64 o
     VmaKind kind = (flags & kMapShared) ? VmaKind::Shared : VmaKind::Private;
     if (!l->vmas->map(va, bytes, static_cast<u32>(prot & 7), kind, file, offset)) {
         if (populate) (void)space.unmap(va, pages);
+        *short_of_memory = true;  // the ranges' own memory
         return -kENOMEM;
     }
     return static_cast<i64>(va);
+}
+
+// mmap does not fail because the kernel's memory ran out, as Linux's does not: room is
+// made as for a fault (reclaim, then the OOM killer), and the mapping is tried again.
+i64 map_range(u64 addr, u64 length, u64 prot, u64 flags, MappedFile* file, u64 offset) {
+    int kills = 0;
+    for (;;) {
+        bool short_of_memory = false;
+        i64 r = map_range_once(addr, length, prot, flags, file, offset, &short_of_memory);
+        if (!short_of_memory || !relieve_memory_pressure(arch::interrupts_enabled(), &kills)) return r;
+    }
 }
 }  // namespace
 
