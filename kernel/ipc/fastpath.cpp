@@ -307,7 +307,6 @@ i64 ipc_upcall(Service& service, void* raw_message, uptr lent_stack) {
     StackKind kind = StackKind::Lent;
     Result<uptr> stack = lent_stack ? Result<uptr>(lent_stack) : choose_stack(u, user, &service, &kind);
     if (!stack.ok()) return tessera::kErrNoMemory;
-    bool interrupts_were_on = arch::interrupts_enabled();
 
     service.ref();
     InvocationFrame& frame = u.frames[u.depth++];
@@ -329,7 +328,6 @@ i64 ipc_upcall(Service& service, void* raw_message, uptr lent_stack) {
     u.home->count_call();
 
     arch::make_user_frame(&user, service.entry(), stack.value() - 8, message->words[0]);
-    if (!interrupts_were_on && !lent_stack) user.rflags &= ~arch::kRflagsIf;
     user.rsi = message->words[1];
     user.rdx = message->words[2];
     user.r10 = message->words[3];
@@ -346,7 +344,7 @@ i64 ipc_upcall(Service& service, void* raw_message, uptr lent_stack) {
     current_cpu().kernel_rsp = here;
     arch::set_kernel_stack(current_cpu().arch, here);
     i64 status = static_cast<i64>(arch_upcall(&user, &frame.continuation));
-    if (interrupts_were_on) arch::enable_interrupts();
+    if (!lent_stack) arch::enable_interrupts();
     return status;
 }
 

@@ -24,14 +24,12 @@ bool ipc_unwind_top(arch::TrapFrame& frame, i64 status);
 void ipc_check_deadlines(arch::TrapFrame& frame);
 // From kernel code running on the current thread (an IC1/IC0 service, or the shim): calls
 // the IC2 `service` (enters user mode in it, and comes back here when it returns). Returns
-// the call's status. The service runs with the caller's interrupt state, and the caller's
-// comes back.
+// the call's status, with interrupts on. The service runs with interrupts on.
 // `lent_stack`, when given, is a stack of the service's that the caller took from its pool
 // (and gives back) with arguments it placed above it (the shim calling the FS): the caller
 // has interrupts off and the service's address space active (it wrote the arguments
 // through it), and finds both so on return, to read the results; it switches back itself
-// (ipc_activate_current_space). The service runs with interrupts on, preemptible. The
-// thread's IPC buffer is not mapped into the service.
+// (ipc_activate_current_space). The thread's IPC buffer is not mapped into the service.
 i64 ipc_upcall(class Service& service, void* message, uptr lent_stack = 0);
 // Activates the address space whose user half the current thread's code sees now: after
 // kernel code switched to another process's to reach its memory.

@@ -36,17 +36,12 @@ void handle_user_exception(arch::TrapFrame& f, u64 fault_address) {
     Thread* t = current_thread();
     UserContext* u = t->user;
     if (!u) return;
-    // A service entered with interrupts off (an upcall from kernel code that had them off,
-    // ipc_upcall): its caller may hold a spinlock, so the fault is not resolved (that may
-    // sleep or take the shim's locks) but ends the service, with interrupts left off.
-    if (f.rflags & arch::kRflagsIf) {
-        // The way back to user mode (signals, scheduling, shootdowns) runs with interrupts on.
-        arch::enable_interrupts();
-        // Linux programs (outside any IPC call): pages the memory manager maps on first
-        // touch, and copy-on-write. resolve_user_fault checks it is one.
-        if (f.vector == 14 && shim::resolve_user_fault(fault_address, f.error_code & kPfWrite, f.error_code & kPfFetch, true))
-            return;
-    }
+    // The way back to user mode (signals, scheduling, shootdowns) runs with interrupts on.
+    arch::enable_interrupts();
+    // Linux programs (outside any IPC call): pages the memory manager maps on first touch,
+    // and copy-on-write. resolve_user_fault checks it is one.
+    if (f.vector == 14 && shim::resolve_user_fault(fault_address, f.error_code & kPfWrite, f.error_code & kPfFetch, true))
+        return;
     handle_unresolved_exception(f, fault_address, t, u);  // out of line: the common case above stays lean
 }
 

@@ -57,10 +57,7 @@ namespace {
     // A process that died while this thread was in a call is torn down once the chain
     // has returned to it.
     if (u->depth == 0 && u->home->dead()) exit_user_thread(u->home->exit_code());
-    // A service entered with interrupts off (an upcall from kernel code that had them off,
-    // ipc_upcall) runs to its return without being preempted: its caller may hold a
-    // spinlock.
-    if (current_cpu().need_resched && (f.rflags & arch::kRflagsIf)) schedule();
+    if (current_cpu().need_resched) schedule();
     // Linux programs: pending signals run their handlers (or default actions) now.
     if (linux && u->depth == 0 && u->home->linux_state()) shim::deliver_signals(f);
 }
@@ -73,7 +70,7 @@ void prepare_return_to_user(arch::TrapFrame& f) { return_to_user(f, true); }
 extern "C" bool syscall_dispatch(arch::TrapFrame* frame) {
     using namespace kernel;
     arch::TrapFrame& f = *frame;
-    if (f.rflags & arch::kRflagsIf) arch::enable_interrupts();  // see return_to_user
+    arch::enable_interrupts();
     u64 number = f.rax & 0xffffffff;
     const Entry* entry = number >= kFirstNative && number < kFirstNative + kTableSize ? &kTable.entries[number - kFirstNative] : nullptr;
     bool linux = false;

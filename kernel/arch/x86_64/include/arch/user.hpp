@@ -26,7 +26,6 @@ void fpu_sanitize(u8* area);
 void make_user_frame(TrapFrame* frame, u64 rip, u64 rsp, u64 arg);
 
 inline bool is_user_address(u64 va) { return va < 0x0000800000000000; }
-inline constexpr u64 kRflagsIf = u64{1} << 9;
 
 // Opens (and closes) SMAP for plain loads and stores to user memory that the caller knows
 // is mapped and cannot fault (pages it mapped itself), with interrupts off: the shim
