@@ -1,6 +1,6 @@
 // Hosting the FS service (services/fs/env.hpp): the kernel's Env, which the kernel-linked
-// FS uses directly (the IC0 placement) and the FS's IC1 module through the host operations
-// of fs_client.cpp. Linked in, the FS's lock is g_linux_lock, taken with interrupts off;
+// FS uses directly (the IC0 placement) and the FS's IC1 module and IC2 program through the
+// host operations of fs_client.cpp. Linked in, the FS's lock is g_linux_lock, taken with interrupts off;
 // as a service (IC1, IC2) it runs under a sleeping lock of its own (service_lock below).
 // Its sleeps are the shim's interruptible sleeps, so a signal ends a blocked pipe or tty
 // read.

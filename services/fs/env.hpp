@@ -2,8 +2,9 @@
 // What the file system service needs from whoever hosts it. The FS is written against
 // this table only, so the same code runs linked into the kernel (the IC0 placement:
 // kernel/shim/fs_host.cpp), as an IC1 module in a PKS domain (ic1_module.cpp, which
-// forwards to the kernel's table through Runtime::host), and in host unit tests
-// (tests/host), where the table is backed by malloc and no-op locking.
+// forwards to the kernel's table through Runtime::host), as an IC2 program in a process of
+// its own (ic2_program.cpp: the same module code, Runtime::host a syscall), and in host
+// unit tests (tests/host), where the table is backed by malloc and no-op locking.
 //
 // Thread migration (paper §4.1) means the FS runs on the caller's thread: a read from an
 // empty pipe blocks that thread inside the FS, which is what `wait` is for.

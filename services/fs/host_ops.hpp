@@ -1,8 +1,8 @@
 #pragma once
 // What the FS, built as an IC1 module (ic1_module.cpp) or IC2 program (ic2_program.cpp),
-// asks of the kernel through Runtime::host: its Env (env.hpp) and the callbacks of the kernel's devices and of procfs's
-// provider. Arguments are the Env's and callbacks' own, pointers into the FS's domain;
-// the kernel side is kernel/shim/fs_client.cpp.
+// asks of the kernel through Runtime::host: its Env (env.hpp) and the callbacks of the
+// kernel's devices and of procfs's provider. Arguments are the Env's and callbacks' own,
+// pointers into the FS's domain or process; the kernel side is kernel/shim/fs_client.cpp.
 
 #include "fs/vfs.hpp"
 #include "lib/types.hpp"
