@@ -83,6 +83,12 @@ struct UserContext {
     u64 linux_wait_deadline = 0;
     class WaitQueue* linux_blocked_on = nullptr;
     ListNode linux_thread_node;
+    // The alternate signal stack (sigaltstack(2)), per thread as in Linux. `flags` holds
+    // what sigaltstack set: 0, SS_AUTODISARM, or SS_DISABLE (2) when there is none.
+    struct {
+        u64 sp = 0, size = 0;
+        u32 flags = 2;
+    } linux_altstack;
 };
 
 enum class ThreadState : u8 {

@@ -95,21 +95,23 @@ i64 wake_op(u64 address, u32 count, u64 address2, u32 count2, u32 encoded, bool 
     if (i64 r = key_of(address, is_private, &key); r < 0) return r;
     if (i64 r = key_of(address2, is_private, &key2); r < 0) return r;
     u32 op = (encoded >> 28) & 7, cmp = (encoded >> 24) & 15;
-    u32 oparg = (encoded >> 12) & 0xfff, cmparg = encoded & 0xfff;
-    if (encoded & (8u << 28)) oparg = oparg < 32 ? 1u << oparg : 0;  // FUTEX_OP_OPARG_SHIFT
+    // Both arguments are signed 12-bit fields; a shift count out of 0..31 keeps its low bits.
+    auto sign_extend12 = [](u32 v) { return static_cast<u32>(static_cast<i32>(v << 20) >> 20); };
+    u32 oparg = sign_extend12((encoded >> 12) & 0xfff), cmparg = sign_extend12(encoded & 0xfff);
+    if (encoded & (8u << 28)) oparg = 1u << (oparg & 31);  // FUTEX_OP_OPARG_SHIFT
+    if (op > 4 || cmp > 5) return -kENOSYS;
     IrqSpinLockGuard guard(g_linux_lock);
+    // The read-modify-write is a compare-exchange loop on the user word: another thread may
+    // change it with its own atomics at any time, without entering the kernel.
     u32 old;
     if (!UserIn<u32>(address2).read(&old)) return -kEFAULT;
-    u32 next;
-    switch (op) {
-    case 0: next = oparg; break;
-    case 1: next = old + oparg; break;
-    case 2: next = old | oparg; break;
-    case 3: next = old & ~oparg; break;
-    case 4: next = old ^ oparg; break;
-    default: return -kENOSYS;
+    for (;;) {
+        u32 next = op == 0 ? oparg : op == 1 ? old + oparg : op == 2 ? old | oparg : op == 3 ? old & ~oparg : old ^ oparg;
+        u32 seen;
+        if (!arch::compare_exchange_user(address2, old, next, &seen)) return -kEFAULT;
+        if (seen == old) break;
+        old = seen;
     }
-    if (!UserOut<u32>(address2).write(next)) return -kEFAULT;
     bool met;
     i32 o = static_cast<i32>(old), a = static_cast<i32>(cmparg);
     switch (cmp) {
@@ -118,8 +120,7 @@ i64 wake_op(u64 address, u32 count, u64 address2, u32 count2, u32 encoded, bool 
     case 2: met = o < a; break;
     case 3: met = o <= a; break;
     case 4: met = o > a; break;
-    case 5: met = o >= a; break;
-    default: return -kENOSYS;
+    default: met = o >= a; break;  // 5: FUTEX_OP_CMP_GE
     }
     i64 woken = wake_locked(key, count, ~0u);
     if (met) woken += wake_locked(key2, count2, ~0u);

@@ -131,10 +131,6 @@ struct LinuxProcess {
     // and thread-directed signals are the threads' (UserContext::linux_*).
     SignalAction actions[kSignalCount + 1];
     u64 pending = 0;  // bit (sig - 1)
-    struct {
-        u64 sp = 0, size = 0;
-        u32 flags = 2;  // SS_DISABLE
-    } altstack;
     struct PendingInfo {
         u32 sender_pid = 0;
         i32 code = 0;

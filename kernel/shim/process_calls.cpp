@@ -350,9 +350,7 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
         copy_fd_table(*pl, *cl);
         for (u32 sig = 1; sig <= kSignalCount; ++sig) cl->actions[sig] = pl->actions[sig];
         child_user->linux_blocked = current_thread()->user->linux_blocked;
-        cl->altstack.sp = pl->altstack.sp;
-        cl->altstack.size = pl->altstack.size;
-        cl->altstack.flags = pl->altstack.flags;
+        child_user->linux_altstack = current_thread()->user->linux_altstack;  // fork keeps it
         cl->pgid = pl->pgid;
         cl->sid = pl->sid;
         cl->parent = pl;

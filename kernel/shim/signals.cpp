@@ -24,7 +24,7 @@ using namespace linux_errno;
 constexpr u64 kSaNoCldStop = 1, kSaOnstack = 0x08000000, kSaRestart = 0x10000000, kSaNodefer = 0x40000000,
               kSaResethand = 0x80000000;
 constexpr u64 kUnblockable = (u64{1} << (kSigKill - 1)) | (u64{1} << (kSigStop - 1));
-constexpr u32 kSsOnstack = 1, kSsDisable = 2;
+constexpr u32 kSsOnstack = 1, kSsDisable = 2, kSsAutodisarm = 0x80000000;
 
 enum class Default : u8 { Terminate, Core, Ignore, Stop, Continue };
 
@@ -131,14 +131,51 @@ SigInfo dequeue(LinuxProcess& l, UserContext& u, int sig) TA_REQ(g_linux_lock) {
     return info_of(sig, l.info[sig]);
 }
 
+// Whether `sp` is on the thread's alternate stack. A stack armed with SS_AUTODISARM counts
+// as never being on it (Linux's on_sig_stack): the handler may then set a new one.
+bool on_altstack(const UserContext& u, u64 sp) {
+    const auto& a = u.linux_altstack;
+    if (a.flags & kSsAutodisarm) return false;
+    return sp > a.sp && sp - a.sp <= a.size;
+}
+
+struct StackT {  // stack_t
+    u64 sp;
+    i32 flags, pad;
+    u64 size;
+};
+static_assert(sizeof(StackT) == 24);
+
+// sigaltstack(2)'s work, for the syscall and for rt_sigreturn (which restores the stack the
+// frame recorded, so that SS_AUTODISARM's disarming lasts only as long as the handler).
+i64 change_altstack(UserContext& u, const StackT* set, StackT* old, u64 sp) {
+    auto& a = u.linux_altstack;
+    if (old) {
+        u32 state = a.size == 0 ? kSsDisable : on_altstack(u, sp) ? kSsOnstack : 0;
+        *old = {a.sp, static_cast<i32>(state | (a.flags & kSsAutodisarm)), 0, a.size};
+    }
+    if (!set) return 0;
+    if (on_altstack(u, sp)) return -kEPERM;
+    u32 mode = static_cast<u32>(set->flags) & ~kSsAutodisarm;
+    if (mode != 0 && mode != kSsOnstack && mode != kSsDisable) return -kEINVAL;
+    if (mode == kSsDisable) {
+        a.sp = 0, a.size = 0;
+    } else {
+        if (set->size < 2048) return -kENOMEM;  // MINSIGSTKSZ
+        a.sp = set->sp, a.size = set->size;
+    }
+    a.flags = static_cast<u32>(set->flags) & ~kSsOnstack;
+    return 0;
+}
+
 // Builds the handler's frame on the user stack and points the registers at the handler.
 bool setup_frame(arch::TrapFrame& f, LinuxProcess& l, int sig, const SignalAction& action, const SigInfo& info,
                  u64 saved_mask) {
     UserContext* u = current_thread()->user;
+    auto& altstack = u->linux_altstack;
     u64 sp = f.rsp;
-    bool on_altstack = l.altstack.sp && sp > l.altstack.sp && sp <= l.altstack.sp + l.altstack.size;
-    if ((action.flags & kSaOnstack) && !(l.altstack.flags & kSsDisable) && !on_altstack)
-        sp = l.altstack.sp + l.altstack.size;
+    if ((action.flags & kSaOnstack) && altstack.size && !on_altstack(*u, sp))
+        sp = altstack.sp + altstack.size;
     else
         sp -= 128;  // the red zone below the interrupted code's stack pointer
     usize fpu_size = arch::fpu_area_size();
@@ -148,9 +185,11 @@ bool setup_frame(arch::TrapFrame& f, LinuxProcess& l, int sig, const SignalActio
 
     RtSigFrame frame{};
     frame.pretcode = action.restorer;
-    frame.uc.stack_sp = l.altstack.sp;
-    frame.uc.stack_flags = static_cast<i32>(on_altstack ? kSsOnstack : (l.altstack.flags & kSsDisable));
-    frame.uc.stack_size = l.altstack.size;
+    // The frame records the stack as sigaltstack set it (Linux's __save_altstack);
+    // rt_sigreturn restores it from there.
+    frame.uc.stack_sp = altstack.sp;
+    frame.uc.stack_flags = static_cast<i32>(altstack.flags);
+    frame.uc.stack_size = altstack.size;
     SigContext& c = frame.uc.mcontext;
     c = {f.r8, f.r9, f.r10, f.r11, f.r12, f.r13, f.r14, f.r15, f.rdi, f.rsi, f.rbp, f.rbx, f.rdx, f.rax, f.rcx,
          f.rsp, f.rip, f.rflags, static_cast<u16>(f.cs), 0, 0, static_cast<u16>(f.ss), f.error_code,
@@ -160,6 +199,7 @@ bool setup_frame(arch::TrapFrame& f, LinuxProcess& l, int sig, const SignalActio
     arch::fpu_save(u->fpu);
     if (!arch::copy_to_user(fpstate, u->fpu, fpu_size) || !arch::copy_to_user(sp, &frame, sizeof(frame)))
         return false;
+    if (altstack.flags & kSsAutodisarm) altstack = {0, 0, kSsDisable};
 
     f.rip = action.handler;
     f.rsp = sp;
@@ -273,8 +313,7 @@ bool send_signal_to_group(u32 pgid, int sig, u32 sender_pid) {
 void reset_signal_actions_for_exec(LinuxProcess& l) {
     for (u32 sig = 1; sig <= kSignalCount; ++sig)
         if (l.actions[sig].handler != kSigIgn) l.actions[sig] = {};
-    l.altstack = {};
-    l.altstack.flags = kSsDisable;
+    current_thread()->user->linux_altstack = {0, 0, kSsDisable};  // exec keeps only this thread
 }
 
 void raise_fault_signal(arch::TrapFrame& f, u64 fault_address) {
@@ -482,6 +521,7 @@ i64 sys_rt_sigreturn(arch::TrapFrame& f) {
     LinuxProcess* l = current_linux();
     UserContext* u = current_thread()->user;
     UContext uc;
+    u64 sp_at_return = f.rsp;  // in the handler's frame
     u64 at = f.rsp - 8 + offsetof(RtSigFrame, uc);  // the handler's return popped pretcode
     if (!UserIn<UContext>(at).read(&uc) || !arch::is_user_address(uc.mcontext.rip)) {
         LOG_WARN("linux: rt_sigreturn with a bad frame in %s (pid %u): killed", l->process->name(), l->pid);
@@ -506,35 +546,19 @@ i64 sys_rt_sigreturn(arch::TrapFrame& f) {
         IrqSpinLockGuard guard(g_linux_lock);
         u->linux_blocked = uc.sigmask & ~kUnblockable;
     }
+    // The alternate stack as the frame recorded it; like Linux, only a bad frame matters
+    // here, and a refused change (still on the stack) leaves the stack as it is.
+    StackT recorded{uc.stack_sp, uc.stack_flags, 0, uc.stack_size};
+    (void)change_altstack(*u, &recorded, nullptr, sp_at_return);
     u->restore_all_registers = true;
     return static_cast<i64>(c.rax);
 }
 
 i64 sys_sigaltstack(arch::TrapFrame& f) {
-    LinuxProcess* l = current_linux();
-    struct StackT {
-        u64 sp;
-        i32 flags, pad;
-        u64 size;
-    };
-    StackT old{l->altstack.sp, static_cast<i32>(l->altstack.flags), 0, l->altstack.size};
-    bool on = l->altstack.sp && f.rsp > l->altstack.sp && f.rsp <= l->altstack.sp + l->altstack.size;
-    if (on) old.flags = kSsOnstack;
-    if (f.rdi) {
-        StackT s;
-        if (!UserIn<StackT>(f.rdi).read(&s)) return -kEFAULT;
-        if (on) return -kEPERM;
-        if (s.flags & ~static_cast<i32>(kSsDisable | 0x80000000u /* SS_AUTODISARM */)) return -kEINVAL;
-        if (s.flags & kSsDisable) {
-            l->altstack = {};
-            l->altstack.flags = kSsDisable;
-        } else {
-            if (s.size < 2048) return -kENOMEM;  // MINSIGSTKSZ
-            l->altstack.sp = s.sp;
-            l->altstack.size = s.size;
-            l->altstack.flags = 0;
-        }
-    }
+    UserContext& u = *current_thread()->user;
+    StackT set, old;
+    if (f.rdi && !UserIn<StackT>(f.rdi).read(&set)) return -kEFAULT;
+    if (i64 r = change_altstack(u, f.rdi ? &set : nullptr, &old, f.rsp); r < 0) return r;
     if (f.rsi && !UserOut<StackT>(f.rsi).write(old)) return -kEFAULT;
     return 0;
 }

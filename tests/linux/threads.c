@@ -19,6 +19,22 @@
 /* From linux/futex.h (musl-gcc does not see the kernel headers). */
 #define FUTEX_WAIT_PRIVATE 128
 #define FUTEX_WAKE_PRIVATE 129
+#define FUTEX_WAKE_OP_PRIVATE 133
+#define FUTEX_OP(op, oparg, cmp, cmparg) \
+    ((((op) & 0xf) << 28) | (((cmp) & 0xf) << 24) | (((oparg) & 0xfff) << 12) | ((cmparg) & 0xfff))
+#define FUTEX_OP_SET 0
+#define FUTEX_OP_ADD 1
+#define FUTEX_OP_OR 2
+#define FUTEX_OP_ANDN 3
+#define FUTEX_OP_XOR 4
+#define FUTEX_OP_OPARG_SHIFT 8
+#define FUTEX_OP_CMP_EQ 0
+#define FUTEX_OP_CMP_NE 1
+#define FUTEX_OP_CMP_LT 2
+#define FUTEX_OP_CMP_GE 5
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM ((int)(1U << 31))
+#endif
 
 static long futex(uint32_t* word, int op, uint32_t value, const struct timespec* timeout, uint32_t* word2,
                   uint32_t value3) {
@@ -127,6 +143,140 @@ static void* wait_for_usr2(void* arg) {
     return NULL;
 }
 
+/* FUTEX_WAKE_OP: *word2 = op(*word2, oparg) atomically, wake word, and wake word2 too if the
+ * old value compares as asked. */
+static uint32_t op_word, op_word2;
+static volatile int op_waiter_state;
+static long op_wait_result;
+static void* wait_on_word2(void* arg) {
+    (void)arg;
+    op_waiter_state = 1;
+    op_wait_result = futex(&op_word2, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+    op_waiter_state = 2;
+    return NULL;
+}
+enum { kOpRounds = 20000 };
+static volatile int adder_go;
+static void* add_atomically(void* arg) {
+    (void)arg;
+    while (!adder_go) {
+    }
+    for (int i = 0; i < kOpRounds; ++i) __atomic_fetch_add(&op_word2, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+static long wake_op(uint32_t op) {
+    return futex(&op_word, FUTEX_WAKE_OP_PRIVATE, 1, (const struct timespec*)1L /* count2 */, &op_word2, op);
+}
+
+static void futex_wake_op(void) {
+    op_word2 = 5;
+    check(wake_op(FUTEX_OP(FUTEX_OP_SET, 9, FUTEX_OP_CMP_EQ, 5)) == 0 && op_word2 == 9,
+          "FUTEX_WAKE_OP SET stores its argument and wakes nobody without waiters");
+    check(wake_op(FUTEX_OP(FUTEX_OP_ADD, 3, FUTEX_OP_CMP_NE, 0)) == 0 && op_word2 == 12, "FUTEX_WAKE_OP ADD adds");
+    check(wake_op(FUTEX_OP(FUTEX_OP_OR, 0x30, FUTEX_OP_CMP_LT, 0)) == 0 && op_word2 == 0x3c, "FUTEX_WAKE_OP OR ors");
+    check(wake_op(FUTEX_OP(FUTEX_OP_ANDN, 0xc, FUTEX_OP_CMP_GE, 0)) == 0 && op_word2 == 0x30,
+          "FUTEX_WAKE_OP ANDN clears the argument's bits");
+    check(wake_op(FUTEX_OP(FUTEX_OP_XOR, 0x11, FUTEX_OP_CMP_EQ, 0)) == 0 && op_word2 == 0x21, "FUTEX_WAKE_OP XOR xors");
+    check(wake_op(FUTEX_OP(FUTEX_OP_SET | FUTEX_OP_OPARG_SHIFT, 4, FUTEX_OP_CMP_EQ, 0)) == 0 && op_word2 == 16,
+          "FUTEX_WAKE_OP with FUTEX_OP_OPARG_SHIFT uses 1 << oparg");
+    check(wake_op(FUTEX_OP(7, 0, FUTEX_OP_CMP_EQ, 0)) == -1 && errno == ENOSYS,
+          "FUTEX_WAKE_OP with an unknown operation fails with ENOSYS");
+    check(futex(&op_word, FUTEX_WAKE_OP_PRIVATE, 1, (const struct timespec*)1L, (uint32_t*)8,
+                FUTEX_OP(FUTEX_OP_SET, 0, FUTEX_OP_CMP_EQ, 0)) == -1 && errno == EFAULT,
+          "FUTEX_WAKE_OP on an unmapped second word fails with EFAULT");
+
+    /* A waiter on the second word is woken only when the comparison holds. */
+    pthread_t t;
+    op_word2 = 0;
+    op_waiter_state = 0;
+    pthread_create(&t, NULL, wait_on_word2, NULL);
+    while (op_waiter_state == 0) sleep_ms(1);
+    sleep_ms(50);  /* in FUTEX_WAIT by now */
+    long woken = wake_op(FUTEX_OP(FUTEX_OP_ADD, 1, FUTEX_OP_CMP_EQ, 7));  /* old value 0: no */
+    sleep_ms(20);
+    check(woken == 0 && op_waiter_state == 1, "FUTEX_WAKE_OP leaves the second word's waiter when the comparison fails");
+    woken = wake_op(FUTEX_OP(FUTEX_OP_ADD, 1, FUTEX_OP_CMP_GE, 1));  /* old value 1: yes */
+    pthread_join(t, NULL);
+    check(woken == 1 && op_wait_result == 0 && op_word2 == 2,
+          "FUTEX_WAKE_OP wakes the second word's waiter when the comparison holds");
+
+    /* The read-modify-write is atomic against another CPU's atomic adds. */
+    op_word2 = 0;
+    adder_go = 0;
+    pthread_create(&t, NULL, add_atomically, NULL);
+    adder_go = 1;
+    for (int i = 0; i < kOpRounds; ++i) wake_op(FUTEX_OP(FUTEX_OP_ADD, 1, FUTEX_OP_CMP_EQ, 0));
+    pthread_join(t, NULL);
+    check(op_word2 == 2 * kOpRounds, "FUTEX_WAKE_OP's add is atomic: no increment of another thread is lost");
+}
+
+/* The alternate signal stack is per thread: a new thread has none, each thread's handler runs
+ * on its own, and SS_AUTODISARM disarms it while the handler runs. */
+static void* volatile altstack_local;
+static volatile int altstack_flags_inside;
+static void on_alt(int sig) {
+    (void)sig;
+    volatile char here = 0;
+    altstack_local = (void*)&here;
+    stack_t now;
+    altstack_flags_inside = sigaltstack(NULL, &now) == 0 ? now.ss_flags : -1;
+}
+static char main_altstack[64 * 1024], thread_altstack[64 * 1024];
+static int on_stack(void* p, char* stack) { return (char*)p >= stack && (char*)p < stack + 64 * 1024; }
+struct altstack_report {
+    int none_at_first, ran_on_own, flags_inside, disarmed_inside, rearmed_after;
+};
+static void* use_own_altstack(void* arg) {
+    struct altstack_report* r = arg;
+    stack_t ss, oss;
+    r->none_at_first = sigaltstack(NULL, &oss) == 0 && (oss.ss_flags & SS_DISABLE);
+    ss.ss_sp = thread_altstack;
+    ss.ss_size = sizeof thread_altstack;
+    ss.ss_flags = 0;
+    sigaltstack(&ss, NULL);
+    altstack_local = NULL;
+    pthread_kill(pthread_self(), SIGUSR2);
+    r->ran_on_own = on_stack(altstack_local, thread_altstack);
+    r->flags_inside = altstack_flags_inside;
+    ss.ss_flags = SS_AUTODISARM;
+    sigaltstack(&ss, NULL);
+    altstack_local = NULL;
+    pthread_kill(pthread_self(), SIGUSR2);
+    r->disarmed_inside = on_stack(altstack_local, thread_altstack) && (altstack_flags_inside & SS_DISABLE);
+    r->rearmed_after = sigaltstack(NULL, &oss) == 0 && oss.ss_sp == thread_altstack &&
+                       oss.ss_size == sizeof thread_altstack && !(oss.ss_flags & SS_DISABLE);
+    return NULL;
+}
+
+static void thread_altstacks(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alt;
+    sa.sa_flags = SA_ONSTACK;
+    sigaction(SIGUSR2, &sa, NULL);
+    stack_t ss = {.ss_sp = main_altstack, .ss_size = sizeof main_altstack, .ss_flags = 0};
+    check(sigaltstack(&ss, NULL) == 0, "the main thread sets an alternate stack");
+
+    struct altstack_report r = {0};
+    pthread_t t;
+    pthread_create(&t, NULL, use_own_altstack, &r);
+    pthread_join(t, NULL);
+    check(r.none_at_first, "a new thread starts without an alternate stack");
+    check(r.ran_on_own && r.flags_inside == SS_ONSTACK, "a thread's SA_ONSTACK handler runs on its own alternate stack");
+    check(r.disarmed_inside, "with SS_AUTODISARM the handler runs on the stack and sees it disarmed");
+    check(r.rearmed_after, "with SS_AUTODISARM the stack is armed again after the handler returns");
+
+    stack_t oss;
+    check(sigaltstack(NULL, &oss) == 0 && oss.ss_sp == main_altstack && oss.ss_flags == 0,
+          "another thread's sigaltstack leaves the main thread's alternate stack as it was");
+    altstack_local = NULL;
+    raise(SIGUSR2);
+    check(on_stack(altstack_local, main_altstack), "the main thread's handler runs on the main thread's stack");
+    ss.ss_flags = SS_DISABLE;
+    sigaltstack(&ss, NULL);
+    signal(SIGUSR2, SIG_DFL);
+}
+
 static void thread_masks(void) {
     signal(SIGUSR2, on_usr2);
     pthread_t t;
@@ -231,8 +381,10 @@ int main(void) {
     check(__atomic_load_n(&word, __ATOMIC_SEQ_CST) == 1, "FUTEX_WAIT returns after another thread's FUTEX_WAKE");
     pthread_join(t, NULL);
 
+    futex_wake_op();
     thread_signals();
     thread_masks();
+    thread_altstacks();
 
     /* exit_group from a thread ends the whole process (a child, so we can watch). */
     fflush(stdout);
