@@ -15,6 +15,7 @@
 // maps privately (the separated design's double bookkeeping, kept for measurement: Table 3
 // of the paper); shared mappings use the FS's page in both modes, as they must.
 
+#include "arch/smp.hpp"
 #include "boot/boot.hpp"
 #include "debug/log.hpp"
 #include "fs/vfs.hpp"
@@ -71,6 +72,7 @@ void mapped_file_unref(void* file) {
 const memory::VmaSet::Allocator kVmaAllocator = {vma_alloc, kfree, mapped_file_ref, mapped_file_unref};
 
 bool g_shared_page_cache = true;  // mm.page_cache=separate turns it off (see the top)
+bool g_parallel_fork = true;       // mm.parallel_fork=0 turns it off (fork_pages_locked)
 
 // Mappable user addresses for mmap without MAP_FIXED: above the program and below the
 // kernel-managed window (IPC buffers).
@@ -164,6 +166,10 @@ void drop_unmapped_files() {
 }
 
 void memory_configure() {
+    if (kernel_command_line().get("mm.parallel_fork") == StringView("0")) {
+        g_parallel_fork = false;
+        LOG_INFO("mm: fork copies page tables on one CPU (mm.parallel_fork=0)");
+    }
     if (kernel_command_line().get("mm.page_cache") == StringView("separate")) {
         g_shared_page_cache = false;
         LOG_INFO("mm: separate page caches (mm.page_cache=separate): private file pages are copied");
@@ -545,52 +551,180 @@ bool address_mapped(uptr address) {
 namespace {
 
 struct ForkWalk {
-    LinuxProcess* parent;
     AddressSpace* parent_space;
     AddressSpace* child_space;
-    bool failed;
     const Vma* vma;  // the range being walked
+    bool failed;
 };
 
-void fork_pages_locked(ForkWalk& walk) {
-    // Every page in the parent's ranges (the walk reads only the page tables that cover
-    // them): shared pages are mapped into the child as they are; private ones become
-    // read-only in both, shared, and copied by the first write (resolve_user_fault). Pages
-    // outside every range (the kernel-managed window: IPC buffers) are not the program's.
-    for (usize i = 0; i < walk.parent->vmas->count() && !walk.failed; ++i) {
-        walk.vma = &walk.parent->vmas->at(i);
-        arch::for_each_user_page_in(walk.parent_space->root(), walk.vma->start, walk.vma->end,
-                                    {&walk, [](void* raw, uptr va, u64 phys, u32 flags) {
-            auto* w = static_cast<ForkWalk*>(raw);
-            if (w->failed) return;
-            arch::PageTable child_table(w->child_space->root());
-            bool owned = flags & arch::kPageOwned;
-            u32 child_flags = flags;
-            if (w->vma->kind == VmaKind::Private && (flags & arch::kPageWrite)) {
-                child_flags &= ~arch::kPageWrite;
-                arch::PageTable parent_table(w->parent_space->root());
-                (void)parent_table.protect(va, flags & ~(arch::kPageWrite | arch::kPageOwned));
-            }
-            if (owned) mm::user_page_share(phys);
-            if (!child_table.map(va, phys, child_flags).ok()) {
-                if (owned) mm::user_page_release(phys);
-                w->failed = true;
-            }
-        }});
+// One page of the parent's range: a shared page is mapped into the child as it is; a
+// private one becomes read-only in both, shared, and is copied by the first write
+// (resolve_user_fault).
+void fork_page(void* raw, uptr va, u64 phys, u32 flags) {
+    auto* w = static_cast<ForkWalk*>(raw);
+    if (w->failed) return;
+    arch::PageTable child_table(w->child_space->root());
+    bool owned = flags & arch::kPageOwned;
+    u32 child_flags = flags;
+    if (w->vma->kind == VmaKind::Private && (flags & arch::kPageWrite)) {
+        child_flags &= ~arch::kPageWrite;
+        arch::PageTable parent_table(w->parent_space->root());
+        (void)parent_table.protect(va, flags & ~(arch::kPageWrite | arch::kPageOwned));
+    }
+    if (owned) mm::user_page_share(phys);
+    if (!child_table.map(va, phys, child_flags).ok()) {
+        if (owned) mm::user_page_release(phys);
+        w->failed = true;
     }
 }
-}  // namespace
 
+void fork_range(ForkWalk& walk, uptr from, uptr to) {
+    arch::for_each_user_page_in(walk.parent_space->root(), from, to, {&walk, fork_page, &walk.failed});
+}
+
+// Parallel fork (paper §6.2): a large address space's pages are shared out to the other
+// CPUs. The work is cut into pieces of one last-level page table each (2 MiB of one range),
+// and the child's tables above them are made first, by the forking CPU alone, so that no
+// two CPUs ever write the same table. The other CPUs are offered the job by IPI
+// (arch::smp_offer_help) and take pieces from a shared counter in their interrupt handler,
+// with interrupts off; the forking CPU takes pieces too and never waits for a CPU that has
+// not started, so a CPU that is busy with interrupts off (maybe spinning on this very
+// process's vm_lock) only means less help. Once the pieces are gone the job is closed, and
+// the forking CPU waits for the helpers still inside it, which are all running. One job
+// at a time: a second fork meanwhile copies alone.
+constexpr usize kParallelForkPieces = 16;  // 32 MiB of page tables: below that, one CPU
+constexpr usize kForkPieceCapacity = 4096;  // 8 GiB; pieces beyond are copied at once
+constexpr u32 kForkJobClosed = 1u << 31;    // in ForkJob::state, above the helper count
+
+struct ForkPiece {
+    uptr start, end;
+    const Vma* vma;
+};
+
+struct ForkJob {
+    bool busy;   // taken by a fork (the slot's lock)
+    u32 state;   // kForkJobClosed, or the number of helpers inside
+    usize next;  // the next piece to take
+    usize count;
+    bool failed;
+    AddressSpace* parent_space;
+    AddressSpace* child_space;
+    usize helped;  // pieces the other CPUs took
+    ForkPiece pieces[kForkPieceCapacity];
+};
+ForkJob g_fork_job = {.state = kForkJobClosed};
+
+void take_fork_pieces(ForkJob& job, bool helper) {
+    ForkWalk walk{job.parent_space, job.child_space, nullptr, false};
+    usize taken = 0;
+    for (;;) {
+        usize i = __atomic_fetch_add(&job.next, 1, __ATOMIC_RELAXED);
+        if (i >= job.count || __atomic_load_n(&job.failed, __ATOMIC_RELAXED)) break;
+        walk.vma = job.pieces[i].vma;
+        fork_range(walk, job.pieces[i].start, job.pieces[i].end);
+        ++taken;
+    }
+    if (walk.failed) __atomic_store_n(&job.failed, true, __ATOMIC_RELAXED);
+    if (helper) __atomic_fetch_add(&job.helped, taken, __ATOMIC_RELAXED);
+}
+
+void help_with_fork() {
+    ForkJob& job = g_fork_job;
+    u32 state = __atomic_load_n(&job.state, __ATOMIC_ACQUIRE);
+    do {
+        if (state & kForkJobClosed) return;
+    } while (!__atomic_compare_exchange_n(&job.state, &state, state + 1, true, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE));
+    take_fork_pieces(job, true);
+    __atomic_fetch_sub(&job.state, 1, __ATOMIC_RELEASE);
+}
+
+// The child's tables down to the last level for every piece, and the pieces themselves.
+bool prepare_fork_pieces(LinuxProcess& parent, ForkJob& job) {
+    struct Prepare {
+        ForkJob* job;
+        arch::PageTable child_table;
+        ForkWalk overflow;  // pieces beyond the capacity, copied at once
+        const Vma* vma;
+        bool failed;
+    } prep{&job, arch::PageTable(job.child_space->root()), {job.parent_space, job.child_space, nullptr, false},
+           nullptr, false};
+    for (usize i = 0; i < parent.vmas->count() && !prep.failed; ++i) {
+        prep.vma = &parent.vmas->at(i);
+        arch::for_each_user_table_in(job.parent_space->root(), prep.vma->start, prep.vma->end,
+                                     {&prep, [](void* raw, uptr va, u64, u32) {
+            auto* p = static_cast<Prepare*>(raw);
+            uptr start = max<uptr>(va, p->vma->start), end = min<uptr>(va + 512 * arch::kPageSize, p->vma->end);
+            if (p->job->count == kForkPieceCapacity) {
+                p->overflow.vma = p->vma;
+                fork_range(p->overflow, start, end);
+                p->failed |= p->overflow.failed;
+                return;
+            }
+            if (!p->child_table.slot(start).ok()) {  // makes the tables above this piece's
+                p->failed = true;
+                return;
+            }
+            p->job->pieces[p->job->count++] = {start, end, p->vma};
+        }, &prep.failed});
+    }
+    return !prep.failed;
+}
+
+void fork_pages_locked(LinuxProcess& parent, ForkWalk& walk) TA_REQ(parent.vm_lock) {
+    // Every page in the parent's ranges (the walk reads only the page tables that cover
+    // them). Pages outside every range (the kernel-managed window: IPC buffers) are not
+    // the program's.
+    ForkJob& job = g_fork_job;
+    u64 span = 0;
+    for (usize i = 0; i < parent.vmas->count(); ++i) span += parent.vmas->at(i).end - parent.vmas->at(i).start;
+    bool parallel = g_parallel_fork && g_cpus_online > 1 && span >= kParallelForkPieces * 512 * arch::kPageSize &&
+                    !__atomic_exchange_n(&job.busy, true, __ATOMIC_ACQUIRE);
+    if (!parallel) {
+        for (usize i = 0; i < parent.vmas->count() && !walk.failed; ++i) {
+            walk.vma = &parent.vmas->at(i);
+            fork_range(walk, walk.vma->start, walk.vma->end);
+        }
+        return;
+    }
+    job.count = 0;
+    job.next = 0;
+    job.failed = false;
+    job.helped = 0;
+    job.parent_space = walk.parent_space;
+    job.child_space = walk.child_space;
+    if (!prepare_fork_pieces(parent, job)) {
+        walk.failed = true;
+    } else {
+        bool offered = job.count >= kParallelForkPieces;
+        if (offered) {
+            __atomic_store_n(&job.state, 0u, __ATOMIC_RELEASE);  // open
+            arch::smp_offer_help(help_with_fork);
+        }
+        take_fork_pieces(job, false);
+        if (offered) {
+            u32 state = __atomic_load_n(&job.state, __ATOMIC_ACQUIRE);
+            while (!__atomic_compare_exchange_n(&job.state, &state, state | kForkJobClosed, true, __ATOMIC_ACQ_REL,
+                                                __ATOMIC_ACQUIRE)) {
+            }
+            while (__atomic_load_n(&job.state, __ATOMIC_ACQUIRE) != kForkJobClosed) arch::pause();
+            LOG_DEBUG("mm: fork of pid %u copied %zu page tables, %zu of them on other CPUs", parent.pid, job.count,
+                      job.helped);
+        }
+        walk.failed = job.failed;
+    }
+    __atomic_store_n(&job.busy, false, __ATOMIC_RELEASE);
+}
+}  // namespace
 
 bool fork_memory(LinuxProcess& parent, LinuxProcess& child, AddressSpace& parent_space, AddressSpace& child_space) {
     if (!parent.vmas) return child_space.copy_owned_pages_from(parent_space).ok();
     child.vmas = knew<memory::VmaSet>(kVmaAllocator);
     if (!child.vmas) return false;
-    ForkWalk walk{&parent, &parent_space, &child_space, false, nullptr};
+    ForkWalk walk{&parent_space, &child_space, nullptr, false};
     {
         IrqSpinLockGuard guard(parent.vm_lock);
         if (!child.vmas->copy_from(*parent.vmas)) return false;
-        fork_pages_locked(walk);
+        fork_pages_locked(parent, walk);
         // The parent's pages just lost their write permission: this CPU drops its
         // translations now; other threads' CPUs below, once interrupts are on again.
         arch::activate_root(parent_space.root(), parent_space.pcid());

@@ -245,7 +245,9 @@ void free_level(u64 table_phys, unsigned level, void (*free_page)(u64)) {
 }  // namespace
 
 namespace {
-void visit_level(u64 table_phys, unsigned level, uptr base, uptr from, uptr to, const UserPageVisitor& visit) {
+// With `tables`, the walk stops one level early and visits the last-level tables.
+void visit_level(u64 table_phys, unsigned level, uptr base, uptr from, uptr to, const UserPageVisitor& visit,
+                 bool tables) {
     const u64* table = phys_to_ptr<u64>(table_phys);
     uptr span = uptr{1} << (12 + 9 * level);
     // Only the entries that can overlap [from, to): tables outside it are not read.
@@ -260,7 +262,10 @@ void visit_level(u64 table_phys, unsigned level, uptr base, uptr from, uptr to, 
                         ((e & kOwnedBit) ? kPageOwned : 0) | ((e & kUser) ? kPageUser : 0);
             visit.fn(visit.context, va, e & kAddressMask, flags);
         } else if (!(e & kHuge) && (level != 1 || (e & kCountMask))) {  // an empty page table: nothing to visit
-            visit_level(e & kAddressMask, level - 1, va, from, to, visit);
+            if (tables && level == 1)
+                visit.fn(visit.context, va, e & kAddressMask, 0);
+            else
+                visit_level(e & kAddressMask, level - 1, va, from, to, visit, tables);
         }
         if (visit.stop && *visit.stop) return;  // checked only after a visit: empty slots cost nothing more
     }
@@ -269,14 +274,24 @@ void visit_level(u64 table_phys, unsigned level, uptr base, uptr from, uptr to, 
 
 void for_each_user_page(u64 root, const UserPageVisitor& visit) { for_each_user_page_in(root, 0, kUserTop, visit); }
 
-void for_each_user_page_in(u64 root, uptr from, uptr to, const UserPageVisitor& visit) {
+namespace {
+void visit_user_half(u64 root, uptr from, uptr to, const UserPageVisitor& visit, bool tables) {
     const u64* pml4 = phys_to_ptr<u64>(root);
     for (unsigned i = static_cast<unsigned>(min<uptr>(from >> 39, 256)); i < 256; ++i) {
         if (visit.stop && *visit.stop) return;
         uptr va = uptr{i} << 39;
         if (va >= to) break;
-        if (pml4[i] & kPresent) visit_level(pml4[i] & kAddressMask, 2, va, from, to, visit);
+        if (pml4[i] & kPresent) visit_level(pml4[i] & kAddressMask, 2, va, from, to, visit, tables);
     }
+}
+}  // namespace
+
+void for_each_user_page_in(u64 root, uptr from, uptr to, const UserPageVisitor& visit) {
+    visit_user_half(root, from, to, visit, false);
+}
+
+void for_each_user_table_in(u64 root, uptr from, uptr to, const UserPageVisitor& visit) {
+    visit_user_half(root, from, to, visit, true);
 }
 
 void destroy_user_root(u64 root, void (*free_page)(u64)) {

@@ -52,12 +52,19 @@ void answer_call() {
 
 void call_ipi_handler(TrapFrame&) { answer_call(); }
 
+void (*g_help_for[kernel::kMaxCpus])() = {};
+
+void help_ipi_handler(TrapFrame&) {
+    if (void (*fn)() = __atomic_exchange_n(&g_help_for[kernel::current_cpu_index()], nullptr, __ATOMIC_ACQ_REL)) fn();
+}
+
 void halt_ipi_handler(TrapFrame&) { halt_forever(); }
 
 }  // namespace
 
 void smp_start_aps(ApEntry ap_entry) {
     set_interrupt_handler(vector::kIpiCall, call_ipi_handler);
+    set_interrupt_handler(vector::kIpiHelp, help_ipi_handler);
     set_interrupt_handler(2, halt_ipi_handler);  // NMI from halt_other_cpus
     if (kernel::g_cpu_count <= 1) return;
 
@@ -138,6 +145,15 @@ void smp_call_others(void (*fn)(void*), void* arg) TA_NO_THREAD_SAFETY_ANALYSIS 
     while (__atomic_load_n(&g_call_pending, __ATOMIC_ACQUIRE)) pause();
     g_call_lock.unlock();
     restore_interrupts(flags);
+}
+
+void smp_offer_help(void (*fn)()) {
+    u32 self = kernel::current_cpu_index();
+    for (u32 i = 0; i < kernel::g_cpu_count; ++i)
+        if (i != self && __atomic_load_n(&kernel::g_cpus[i].online, __ATOMIC_ACQUIRE)) {
+            __atomic_store_n(&g_help_for[i], fn, __ATOMIC_RELEASE);
+            lapic_send_ipi(kernel::g_cpus[i].apic_id, vector::kIpiHelp);
+        }
 }
 
 void smp_send_reschedule(u32 cpu_index) { lapic_send_ipi(kernel::g_cpus[cpu_index].apic_id, vector::kIpiReschedule); }

@@ -13,6 +13,7 @@ inline constexpr u8 kTimer = 0xe0;       // LAPIC timer
 inline constexpr u8 kIpiReschedule = 0xf0;
 inline constexpr u8 kIpiCall = 0xf2;     // smp_call_others (TLB shootdown uses it)
 inline constexpr u8 kIpiHalt = 0xf3;
+inline constexpr u8 kIpiHelp = 0xf4;     // smp_offer_help
 inline constexpr u8 kSpurious = 0xff;
 }  // namespace vector
 

@@ -124,6 +124,11 @@ struct UserPageVisitor {
 void for_each_user_page(u64 root, const UserPageVisitor& visit);
 // The same for the pages in [from, to) only; page tables outside it are not read.
 void for_each_user_page_in(u64 root, uptr from, uptr to, const UserPageVisitor& visit);
+// Calls `fn` once for every non-empty last-level page table that maps user pages of
+// [from, to), with the 2 MiB-aligned address it starts at (and its physical address,
+// flags 0): the units in which work on a range's pages can be shared between CPUs, since
+// no two of them touch the same table.
+void for_each_user_table_in(u64 root, uptr from, uptr to, const UserPageVisitor& visit);
 // Switches to `root`. With PCID the switch keeps the TLB entries tagged with `pcid`.
 void activate_root(u64 root, u16 pcid);
 bool pcid_enabled();
