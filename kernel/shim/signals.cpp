@@ -653,16 +653,27 @@ i64 sys_rt_sigtimedwait(arch::TrapFrame& f) {
 
 namespace {
 
-void alarm_fired(void* raw) {
+// Runs under its CPU's timer lock, and set_real_timer cancels this timer with g_linux_lock
+// held: waiting here for g_linux_lock could deadlock the two CPUs, so a busy lock makes the
+// callback try again a little later.
+void alarm_fired(void* raw) TA_NO_THREAD_SAFETY_ANALYSIS {
+    constexpr u64 kRetryNs = 20 * 1000;
     auto* target = static_cast<LinuxProcess*>(raw);
-    IrqSpinLockGuard guard(g_linux_lock);
+    if (!g_linux_lock.try_lock()) {
+        timer_rearm_from_callback(target->alarm_timer, uptime_ns() + kRetryNs);
+        return;
+    }
     if (target->alarm_interval) {
+        // Expiries missed while the CPU was busy are one signal, as one SIGALRM can be pending.
+        u64 now = uptime_ns();
         target->alarm_deadline += target->alarm_interval;
-        timer_arm(target->alarm_timer, target->alarm_deadline, alarm_fired, target);
+        if (target->alarm_deadline <= now) target->alarm_deadline = now + target->alarm_interval;
+        timer_rearm_from_callback(target->alarm_timer, target->alarm_deadline);
     } else {
         target->alarm_deadline = 0;
     }
     send_signal(*target, kSigAlrm, 0, kSiKernel);
+    g_linux_lock.unlock();
 }
 
 // ITIMER_REAL, which alarm() is too: (re)arms and returns the previous remaining time and

@@ -56,6 +56,13 @@ bool timer_cancel(Timer& timer) {
     }
 }
 
+void timer_rearm_from_callback(Timer& timer, u64 deadline_ns) TA_NO_THREAD_SAFETY_ANALYSIS {
+    Cpu& cpu = current_cpu();  // timer_interrupt holds its timer lock around the callback
+    timer.deadline_ns = deadline_ns;
+    __atomic_store_n(&timer.cpu, static_cast<i32>(cpu.index), __ATOMIC_RELEASE);
+    insert_sorted_locked(cpu, timer);  // timer_interrupt reprograms the hardware after its callbacks
+}
+
 void timer_interrupt() {
     Cpu& cpu = current_cpu();
     cpu.timer_interrupts++;

@@ -23,6 +23,11 @@ struct Timer {
 void timer_arm(Timer& timer, u64 deadline_ns, TimerCallback callback, void* arg);
 // Returns true if the timer was pending and is now cancelled (its callback will not run).
 bool timer_cancel(Timer& timer);
+// From the timer's own callback only: queues it again on this CPU for `deadline_ns`, which
+// must lie ahead (callbacks run under their CPU's timer lock, which timer_arm would take
+// again). For periodic timers, and for callbacks that found a lock busy and try later:
+// a callback must not wait for a lock that is held across timer_cancel.
+void timer_rearm_from_callback(Timer& timer, u64 deadline_ns);
 
 // Called from the LAPIC timer interrupt: runs expired callbacks and reprograms the timer.
 void timer_interrupt();

@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -408,6 +409,31 @@ int main(void) {
     errno = 0;
     check(read(p[0], &c, 1) == -1 && errno == EINTR, "a read interrupted by SIGALRM (no SA_RESTART) fails with EINTR");
     check(hits == 1 && last_signo == SIGALRM, "the SIGALRM handler ran");
+    signal(SIGALRM, SIG_DFL);
+    alarm(10);
+
+    /* An interval timer (ITIMER_REAL with it_interval) fires again and again until it is
+     * disarmed, and getitimer reports it. */
+    reset_seen();
+    install(SIGALRM, on_signal, SA_RESTART);
+    struct itimerval every = {{0, 10000}, {0, 10000}}, now_set, old_set;
+    check(setitimer(ITIMER_REAL, &every, &old_set) == 0 && old_set.it_value.tv_sec >= 1,
+          "setitimer arms a 10 ms interval timer and returns the alarm it replaced");
+    check(getitimer(ITIMER_REAL, &now_set) == 0 && now_set.it_interval.tv_usec == 10000 &&
+              now_set.it_value.tv_sec == 0 && now_set.it_value.tv_usec <= 10000,
+          "getitimer reports the interval and the time to the next expiry");
+    long started = now_ms();
+    while (hits < 5 && now_ms() - started < 3000) sleep_ms(1);
+    check(hits >= 5, "the interval timer fires repeatedly (5 SIGALRMs)");
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    sleep_ms(30); /* a SIGALRM already on its way may still come */
+    int after_off = hits;
+    sleep_ms(50);
+    check(hits == after_off, "a disarmed interval timer fires no more");
+    check(getitimer(ITIMER_REAL, &now_set) == 0 && now_set.it_value.tv_sec == 0 && now_set.it_value.tv_usec == 0 &&
+              now_set.it_interval.tv_usec == 0,
+          "getitimer reports a disarmed timer as zero");
     signal(SIGALRM, SIG_DFL);
     alarm(10);
     /* with SA_RESTART the read goes on and returns the data that comes later */

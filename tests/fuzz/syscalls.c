@@ -1,0 +1,232 @@
+/* Syscall fuzzing (issue 6: "no syscall argument can panic the kernel"): run as init by
+ * tools/test, never on the host (it calls random syscalls with random arguments, as root).
+ *
+ * Each round forks a child that makes a few hundred syscalls with numbers from the whole
+ * Linux range and arguments drawn from the values that break kernels: 0, -1, small and
+ * huge integers, pointers into a writable scratch page, past its end (an unmapped guard
+ * page), into read-only text, into the kernel half and non-canonical, and a few real paths
+ * and descriptors. The generator is seeded with the round number, so a failure is
+ * reproduced by running the same round again (`initargs="ROUND"` runs only that one and
+ * prints every call first). The child's stdio goes to /dev/null; calls that could stop the
+ * test rather than the kernel (reboot, mount, the clock, signals and limits aimed at other
+ * processes) are left out or aimed at the child itself.
+ *
+ * Afterwards the machine must still work: fork, a pipe, a file in /tmp, exec of busybox.
+ * Prints "fuzz: PASS ..." or "fuzz: FAIL ..." per check and exits with the failure count;
+ * tools/test also requires that the kernel logged no panic. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { kRounds = 120, kCallsPerRound = 400, kRoundMs = 1500 };
+
+static int failures;
+
+static void check(int ok, const char* what) {
+    printf("fuzz: %s %s\n", ok ? "PASS" : "FAIL", what);
+    if (!ok) failures++;
+}
+
+static uint64_t rng_state;
+static uint64_t next_random(void) { /* xorshift64* */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+static unsigned char* scratch; /* two writable pages, then an unmapped one */
+static const char* const paths[] = {"/tmp/fuzz", "/tmp/fuzz/a", "/tmp", ".", "/dev/null", "/dev/zero",
+                                    "/proc/self/maps", "/proc/self/status", "/proc/1/stat", "", "/bin/busybox"};
+
+static uint64_t random_argument(void) {
+    uint64_t r = next_random();
+    switch (r % 16) {
+    case 0: return 0;
+    case 1: return (uint64_t)-1;
+    case 2: return r >> 59;                    /* 0..31: fds, small counts, signal numbers */
+    case 3: return (r >> 32) & 0xffff;         /* flags-sized */
+    case 4: return next_random();              /* anything */
+    case 5: return (uint64_t)scratch + ((r >> 20) & 8191);                     /* inside scratch */
+    case 6: return (uint64_t)scratch + 8192 - ((r >> 20) & 15);                /* across its end */
+    case 7: return (uint64_t)scratch + 8192 + ((r >> 20) & 4095);              /* unmapped */
+    case 8: return (uint64_t)&random_argument;                                 /* read-only text */
+    case 9: return 0xffff800000000000ull + ((r >> 16) & 0xffffffffffull);      /* kernel half */
+    case 10: return 0x0000800000000000ull - ((r >> 20) & 7);                   /* the top of user space */
+    case 11: return 0x8000000000000000ull | (r >> 1);                          /* non-canonical */
+    case 12: return (uint64_t)paths[(r >> 20) % (sizeof paths / sizeof paths[0])];
+    case 13: return (r >> 40) & 0xfff;                                         /* a page-ish length */
+    case 14: return 1ull << ((r >> 20) & 63);                                  /* one bit */
+    default: return (uint64_t)(int64_t)(int32_t)(r >> 32);                     /* a signed int */
+    }
+}
+
+/* Calls that would end or disturb the test instead of testing the kernel. */
+static int left_out(long nr) {
+    switch (nr) {
+    case SYS_reboot:
+    case SYS_mount:
+    case SYS_umount2:
+    case SYS_settimeofday:
+    case SYS_clock_settime:
+    case SYS_adjtimex:
+    case SYS_clock_adjtime:
+    case SYS_vhangup:
+    case SYS_exit: /* a round makes all its calls */
+    case SYS_exit_group:
+    case SYS_alarm: /* the 20 ms tick that interrupts blocking calls */
+    case SYS_setitimer:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Signals and limits go to this process (or its own group) only, never to init. */
+static void aim_at_self(long nr, uint64_t* a) {
+    pid_t self = getpid();
+    switch (nr) {
+    case SYS_kill:
+    case SYS_rt_sigqueueinfo:
+    case SYS_prlimit64:
+    case SYS_setpgid:
+    case SYS_sched_setaffinity:
+    case SYS_sched_setscheduler:
+    case SYS_sched_setparam:
+    case SYS_setpriority:
+        a[0] = a[0] & 1 ? (uint64_t)self : 0;
+        break;
+    case SYS_tgkill:
+    case SYS_rt_tgsigqueueinfo:
+        a[0] = (uint64_t)self;
+        break;
+    case SYS_tkill:
+        a[0] = (uint64_t)syscall(SYS_gettid);
+        break;
+    case SYS_rt_sigaction: /* the alarm that interrupts blocking calls keeps its handler */
+        if (a[0] == SIGALRM) a[0] = SIGUSR1;
+        break;
+    }
+}
+
+static void on_alarm(int sig) { (void)sig; }
+
+static void fuzz(unsigned round, int verbose) {
+    rng_state = 0x9e3779b97f4a7c15ull * (round + 1);
+    scratch = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(scratch + 8192, 4096);
+    int null = open("/dev/null", O_RDWR);
+    if (!verbose) {
+        dup2(null, 1);
+        dup2(null, 2);
+    }
+    dup2(null, 0);
+    setsid();
+    mkdir("/tmp/fuzz", 0777);
+    /* Blocking calls are interrupted every 20 ms (no SA_RESTART), so a round keeps going. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval tick = {{0, 20000}, {0, 20000}};
+    setitimer(ITIMER_REAL, &tick, NULL);
+    pid_t self = getpid();
+    for (int i = 0; i < kCallsPerRound; ++i) {
+        for (int j = 0; j < 8192; j += 8) *(uint64_t*)(scratch + j) = next_random();
+        long nr = (long)(next_random() % 340);
+        if (next_random() % 8 == 0) nr = 424 + (long)(next_random() % 30);
+        if (left_out(nr)) continue;
+        uint64_t a[6];
+        for (int k = 0; k < 6; ++k) a[k] = random_argument();
+        aim_at_self(nr, a);
+        if (verbose) {
+            printf("fuzz: round %u call %d: syscall(%ld, %#llx, %#llx, %#llx, %#llx, %#llx, %#llx)\n", round, i, nr,
+                   (unsigned long long)a[0], (unsigned long long)a[1], (unsigned long long)a[2],
+                   (unsigned long long)a[3], (unsigned long long)a[4], (unsigned long long)a[5]);
+            fflush(stdout);
+        }
+        long r = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        if (r == 0 && getpid() != self) _exit(0); /* a fuzzed fork's child: no second fuzzer */
+    }
+    _exit(0);
+}
+
+static void sleep_ms(long ms) {
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&t, NULL);
+}
+
+/* Runs one round in a child; a child still alive after kRoundMs is killed. */
+static int run_round(unsigned round, int verbose) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) fuzz(round, verbose);
+    if (pid < 0) return -1;
+    int status = 0;
+    for (int waited = 0; waited < kRoundMs; waited += 10) {
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got == pid) return 0;
+        sleep_ms(10);
+    }
+    kill(pid, SIGKILL);
+    return waitpid(pid, &status, 0) == pid ? 1 : -1;
+}
+
+int main(int argc, char** argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc > 1) { /* one round, every call printed before it is made */
+        unsigned round = (unsigned)strtoul(argv[1], NULL, 10);
+        printf("fuzz: round %u: %s\n", round, run_round(round, 1) < 0 ? "lost" : "done");
+        return 0;
+    }
+    int killed = 0, lost = 0;
+    for (unsigned round = 0; round < kRounds; ++round) {
+        printf("fuzz: round %u\n", round);
+        int r = run_round(round, 0);
+        if (r > 0) killed++;
+        if (r < 0) {
+            lost++;
+            printf("fuzz: round %u: the child could not be forked or reaped\n", round);
+        }
+        while (waitpid(-1, NULL, WNOHANG) > 0) { /* grandchildren orphaned to us */
+        }
+    }
+    printf("fuzz: %d rounds of %d calls, %d stopped by the watchdog\n", kRounds, kCallsPerRound, killed);
+    check(lost == 0, "every round's child was forked and reaped");
+
+    /* The system still works. */
+    int p[2];
+    char byte = 0;
+    check(pipe(p) == 0 && write(p[1], "x", 1) == 1 && read(p[0], &byte, 1) == 1 && byte == 'x',
+          "a pipe carries a byte after the fuzzing");
+    int fd = open("/tmp/after-fuzz", O_CREAT | O_RDWR | O_TRUNC, 0644);
+    char back[6] = {0};
+    check(fd >= 0 && write(fd, "hello", 5) == 5 && pread(fd, back, 5, 0) == 5 && strcmp(back, "hello") == 0,
+          "a file in /tmp is written and read back");
+    void* m = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    check(m != MAP_FAILED && memset(m, 1, 1 << 20) == m, "new memory is mapped and written");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char* const args[] = {"/bin/busybox", "true", NULL};
+        execv(args[0], args);
+        _exit(127);
+    }
+    int status = 0;
+    check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "fork and exec of busybox true");
+    printf("fuzz: %d failed\n", failures);
+    return failures;
+}
