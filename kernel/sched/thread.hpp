@@ -69,6 +69,7 @@ struct UserContext {
     // signal wakes it there), and its place in its process's thread list. Guarded by the
     // shim's g_linux_lock.
     u32 linux_tid = 0;
+    u64 set_child_tid = 0;  // CLONE_CHILD_SETTID's word: written by the child as it starts
     u64 clear_child_tid = 0;
     u64 robust_list = 0;
     // Linux signals are per thread in these: the mask, the signals sent to this thread alone

@@ -176,21 +176,64 @@ void absolute_path(const char* base, const char* path, char* out, usize room) {
     }
 }
 
+}  // namespace
+
+fs::Node* cwd_ref(LinuxProcess& l, char* path, usize room) {
+    fs::Node* node;
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        if (path) {
+            usize n = min<usize>(strlen(l.cwd_path), room - 1);
+            memcpy(path, l.cwd_path, n);
+            path[n] = 0;
+        }
+        node = l.cwd;
+        if (!node) return nullptr;
+        ++l.cwd_readers;
+    }
+    fsc::node_ref(node);
+    IrqSpinLockGuard guard(g_linux_lock);
+    if (--l.cwd_readers == 0) l.cwd_unused.wake_all();
+    return node;
+}
+
+namespace {
+
+// Makes `node` (a reference, or nullptr at exit) the process's cwd, named `path`, and drops
+// the old one once no thread is still taking a reference to it (cwd_ref).
+void replace_cwd(LinuxProcess& l, fs::Node* node, const char* path) {
+    fs::Node* old;
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        old = l.cwd;
+        l.cwd = node;
+        usize n = min<usize>(strlen(path), sizeof(l.cwd_path) - 1);
+        memcpy(l.cwd_path, path, n);
+        l.cwd_path[n] = 0;
+        while (l.cwd_readers) (void)l.cwd_unused.wait_unlocking(g_linux_lock);
+    }
+    if (old) fsc::node_unref(old);
+}
+
 // The directory node relative paths start from: the cwd or a dirfd's, as a new reference;
-// nullptr for an absolute path.
+// nullptr for an absolute path. `base_path` gets the start's absolute name.
 i64 start_dir(i64 dirfd, const char* path, fs::Node** out, char* base_path = nullptr, usize base_room = 0) {
     LinuxProcess* l = current_linux();
     if (path[0] == '/' || dirfd == kAtFdcwd) {
-        if (base_path) {
-            usize n = min<usize>(strlen(l->cwd_path), base_room - 1);
-            memcpy(base_path, l->cwd_path, n);
-            base_path[n] = 0;
-        }
         // An absolute path needs no start (the FS takes nullptr then): no reference to take
         // and drop, which with the FS in its own domain are two gate crossings.
-        *out = path[0] == '/' ? nullptr : l->cwd;
-        if (*out) fsc::node_ref(*out);
-        return 0;
+        if (path[0] == '/') {
+            *out = nullptr;
+            if (base_path) {
+                IrqSpinLockGuard guard(g_linux_lock);
+                usize n = min<usize>(strlen(l->cwd_path), base_room - 1);
+                memcpy(base_path, l->cwd_path, n);
+                base_path[n] = 0;
+            }
+            return 0;
+        }
+        *out = cwd_ref(*l, base_path, base_room);
+        return *out ? 0 : -kENOENT;
     }
     FileRef file(static_cast<u64>(dirfd));
     if (!file) return -kEBADF;
@@ -363,8 +406,6 @@ void copy_fd_table(LinuxProcess& parent, LinuxProcess& child) {
         child.fds[fd] = parent.fds[fd];
         if (child.fds[fd].file) ++child.fds[fd].file->refs;
     }
-    child.cwd = parent.cwd;  // the caller has taken its reference (the FS lock is ours too)
-    memcpy(child.cwd_path, parent.cwd_path, sizeof(child.cwd_path));
 }
 
 void close_all_files(LinuxProcess& l) {
@@ -377,13 +418,7 @@ void close_all_files(LinuxProcess& l) {
         }
         if (of) close_fd_file(l, of);
     }
-    fs::Node* cwd;
-    {
-        IrqSpinLockGuard guard(g_linux_lock);
-        cwd = l.cwd;
-        l.cwd = nullptr;
-    }
-    if (cwd) fsc::node_unref(cwd);
+    replace_cwd(l, nullptr, "/");
 }
 
 void close_on_exec(LinuxProcess& l) {
@@ -421,9 +456,10 @@ void setup_initial_files(LinuxProcess& l) {
 }
 
 i64 open_executable(LinuxProcess& l, const char* path, Executable* out) {
-    NodeRef node;
+    NodeRef start, node;
+    if (path[0] != '/' && !(start.node = cwd_ref(l))) return -kENOENT;
     fs::Credentials c = fs_credentials(l);
-    i64 r = fsc::lookup(l.cwd, path, true, c, &node.node);
+    i64 r = fsc::lookup(start.node, path, true, c, &node.node);
     if (r < 0) return r;
     if (fsc::node_type(node.node) == fs::NodeType::Directory) return -kEACCES;
     if (fsc::node_type(node.node) != fs::NodeType::Regular) return -kEACCES;
@@ -782,9 +818,8 @@ i64 resolve_at(i64 dirfd, u64 user_path, u64 at_flags, bool follow_default, Node
     if (n < 0) return n;
     if (n == 0) {
         if (dirfd == kAtFdcwd) {
-            out.node = current_linux()->cwd;
-            fsc::node_ref(out.node);
-            return 0;
+            out.node = cwd_ref(*current_linux());
+            return out.node ? 0 : -kENOENT;
         }
         FileRef of(static_cast<u64>(dirfd));
         if (!of) return -kEBADF;
@@ -808,7 +843,11 @@ i64 stat_at(i64 dirfd, u64 user_path, u64 at_flags, fs::Stat* st) {
     i64 n = copy_path(user_path, path, at_flags & kAtEmptyPath);
     if (n < 0) return n;
     if (n == 0) {
-        if (dirfd == kAtFdcwd) return fsc::stat(current_linux()->cwd, st);
+        if (dirfd == kAtFdcwd) {
+            NodeRef cwd;
+            cwd.node = cwd_ref(*current_linux());
+            return cwd.node ? fsc::stat(cwd.node, st) : -kENOENT;
+        }
         FileRef of(static_cast<u64>(dirfd));
         return of ? fsc::stat(of->node, st) : -kEBADF;
     }
@@ -1116,7 +1155,10 @@ i64 sys_getcwd(arch::TrapFrame& f) {
     PathBuffer path;
     if (!path.text) return -kENOMEM;
     // From the FS: follows renames above the cwd and has symlinks resolved, as Linux's.
-    i64 n = fsc::path_of(current_linux()->cwd, path.text, min<usize>(fs::kPathMax, f.rsi));
+    NodeRef cwd;
+    cwd.node = cwd_ref(*current_linux());
+    if (!cwd.node) return -kENOENT;
+    i64 n = fsc::path_of(cwd.node, path.text, min<usize>(fs::kPathMax, f.rsi));
     if (n < 0) return n;
     return arch::copy_to_user(f.rdi, path.text, static_cast<usize>(n) + 1) ? n + 1 : -kEFAULT;
 }
@@ -1127,17 +1169,8 @@ i64 change_dir(fs::Node* node) {
     if (i64 r = fsc::access_node(node, fs::kAccessExecute, creds()); r < 0) return r;
     char absolute[kNameRoom];
     if (fsc::path_of(node, absolute, sizeof(absolute)) < 0) memcpy(absolute, "/", 2);  // (for /proc only)
-    LinuxProcess* l = current_linux();
     fsc::node_ref(node);
-    fs::Node* old = l->cwd;
-    {
-        IrqSpinLockGuard guard(g_linux_lock);
-        l->cwd = node;
-        usize n = min<usize>(strlen(absolute), sizeof(l->cwd_path) - 1);
-        memcpy(l->cwd_path, absolute, n);
-        l->cwd_path[n] = 0;
-    }
-    fsc::node_unref(old);
+    replace_cwd(*current_linux(), node, absolute);
     return 0;
 }
 }  // namespace

@@ -71,6 +71,9 @@ void reset_signal_actions_for_exec(LinuxProcess& l) TA_REQ(g_linux_lock);
 
 // Files (files.cpp).
 void copy_fd_table(LinuxProcess& parent, LinuxProcess& child) TA_REQ(g_linux_lock);
+// A new reference to the process's working directory (nullptr once it is exiting), and its
+// absolute name into `path` if given.
+fs::Node* cwd_ref(LinuxProcess& l, char* path = nullptr, usize room = 0);
 void close_all_files(LinuxProcess& l);
 void close_on_exec(LinuxProcess& l);
 // Opens a regular file for execution and gives its whole contents (kernel memory, freed

@@ -121,7 +121,13 @@ struct LinuxProcess {
 
     // Files.
     FdEntry fds[kMaxFds];
-    fs::Node* cwd = nullptr;  // a reference
+    // The working directory: a reference, replaced by chdir and dropped at exit (nullptr
+    // then), both under g_linux_lock, by any thread. Readers take their own reference with
+    // cwd_ref (an FS call, outside the lock), and are counted meanwhile: the replacer waits
+    // on cwd_unused for them before it drops the old reference.
+    fs::Node* cwd = nullptr;
+    u32 cwd_readers = 0;
+    WaitQueue cwd_unused;
     char cwd_path[256] = {'/'};
     u32 umask = 022;
     bool holds_record_locks = false;  // has taken an fcntl lock: closes must release them

@@ -140,6 +140,10 @@ LinuxProcess* create_initial_linux_state(Process& p, StringView path, const char
 }
 
 void linux_thread_starting(UserContext& u) {
+    if (u.set_child_tid) {  // CLONE_CHILD_SETTID; a bad address is not reported (as in Linux)
+        (void)UserOut<u32>(u.set_child_tid).write(u.linux_tid);
+        u.set_child_tid = 0;
+    }
     LinuxProcess* l = u.home->linux_state();
     if (!l || !l->initial_files_pending) return;
     l->initial_files_pending = false;  // only the process's first thread exists yet
@@ -340,11 +344,14 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
     inherit_cpu_state(child_user, flags, tls);
     if (flags & kCloneChildCleartid) child_user->clear_child_tid = child_tid;
     u32 pid = cl->pid;
-    if (flags & kCloneChildSettid) (void)child->address_space().write(child_tid, &pid, sizeof(pid));
+    // Written by the child itself as it starts (linux_thread_starting), as a store of its own
+    // would be: through its page protections and copy-on-write, not into whatever page now
+    // backs that address (a read-only text page is the parent's too, and the page cache's).
+    if (flags & kCloneChildSettid) child_user->set_child_tid = child_tid;
     if ((flags & kCloneParentSettid) && !UserOut<u32>(parent_tid).write(pid)) {
         // Linux writes it before the child runs; a bad pointer fails the call there too.
     }
-    fsc::node_ref(pl->cwd);  // for the child, taken outside g_linux_lock (the FS takes it)
+    cl->cwd = cwd_ref(*pl, cl->cwd_path, sizeof(cl->cwd_path));  // outside g_linux_lock: an FS call
     {
         IrqSpinLockGuard guard(g_linux_lock);
         copy_fd_table(*pl, *cl);

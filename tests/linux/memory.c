@@ -243,6 +243,22 @@ int main(void) {
     munmap(resident, 8 << 20);
     check(rss_kb() - before < 1024, "and shrinks back after munmap");
 
+    /* The kernel writes to user memory only where the program could: a read() into the
+     * program's own read-only text fails with EFAULT and leaves the text (and the page cache
+     * page it maps) as it was, in this process and in a forked one. */
+    unsigned char text_before[64];
+    memcpy(text_before, (const void*)&child_status, sizeof text_before);
+    int zero_fd = open("/dev/zero", O_RDONLY);
+    errno = 0;
+    check(read(zero_fd, (void*)&child_status, 64) == -1 && errno == EFAULT,
+          "read() into read-only program text fails with EFAULT");
+    check(memcmp(text_before, (const void*)&child_status, sizeof text_before) == 0, "and leaves the text as it was");
+    pid = fork_flushed();
+    if (pid == 0) _exit(read(zero_fd, (void*)&child_status, 64) == -1 && errno == EFAULT ? 0 : 1);
+    check(child_status(pid) == 0 && memcmp(text_before, (const void*)&child_status, sizeof text_before) == 0,
+          "a forked child's read() into its text fails too, and the parent's text stays intact");
+    close(zero_fd);
+
     /* A large address space forks correctly: 48 MiB of private and 40 MiB of shared memory,
      * one word per page, checked whole in both processes (Tessera copies the page tables of
      * a space this large on several CPUs at once; a page a CPU missed reads wrong here). */

@@ -115,6 +115,24 @@ int main(int argc, char** argv, char** envp) {
     int status, p[2];
     pid_t me = getpid();
 
+    /* clone with CLONE_CHILD_SETTID stores the child's pid in the child's memory (not the
+     * parent's), and a read-only address there is skipped, not written through. */
+    static volatile pid_t settid_word;
+    unsigned char text_before[32];
+    memcpy(text_before, (const void*)&find_self, sizeof text_before);
+    fflush(stdout);
+    pid_t settid_child = (pid_t)syscall(SYS_clone, SIGCHLD | 0x01000000 /* CLONE_CHILD_SETTID */, 0, NULL,
+                                        &settid_word, 0);
+    if (settid_child == 0) _exit(settid_word == getpid() ? 0 : 1);
+    check(settid_child > 0 && wait_exit(settid_child) == 0 && settid_word == 0,
+          "CLONE_CHILD_SETTID writes the pid into the child's memory only");
+    fflush(stdout);
+    settid_child = (pid_t)syscall(SYS_clone, SIGCHLD | 0x01000000, 0, NULL, (void*)&find_self, 0);
+    if (settid_child == 0) _exit(memcmp(text_before, (const void*)&find_self, sizeof text_before) == 0 ? 0 : 1);
+    check(settid_child > 0 && wait_exit(settid_child) == 0 &&
+              memcmp(text_before, (const void*)&find_self, sizeof text_before) == 0,
+          "CLONE_CHILD_SETTID at a read-only text address changes no text, the child's or the parent's");
+
     /* fork and exit statuses */
     pid_t pid = fork_flushed();
     if (pid == 0) _exit(3);
