@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { kRounds = 120, kCallsPerRound = 400, kRoundMs = 1500 };
+enum { kRounds = 300, kCallsPerRound = 400, kRoundMs = 1500 };
 
 static int failures;
 
@@ -148,6 +148,15 @@ static void fuzz(unsigned round, int verbose) {
     setsid();
     mkdir("/tmp/fuzz", 0777);
     chdir("/tmp/fuzz");
+    /* Descriptors of every kind for the small integers to hit: a file, a directory, a pipe,
+     * an epoll instance, a device and a procfs file (3..9). */
+    int pipe_fds[2];
+    open("/tmp/fuzz/f", O_CREAT | O_RDWR, 0644);
+    open("/tmp/fuzz", O_RDONLY | O_DIRECTORY);
+    pipe(pipe_fds);
+    syscall(SYS_epoll_create1, 0);
+    open("/dev/zero", O_RDWR);
+    open("/proc/self/status", O_RDONLY);
     /* Blocking calls are interrupted every 20 ms (no SA_RESTART), so a round keeps going. */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
