@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,7 +40,7 @@ static void check(int ok, const char* what) {
     if (!ok) failures++;
 }
 
-static uint64_t rng_state;
+static __thread uint64_t rng_state; /* per thread: threaded rounds draw their own calls */
 static uint64_t next_random(void) { /* xorshift64* */
     rng_state ^= rng_state >> 12;
     rng_state ^= rng_state << 25;
@@ -135,11 +136,52 @@ static uint64_t text_hash(void) {
     return h;
 }
 
+enum { kLogFd = 200 }; /* the console, for verbose rounds: out of the fuzzed fds' reach (0..31) */
+
+struct caller {
+    unsigned round;
+    int index;  /* 0: the round's first thread */
+    int verbose;
+};
+
+static void* make_calls(void* arg) {
+    const struct caller* c = arg;
+    rng_state = 0x9e3779b97f4a7c15ull * (c->round + 1) + 0x632be59bd9b4e019ull * (uint64_t)c->index;
+    pid_t self = getpid();
+    uint64_t text = c->verbose ? text_hash() : 0;
+    for (int i = 0; i < kCallsPerRound; ++i) {
+        for (int j = 0; j < 8192; j += 8) *(uint64_t*)(scratch + j) = next_random();
+        long nr = (long)(next_random() % 340);
+        if (next_random() % 8 == 0) nr = 424 + (long)(next_random() % 30);
+        if (left_out(nr)) continue;
+        uint64_t a[6];
+        for (int k = 0; k < 6; ++k) a[k] = random_argument();
+        aim_at_self(nr, a);
+        if (c->verbose) {
+            dprintf(kLogFd, "fuzz: round %u thread %d call %d: syscall(%ld, %#llx, %#llx, %#llx, %#llx, %#llx, %#llx)\n",
+                    c->round, c->index, i, nr, (unsigned long long)a[0], (unsigned long long)a[1],
+                    (unsigned long long)a[2], (unsigned long long)a[3], (unsigned long long)a[4],
+                    (unsigned long long)a[5]);
+        }
+        long r = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        if (r == 0 && getpid() != self) _exit(0); /* a fuzzed fork's child: no second fuzzer */
+        if (c->verbose) {
+            uint64_t now = text_hash();
+            if (now != text)
+                dprintf(kLogFd, "fuzz: round %u thread %d call %d changed the text (returned %ld)\n", c->round, c->index,
+                        i, r);
+            text = now;
+        }
+    }
+    return NULL;
+}
+
+/* A round: one thread making calls, or (odd rounds) three at once, which is where races
+ * between a process's threads show (exit against fork, chdir against lookups). Threaded
+ * rounds replay only roughly: the threads' interleaving differs from run to run. */
 static void fuzz(unsigned round, int verbose) {
-    rng_state = 0x9e3779b97f4a7c15ull * (round + 1);
     scratch = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     munmap(scratch + 8192, 4096);
-    enum { kLogFd = 200 }; /* the console, for verbose rounds: out of the fuzzed fds' reach (0..31) */
     if (verbose) dup2(1, kLogFd);
     int null = open("/dev/null", O_RDWR);
     dup2(null, 0);
@@ -164,29 +206,12 @@ static void fuzz(unsigned round, int verbose) {
     sigaction(SIGALRM, &sa, NULL);
     struct itimerval tick = {{0, 20000}, {0, 20000}};
     setitimer(ITIMER_REAL, &tick, NULL);
-    pid_t self = getpid();
-    uint64_t text = verbose ? text_hash() : 0;
-    for (int i = 0; i < kCallsPerRound; ++i) {
-        for (int j = 0; j < 8192; j += 8) *(uint64_t*)(scratch + j) = next_random();
-        long nr = (long)(next_random() % 340);
-        if (next_random() % 8 == 0) nr = 424 + (long)(next_random() % 30);
-        if (left_out(nr)) continue;
-        uint64_t a[6];
-        for (int k = 0; k < 6; ++k) a[k] = random_argument();
-        aim_at_self(nr, a);
-        if (verbose) {
-            dprintf(kLogFd, "fuzz: round %u call %d: syscall(%ld, %#llx, %#llx, %#llx, %#llx, %#llx, %#llx)\n", round,
-                    i, nr, (unsigned long long)a[0], (unsigned long long)a[1], (unsigned long long)a[2],
-                    (unsigned long long)a[3], (unsigned long long)a[4], (unsigned long long)a[5]);
-        }
-        long r = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-        if (r == 0 && getpid() != self) _exit(0); /* a fuzzed fork's child: no second fuzzer */
-        if (verbose) {
-            uint64_t now = text_hash();
-            if (now != text) dprintf(kLogFd, "fuzz: round %u call %d changed the text (returned %ld)\n", round, i, r);
-            text = now;
-        }
-    }
+    struct caller callers[3] = {{round, 0, verbose}, {round, 1, verbose}, {round, 2, verbose}};
+    int threads = round % 2 ? 3 : 1;
+    pthread_t helpers[2];
+    for (int t = 1; t < threads; ++t) pthread_create(&helpers[t - 1], NULL, make_calls, &callers[t]);
+    make_calls(&callers[0]);
+    for (int t = 1; t < threads; ++t) pthread_join(helpers[t - 1], NULL);
     _exit(0);
 }
 
