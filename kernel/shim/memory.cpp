@@ -94,18 +94,19 @@ bool other_threads(LinuxProcess& l) { return __atomic_load_n(&l.live_threads, __
 
 // Applies `prot` to the present pages of [va, va + pages): shared and zero pages stay
 // read-only whatever `prot` says (their first write copies them).
+// Only the present pages are visited: a large reservation costs what is mapped in it.
 void protect_present(AddressSpace& space, uptr va, usize pages, u64 prot) {
-    arch::PageTable table(space.root());
-    u32 flags = page_flags(prot);
-    for (usize i = 0; i < pages; ++i) {
-        uptr at = va + i * arch::kPageSize;
-        Result<u64> phys = table.translate(at);
-        if (!phys.ok()) continue;
-        u32 these = flags;
-        if ((these & arch::kPageWrite) && mm::user_page_shared(phys.value() & ~u64{arch::kPageSize - 1}))
-            these &= ~arch::kPageWrite;
-        (void)table.protect(at, these);
-    }
+    struct Protect {
+        arch::PageTable table;
+        u32 flags;
+    } p{arch::PageTable(space.root()), page_flags(prot)};
+    arch::for_each_user_page_in(space.root(), va, va + pages * arch::kPageSize,
+                                {&p, [](void* raw, uptr at, u64 phys, u32) {
+        auto* p = static_cast<Protect*>(raw);
+        u32 these = p->flags;
+        if ((these & arch::kPageWrite) && mm::user_page_shared(phys)) these &= ~arch::kPageWrite;
+        (void)p->table.protect(at, these);
+    }});
 }
 
 // Whose ranges describe the calling process's memory: its own, or — for a vfork child
@@ -327,7 +328,8 @@ void oom_kill(LinuxProcess* faulting) {
     for (LinuxProcess* p : g_linux_processes) {
         if (p->exited || p->exiting) continue;
         if (p->pending & signal_bit(kSigKill)) return;  // a kill is on its way already: wait for it
-        u64 pages = memory_usage(*p).resident_pages + (p->pid == 1 ? 0 : 1);  // init last
+        if (p->pid == 1) continue;  // never init, as in Linux
+        u64 pages = memory_usage(*p).resident_pages + 1;
         if (pages > most) {
             most = pages;
             victim = p;
@@ -779,9 +781,14 @@ i64 sys_brk(arch::TrapFrame& f) {
 }
 
 namespace {
-// mmap's work once the file (or none) is known, once. *short_of_memory: it failed because
-// kernel memory ran out (not the address space or a limit).
-i64 map_range_once(u64 addr, u64 length, u64 prot, u64 flags, MappedFile* file, u64 offset, bool* short_of_memory) {
+// Why a mapping failed for want of memory: not at all, the ranges' own bookkeeping (a few
+// bytes of kernel memory, worth the OOM killer), or populating shared anonymous memory
+// (worth reclaiming the page cache for, not killing: the request itself may be the hog).
+enum class Shortage { None, Bookkeeping, Populate };
+
+// mmap's work once the file (or none) is known, once. *shortage: it failed because memory
+// ran out (not the address space or a limit).
+i64 map_range_once(u64 addr, u64 length, u64 prot, u64 flags, MappedFile* file, u64 offset, Shortage* shortage) {
     LinuxProcess* l = memory_owner(current_linux());
     if (!l->vmas) return -kENOMEM;
     usize pages = align_up<u64>(length, arch::kPageSize) / arch::kPageSize;
@@ -792,6 +799,13 @@ i64 map_range_once(u64 addr, u64 length, u64 prot, u64 flags, MappedFile* file, 
         IrqSpinLockGuard guard(l->vm_lock);
         if (!within_address_limit(*l, bytes)) return -kENOMEM;
     }
+    // Memory the mapping may need pages for (private writable without MAP_NORESERVE, or
+    // shared anonymous, which is populated now) that is larger than the machine is refused
+    // outright, as Linux's default overcommit heuristic does: nothing could make room for
+    // it, and trying would only kill other processes.
+    bool accountable = (!(flags & kMapShared) && (prot & kProtWrite) && !(flags & kMapNoreserve)) ||
+                       (!file && (flags & kMapShared));
+    if (accountable && pages > mm::physical_stats().total_pages) return -kENOMEM;
     uptr va;
     if (flags & kMapFixed) {
         if (!is_aligned<u64>(addr, arch::kPageSize) || !arch::is_user_address(addr) ||
@@ -811,7 +825,7 @@ i64 map_range_once(u64 addr, u64 length, u64 prot, u64 flags, MappedFile* file, 
     if (populate) {
         if (!space.map_anonymous(va, pages, arch::kPageWrite).ok()) {
             (void)space.unmap(va, pages);
-            *short_of_memory = true;
+            *shortage = Shortage::Populate;
             return -kENOMEM;
         }
         protect_present(space, va, pages, prot);
@@ -820,20 +834,27 @@ i64 map_range_once(u64 addr, u64 length, u64 prot, u64 flags, MappedFile* file, 
     VmaKind kind = (flags & kMapShared) ? VmaKind::Shared : VmaKind::Private;
     if (!l->vmas->map(va, bytes, static_cast<u32>(prot & 7), kind, file, offset)) {
         if (populate) (void)space.unmap(va, pages);
-        *short_of_memory = true;  // the ranges' own memory
+        *shortage = Shortage::Bookkeeping;
         return -kENOMEM;
     }
     return static_cast<i64>(va);
 }
 
 // mmap does not fail because the kernel's memory ran out, as Linux's does not: room is
-// made as for a fault (reclaim, then the OOM killer), and the mapping is tried again.
+// made as for a fault (reclaim, then the OOM killer), and the mapping is tried again. Shared
+// anonymous memory that cannot be populated gets the page cache's reclaim only.
 i64 map_range(u64 addr, u64 length, u64 prot, u64 flags, MappedFile* file, u64 offset) {
     int kills = 0;
     for (;;) {
-        bool short_of_memory = false;
-        i64 r = map_range_once(addr, length, prot, flags, file, offset, &short_of_memory);
-        if (!short_of_memory || !relieve_memory_pressure(arch::interrupts_enabled(), &kills)) return r;
+        Shortage shortage = Shortage::None;
+        i64 r = map_range_once(addr, length, prot, flags, file, offset, &shortage);
+        if (shortage == Shortage::None) return r;
+        bool may_sleep = arch::interrupts_enabled();
+        if (shortage == Shortage::Populate) {
+            if (!may_sleep || fsc::reclaim_pages(kReclaimBatch) == 0) return r;
+        } else if (!relieve_memory_pressure(may_sleep, &kills)) {
+            return r;
+        }
     }
 }
 }  // namespace
@@ -867,7 +888,8 @@ i64 file_to_map(u64 fd, u64 prot, u64 flags, MappedFile** file) {
 
 i64 sys_mmap(arch::TrapFrame& f) {
     u64 addr = f.rdi, length = f.rsi, prot = f.rdx, flags = f.r10;
-    if (length == 0 || length > 64 * GiB) return -kEINVAL;
+    if (length == 0) return -kEINVAL;
+    if (length > kMmapCeiling - kMmapFloor) return -kENOMEM;  // more than the mmap area (Linux: TASK_SIZE)
     if ((flags & (kMapShared | kMapPrivate)) == 0) return -kEINVAL;
     u64 offset = f.r9;
     MappedFile* file = nullptr;
@@ -924,12 +946,15 @@ i64 sys_madvise(arch::TrapFrame& f) {
     LinuxProcess* l = memory_owner(current_linux());
     if (!l->vmas) return -kENOMEM;
     usize pages = align_up<u64>(f.rsi, arch::kPageSize) / arch::kPageSize;
+    if (!arch::is_user_address(f.rdi) || pages > (arch::kUserTop - f.rdi) / arch::kPageSize) return -kENOMEM;
     {
+        // Range by range (a large range must not cost a lookup per page with interrupts off).
         IrqSpinLockGuard guard(l->vm_lock);
-        for (usize i = 0; i < pages; ++i) {
-            const Vma* v = l->vmas->find(f.rdi + i * arch::kPageSize);
+        for (u64 at = f.rdi, end = f.rdi + pages * arch::kPageSize; at < end;) {
+            const Vma* v = l->vmas->find(at);
             if (!v) return -kENOMEM;
             if (v->kind == VmaKind::Shared) return -kEINVAL;  // not dropped: they are the only copy
+            at = v->end;
         }
     }
     (void)current_process().address_space().unmap(f.rdi, pages);

@@ -243,6 +243,29 @@ int main(void) {
     munmap(resident, 8 << 20);
     check(rss_kb() - before < 1024, "and shrinks back after munmap");
 
+    /* Linux's default overcommit heuristic: a writable mapping larger than the machine's
+     * memory fails at once, unless it is MAP_NORESERVE or not writable. */
+    size_t huge = (size_t)1 << 40;
+    errno = 0;
+    check(mmap(NULL, huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED && errno == ENOMEM,
+          "a 1 TiB private writable mapping fails with ENOMEM");
+    errno = 0;
+    check(mmap(NULL, huge, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED && errno == ENOMEM,
+          "a 1 TiB shared anonymous mapping fails with ENOMEM");
+    char* reserved = mmap(NULL, huge, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    check(reserved != MAP_FAILED, "a 1 TiB PROT_NONE reservation succeeds");
+    if (reserved != MAP_FAILED) {
+        /* Costs follow what is mapped, not the size (the test's watchdog catches a crawl). */
+        check(mprotect(reserved, huge, PROT_READ | PROT_WRITE) == 0, "mprotect makes the whole reservation writable");
+        reserved[huge / 2] = 7;
+        check(reserved[huge / 2] == 7 && madvise(reserved, huge, MADV_DONTNEED) == 0 && reserved[huge / 2] == 0,
+              "MADV_DONTNEED over all of it drops the one page touched");
+        munmap(reserved, huge);
+    }
+    reserved = mmap(NULL, huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    check(reserved != MAP_FAILED, "a 1 TiB MAP_NORESERVE mapping succeeds");
+    if (reserved != MAP_FAILED) munmap(reserved, huge);
+
     /* The kernel writes to user memory only where the program could: a read() into the
      * program's own read-only text fails with EFAULT and leaves the text (and the page cache
      * page it maps) as it was, in this process and in a forked one. */
