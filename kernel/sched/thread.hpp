@@ -78,6 +78,13 @@ struct UserContext {
     // handler), and the deadline of a poll's FS wait.
     u64 linux_blocked = 0;
     u64 linux_pending = 0;
+    // The siginfo of each standard signal in linux_pending (the process's own are kept apart:
+    // the same signal may be pending for both, from different senders).
+    struct LinuxSignalInfo {
+        u32 sender_pid = 0;
+        i32 code = 0;
+        u64 address = 0;  // si_addr for faults, the status for SIGCHLD, si_value for sigqueue
+    } linux_info[32];
     u64 linux_saved_mask = 0;
     bool linux_mask_saved = false;
     u64 linux_syscall_number = 0;

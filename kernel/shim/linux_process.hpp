@@ -137,14 +137,10 @@ struct LinuxProcess {
     // and thread-directed signals are the threads' (UserContext::linux_*).
     SignalAction actions[kSignalCount + 1];
     u64 pending = 0;  // bit (sig - 1)
-    struct PendingInfo {
-        u32 sender_pid = 0;
-        i32 code = 0;
-        u64 address = 0;  // si_addr for faults, the status for SIGCHLD, si_value for sigqueue
-    };
-    // siginfo of each pending standard signal (first step: one slot per signal, shared by
-    // the process-wide and the thread-directed instance)
-    PendingInfo info[kSignalCount + 1];
+    using PendingInfo = UserContext::LinuxSignalInfo;
+    // siginfo of each standard signal pending for the process (the threads' own are in
+    // UserContext::linux_info)
+    PendingInfo info[32];
     static constexpr u32 kMaxQueued = 32;  // real-time signals queued (Linux: RLIMIT_SIGPENDING)
     struct {
         int signal;

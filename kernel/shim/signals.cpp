@@ -126,8 +126,11 @@ SigInfo dequeue(LinuxProcess& l, UserContext& u, int sig) TA_REQ(g_linux_lock) {
             return info;
         }
     }
-    if (u.linux_pending & bit) u.linux_pending &= ~bit;
-    else l.pending &= ~bit;
+    if (u.linux_pending & bit) {
+        u.linux_pending &= ~bit;
+        return info_of(sig, u.linux_info[sig]);
+    }
+    l.pending &= ~bit;
     return info_of(sig, l.info[sig]);
 }
 
@@ -254,18 +257,20 @@ bool arrive(LinuxProcess& target, int sig) TA_REQ(g_linux_lock) {
     return true;
 }
 
-// Adds `sig` to a pending set (`tid` 0: the process's, else that thread's `pending`); false
+// Adds `sig` to the process's pending set (`thread` nullptr) or to that thread's; false
 // when it was not added (a standard signal already pending, or the real-time queue full).
-bool make_pending(LinuxProcess& target, u64& pending, u32 tid, int sig, u32 sender_pid, i32 code, u64 address)
+bool make_pending(LinuxProcess& target, UserContext* thread, int sig, u32 sender_pid, i32 code, u64 address)
     TA_REQ(g_linux_lock) {
+    u64& pending = thread ? thread->linux_pending : target.pending;
     if (sig >= kFirstRealtime) {
         if (target.queued_count == LinuxProcess::kMaxQueued) return false;  // full: dropped (sigqueue says EAGAIN)
-        target.queued[target.queued_count++] = {sig, tid, {sender_pid, code, address}};
+        target.queued[target.queued_count++] = {sig, thread ? thread->linux_tid : 0, {sender_pid, code, address}};
     } else if (pending & signal_bit(sig)) {
         return false;  // standard signals do not queue: the pending one stands
+    } else {
+        (thread ? thread->linux_info : target.info)[sig] = {sender_pid, code, address};
     }
     pending |= signal_bit(sig);
-    if (sig < kFirstRealtime) target.info[sig] = {sender_pid, code, address};
     return true;
 }
 }  // namespace
@@ -280,7 +285,7 @@ void send_signal(LinuxProcess& target, int sig, u32 sender_pid, i32 code, u64 ad
         target.signal_wait.wake_all();  // a SIGCONT still resumes
         return;
     }
-    if (!make_pending(target, target.pending, 0, sig, sender_pid, code, address) || blocked) return;
+    if (!make_pending(target, nullptr, sig, sender_pid, code, address) || blocked) return;
     for (UserContext* t : target.threads)
         if (t->linux_blocked_on && !(t->linux_blocked & bit)) t->linux_blocked_on->wake_all();
     target.signal_wait.wake_all();
@@ -295,7 +300,7 @@ void send_thread_signal(UserContext& thread, int sig, u32 sender_pid, i32 code) 
         target.signal_wait.wake_all();
         return;
     }
-    if (!make_pending(target, thread.linux_pending, thread.linux_tid, sig, sender_pid, code, 0) || blocked) return;
+    if (!make_pending(target, &thread, sig, sender_pid, code, 0) || blocked) return;
     if (thread.linux_blocked_on) thread.linux_blocked_on->wake_all();
     target.signal_wait.wake_all();
 }
@@ -346,7 +351,7 @@ void raise_fault_signal(arch::TrapFrame& f, u64 fault_address) {
         l->actions[sig] = {};
     }
     u->linux_pending |= signal_bit(sig);
-    l->info[sig] = {0, code, fault_address};
+    u->linux_info[sig] = {0, code, fault_address};
 }
 
 namespace {

@@ -44,7 +44,12 @@ static void on_signal(int sig) {
     frame_aligned = ((uintptr_t)__builtin_frame_address(0) % 16) == 0;
 }
 
+static volatile sig_atomic_t codes[8], pids[8];
 static void on_info(int sig, siginfo_t* si, void* ctx) {
+    if (hits < 8) {
+        codes[hits] = si->si_code;
+        pids[hits] = si->si_pid;
+    }
     hits++;
     last_signo = sig;
     last_code = si->si_code;
@@ -149,6 +154,23 @@ int main(void) {
     check(kill(me, SIGUSR2) == 0 && hits == 1 && last_signo == SIGUSR2, "kill to self runs the SIGUSR2 handler");
     check(sigaction(SIGUSR2, NULL, &old) == 0 && old.sa_handler == on_signal, "sigaction reports the installed handler");
     check(signal(SIGUSR2, SIG_DFL) == on_signal, "signal returns the previous handler");
+
+    /* The same standard signal pending for the process (kill from another process) and for
+     * one thread (tgkill from itself) keeps both siginfos: the thread's comes first. */
+    reset_seen();
+    install_info(SIGUSR1, 0, 0);
+    sigset_t usr1, before;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, &before);
+    pid_t sender = fork_flushed();
+    if (sender == 0) _exit(kill(getppid(), SIGUSR1) == 0 ? 0 : 1);
+    check(wait_exit(sender) == 0, "a child sends SIGUSR1 to its blocked parent");
+    syscall(SYS_tgkill, me, gettid_raw(), SIGUSR1);
+    sigprocmask(SIG_SETMASK, &before, NULL);
+    check(hits == 2, "a process-wide and a thread's own pending SIGUSR1 are two deliveries");
+    check(codes[0] == SI_TKILL && pids[0] == me, "the thread's own comes first, with tgkill's si_code and si_pid");
+    check(codes[1] == SI_USER && pids[1] == sender, "then the process's, with the other sender's si_code and si_pid");
 
     /* siginfo */
     reset_seen();
