@@ -57,10 +57,12 @@ void release_user_context(UserContext* u) {
 
 }  // namespace
 
-i64 UserThread::join() {
+bool UserThread::join(u64 deadline_ns, i64* code) {
     IrqSpinLockGuard guard(lock_);
-    while (!exited_) (void)joiners_.wait_unlocking(lock_);
-    return code_;
+    while (!exited_)
+        if (joiners_.wait_unlocking(lock_, deadline_ns) == WaitResult::TimedOut && !exited_) return false;
+    *code = code_;
+    return true;
 }
 
 void UserThread::mark_exited(i64 code) {

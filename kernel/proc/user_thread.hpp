@@ -15,8 +15,8 @@ public:
     static constexpr ObjectType kType = ObjectType::Thread;
     UserThread() : KernelObject(kType) {}
 
-    // Waits for the thread to exit; returns its exit code.
-    i64 join();
+    // Waits until the thread exits (true, with its exit code) or the deadline passes.
+    bool join(u64 deadline_ns, i64* code);
     void mark_exited(i64 code);
     bool exited();
 

@@ -54,6 +54,8 @@ void send_signal(LinuxProcess& target, int sig, u32 sender_pid, i32 code, u64 ad
 void send_thread_signal(UserContext& thread, int sig, u32 sender_pid, i32 code) TA_REQ(g_linux_lock);
 // Whether the calling thread of `l` has a signal it does not block, for itself or `l`.
 bool signal_deliverable(const LinuxProcess& l) TA_REQ(g_linux_lock);
+// SIGKILL has been sent to the process (its threads die on their way out of the kernel).
+bool kill_pending(const LinuxProcess& l);
 // Sends to every member of process group `pgid` (for the tty and kill(-pgid)); false when
 // the group is empty.
 bool send_signal_to_group(u32 pgid, int sig, u32 sender_pid) TA_REQ(g_linux_lock);

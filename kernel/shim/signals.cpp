@@ -229,6 +229,10 @@ void stop_process(LinuxProcess& l, int sig) TA_REQ(g_linux_lock) {
 
 }  // namespace
 
+bool kill_pending(const LinuxProcess& l) {
+    return __atomic_load_n(&l.pending, __ATOMIC_RELAXED) & signal_bit(kSigKill);
+}
+
 bool signal_deliverable(const LinuxProcess& l) {
     const UserContext& u = *current_thread()->user;
     return ((l.pending | u.linux_pending) & ~u.linux_blocked) != 0;

@@ -9,6 +9,7 @@
 #include "mm/heap.hpp"
 #include "proc/user_thread.hpp"
 #include "sched/cpu.hpp"
+#include "time/clock.hpp"
 #include "syscall/status.hpp"
 #include "syscall/syscalls.hpp"
 #include "syscall/user_ptr.hpp"
@@ -99,8 +100,13 @@ void sys_notification_wait(arch::TrapFrame& f) {
     u64 deadline = f.rsi;
     u64 call_deadline = ipc_earliest_deadline(current_thread());
     if (call_deadline && (!deadline || call_deadline < deadline)) deadline = call_deadline;
-    u64 bits = n.value()->wait(deadline);
-    set(f, bits ? static_cast<i64>(bits) : tessera::kErrTimedOut);
+    u64 bits = 0;
+    while (!bits && !home_dying()) {
+        u64 slice = uptime_ns() + kDyingCheckNs;
+        bits = n.value()->wait(deadline && deadline < slice ? deadline : slice);
+        if (deadline && uptime_ns() >= deadline) break;
+    }
+    set(f, bits ? static_cast<i64>(bits) : home_dying() ? tessera::kErrDead : tessera::kErrTimedOut);
 }
 
 }  // namespace kernel::syscalls

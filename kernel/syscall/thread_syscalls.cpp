@@ -9,6 +9,7 @@
 #include "proc/user_thread.hpp"
 #include "sched/cpu.hpp"
 #include "sched/scheduler.hpp"
+#include "shim/linux.hpp"
 #include "syscall/status.hpp"
 #include "syscall/syscalls.hpp"
 #include "syscall/user_ptr.hpp"
@@ -56,8 +57,17 @@ void sys_yield(arch::TrapFrame& f) {
 
 void sys_clock_ns(arch::TrapFrame& f) { set(f, static_cast<i64>(uptime_ns())); }
 
+bool home_dying() {
+    Process& home = *current_thread()->user->home;
+    if (home.dead()) return true;
+    shim::LinuxProcess* l = home.linux_state();
+    return l && shim::kill_pending(*l);
+}
+
 void sys_sleep_ns(arch::TrapFrame& f) {
-    sleep_ns(f.rdi);
+    u64 now = uptime_ns();
+    u64 end = f.rdi > ~u64{0} - now ? ~u64{0} : now + f.rdi;
+    while (!home_dying() && (now = uptime_ns()) < end) sleep_ns(min(end - now, kDyingCheckNs));
     set(f, tessera::kOk);
 }
 
@@ -79,7 +89,10 @@ void sys_thread_create(arch::TrapFrame& f) {
 void sys_thread_join(arch::TrapFrame& f) {
     Result<RefPtr<UserThread>> t = user().domain->handles().get<UserThread>(f.rdi, tessera::kRightWait);
     if (!t.ok()) return set(f, status_from_handle_error(t.error()));
-    set(f, t.value()->join());
+    i64 code;
+    while (!t.value()->join(uptime_ns() + kDyingCheckNs, &code))
+        if (home_dying()) return set(f, tessera::kErrDead);
+    set(f, code);
 }
 
 void sys_process_info(arch::TrapFrame& f) {
@@ -103,6 +116,9 @@ void sys_account_query(arch::TrapFrame& f) {
 }
 
 void sys_test_control(arch::TrapFrame& f) {
+    // Test hooks are for Tessera's own test programs: a Linux program (unmodified, so
+    // untrusted) must not make the kernel's allocations fail or pick the reclaim service.
+    if (user().home->linux_state()) return set(f, tessera::kErrAccessDenied);
     switch (f.rdi) {
     case tessera::kTestInjectAllocFailures:
         mm::inject_allocation_failures(static_cast<u32>(f.rsi));
@@ -141,6 +157,7 @@ void sys_process_wait(arch::TrapFrame& f) {
     if (!p.ok()) return set(f, status_from_handle_error(p.error()));
     // First step: poll. Processes get an exit wait queue with the process manager.
     while (!p.value()->dead()) {
+        if (home_dying()) return set(f, tessera::kErrDead);
         if (f.rsi && uptime_ns() >= f.rsi) return set(f, tessera::kErrTimedOut);
         sleep_ns(2 * kNsPerMs);
     }
