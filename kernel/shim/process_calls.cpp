@@ -360,10 +360,17 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
         child_user->linux_altstack = current_thread()->user->linux_altstack;  // fork keeps it
         cl->pgid = pl->pgid;
         cl->sid = pl->sid;
-        cl->parent = pl;
+        // Another thread may have ended the process meanwhile and handed its children to
+        // init already (exit_linux_process): then this one goes to init too, or it would
+        // keep a parent that is about to be freed.
+        LinuxProcess* parent = pl;
+        if (pl->exited) parent = g_init && !g_init->exited ? g_init : nullptr;
+        cl->parent = parent;
         attach_linux_thread(*cl, child_user, cl->pid);
-        child->ref();  // the parent's link, dropped when it reaps the child
-        pl->children.push_back(cl);
+        if (parent) {
+            child->ref();  // the parent's link, dropped when it reaps the child
+            parent->children.push_back(cl);
+        }
         g_linux_processes.push_back(cl);
     }
     if (flags & kCloneVfork) cl->vfork_parent = pl;

@@ -4,12 +4,14 @@
  * written and every file must be gone at the end. Under Tessera this runs the FS service's
  * lock, its sleeps (pipe reads) and its preemption from several CPUs at once. */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "linuxtest.h"
@@ -89,6 +91,63 @@ static int leftovers(void) {
     return n;
 }
 
+/* A process's threads racing its own working directory and its end: one changes directory
+ * back and forth, one forks, one looks up relative names, and the main thread calls
+ * exit_group in the middle of it all (a sibling's fork once took a reference to the cwd
+ * that exit had just dropped, and the FS went down with it). */
+static char dir_a[96], dir_b[96];
+static void* chdir_forever(void* arg) {
+    (void)arg;
+    for (;;) {
+        chdir(dir_a);
+        chdir(dir_b);
+    }
+    return NULL;
+}
+static void* fork_forever(void* arg) {
+    (void)arg;
+    for (;;) {
+        pid_t c = fork();
+        if (c == 0) _exit(0);
+        if (c > 0) waitpid(c, NULL, 0);
+    }
+    return NULL;
+}
+static void* stat_forever(void* arg) {
+    (void)arg;
+    struct stat st;
+    char cwd[256];
+    for (;;) {
+        stat("x", &st);
+        if (!getcwd(cwd, sizeof cwd)) cwd[0] = 0;
+    }
+    return NULL;
+}
+
+static void exits_racing_the_cwd(void) {
+    snprintf(dir_a, sizeof dir_a, "%s-dir-a", prefix);
+    snprintf(dir_b, sizeof dir_b, "%s-dir-b", prefix);
+    check(mkdir(dir_a, 0700) == 0 && mkdir(dir_b, 0700) == 0, "two directories to change between");
+    int clean = 0;
+    enum { kExits = 30 };
+    for (int round = 0; round < kExits; ++round) {
+        pid_t p = fork_flushed();
+        if (p == 0) {
+            pthread_t t;
+            pthread_create(&t, NULL, chdir_forever, NULL);
+            pthread_create(&t, NULL, fork_forever, NULL);
+            pthread_create(&t, NULL, stat_forever, NULL);
+            sleep_ms(1 + round % 4);
+            syscall(SYS_exit_group, 7);
+        }
+        clean += wait_exit(p) == 7;
+    }
+    check(clean == kExits, "exit_group ends a process whose threads chdir, fork and look up names meanwhile");
+    int fd = open(dir_a, O_RDONLY | O_DIRECTORY);
+    check(fd >= 0 && close(fd) == 0 && rmdir(dir_a) == 0 && rmdir(dir_b) == 0,
+          "and the file system works on afterwards");
+}
+
 int main(void) {
     snprintf(prefix, sizeof prefix, "/tmp/concurrent-%d", (int)getpid());
     check(pipe(to_far) == 0 && pipe(to_near) == 0, "two pipes for the bounced counter");
@@ -131,6 +190,7 @@ int main(void) {
     check(rounds == kWriters * kRounds, "every writer thread ran all its rounds");
     check(errors == 0, "every byte each thread read back is the one it wrote, sizes and unlinks right");
     check(wait_exit(child) == 0, "the second process's writes and reads, at the same time, are right too");
+    exits_racing_the_cwd();
     check(leftovers() == 0, "no file of the test is left in /tmp");
 
     printf("linuxtest: %d failed\n", failures);
