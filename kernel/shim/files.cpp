@@ -1121,6 +1121,30 @@ i64 sys_utimensat(arch::TrapFrame& f) {
     return fsc::utimens(node.node, have ? times : nullptr, creds());
 }
 
+namespace {
+// utime, utimes and futimesat: utimensat's older forms, with whole seconds (utimbuf) or
+// seconds and microseconds (timeval); no times means now.
+i64 set_times_at(i64 dirfd, u64 user_path, u64 user_times, bool microseconds) {
+    fs::Timespec times[2];
+    if (user_times) {
+        i64 raw[4];
+        if (!UserIn<i64>(user_times).read_array(raw, microseconds ? 4 : 2)) return -kEFAULT;
+        for (int i = 0; i < 2; ++i) {
+            i64 seconds = microseconds ? raw[2 * i] : raw[i], micros = microseconds ? raw[2 * i + 1] : 0;
+            if (micros < 0 || micros >= 1000000) return -kEINVAL;
+            times[i] = {seconds, micros * 1000};
+        }
+    }
+    NodeRef node;
+    if (i64 r = resolve_at(dirfd, user_path, 0, true, node); r < 0) return r;
+    return fsc::utimens(node.node, user_times ? times : nullptr, creds());
+}
+}  // namespace
+
+i64 sys_utime(arch::TrapFrame& f) { return set_times_at(kAtFdcwd, f.rdi, f.rsi, false); }
+i64 sys_utimes(arch::TrapFrame& f) { return set_times_at(kAtFdcwd, f.rdi, f.rsi, true); }
+i64 sys_futimesat(arch::TrapFrame& f) { return set_times_at(static_cast<i32>(f.rdi), f.rsi, f.rdx, true); }
+
 i64 sys_truncate(arch::TrapFrame& f) {
     if (static_cast<i64>(f.rsi) < 0) return -kEINVAL;
     NodeRef node;
@@ -1143,6 +1167,21 @@ i64 sys_fsync(arch::TrapFrame& f) {
 }
 
 i64 sys_sync(arch::TrapFrame&) { return 0; }
+
+i64 sys_syncfs(arch::TrapFrame& f) {
+    FileRef of(f.rdi);
+    return of ? 0 : -kEBADF;  // tmpfs: nothing to write back
+}
+
+// posix_fadvise: advice about the page cache's use, which tmpfs (its own backing store)
+// has no use for; the arguments are checked as Linux checks them.
+i64 sys_fadvise64(arch::TrapFrame& f) {
+    FileRef of(f.rdi);
+    if (!of) return -kEBADF;
+    if (of->type == fs::NodeType::Fifo) return -kESPIPE;
+    if (static_cast<i64>(f.rdx) < 0 || f.r10 > 5 /* POSIX_FADV_NOREUSE */) return -kEINVAL;
+    return 0;
+}
 
 i64 sys_umask(arch::TrapFrame& f) {
     LinuxProcess* l = current_linux();

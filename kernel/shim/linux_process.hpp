@@ -64,7 +64,7 @@ struct LinuxCredentials {
 
 // Resource limits (getrlimit(2)): soft and hard, Linux's RLIMIT_* numbering.
 inline constexpr u32 kRlimitCount = 16;
-inline constexpr u32 kRlimitData = 2, kRlimitStack = 3, kRlimitNofile = 7, kRlimitAs = 9;
+inline constexpr u32 kRlimitData = 2, kRlimitStack = 3, kRlimitNofile = 7, kRlimitMemlock = 8, kRlimitAs = 9;
 inline constexpr u64 kRlimInfinity = ~u64{0};
 struct LinuxLimit {
     u64 soft, hard;

@@ -73,6 +73,7 @@ const memory::VmaSet::Allocator kVmaAllocator = {vma_alloc, kfree, mapped_file_r
 
 bool g_shared_page_cache = true;  // mm.page_cache=separate turns it off (see the top)
 bool g_parallel_fork = true;       // mm.parallel_fork=0 turns it off (fork_pages_locked)
+usize g_total_pages = ~usize{0};   // the machine's memory in pages (for overcommit checks), set once
 
 // Mappable user addresses for mmap without MAP_FIXED: above the program and below the
 // kernel-managed window (IPC buffers).
@@ -167,6 +168,7 @@ void drop_unmapped_files() {
 }
 
 void memory_configure() {
+    g_total_pages = mm::physical_stats().total_pages;
     if (kernel_command_line().get("mm.parallel_fork") == StringView("0")) {
         g_parallel_fork = false;
         LOG_INFO("mm: fork copies page tables on one CPU (mm.parallel_fork=0)");
@@ -805,7 +807,7 @@ i64 map_range_once(u64 addr, u64 length, u64 prot, u64 flags, MappedFile* file, 
     // it, and trying would only kill other processes.
     bool accountable = (!(flags & kMapShared) && (prot & kProtWrite) && !(flags & kMapNoreserve)) ||
                        (!file && (flags & kMapShared));
-    if (accountable && pages > mm::physical_stats().total_pages) return -kENOMEM;
+    if (accountable && pages > g_total_pages) return -kENOMEM;
     uptr va;
     if (flags & kMapFixed) {
         if (!is_aligned<u64>(addr, arch::kPageSize) || !arch::is_user_address(addr) ||
@@ -938,27 +940,123 @@ i64 sys_mprotect(arch::TrapFrame& f) {
     return 0;
 }
 
+namespace {
+// Whether all of [start, start + pages) is mapped, range by range (a large range must not
+// cost a lookup per page with interrupts off): 0, -ENOMEM for a hole, or -EINVAL for
+// shared memory when `refuse_shared`.
+i64 check_range(LinuxProcess& l, u64 start, usize pages, bool refuse_shared) {
+    if (!arch::is_user_address(start) || pages > (arch::kUserTop - start) / arch::kPageSize) return -kENOMEM;
+    IrqSpinLockGuard guard(l.vm_lock);
+    for (u64 at = start, end = start + pages * arch::kPageSize; at < end;) {
+        const Vma* v = l.vmas->find(at);
+        if (!v) return -kENOMEM;
+        if (refuse_shared && v->kind == VmaKind::Shared) return -kEINVAL;
+        at = v->end;
+    }
+    return 0;
+}
+
+usize pages_of(u64 length) { return length > ~u64{0} - arch::kPageSize ? ~usize{0} : align_up<u64>(length, arch::kPageSize) / arch::kPageSize; }
+}  // namespace
+
 i64 sys_madvise(arch::TrapFrame& f) {
     constexpr u64 kDontNeed = 4;
     if (!is_aligned<u64>(f.rdi, arch::kPageSize)) return -kEINVAL;
     if (f.rdx != kDontNeed) return 0;  // advice only: WILLNEED, SEQUENTIAL, ... change nothing
     // MADV_DONTNEED on private anonymous memory: the pages go; the next touch reads zero.
+    // Shared pages are not dropped: they are the only copy.
     LinuxProcess* l = memory_owner(current_linux());
     if (!l->vmas) return -kENOMEM;
-    usize pages = align_up<u64>(f.rsi, arch::kPageSize) / arch::kPageSize;
-    if (!arch::is_user_address(f.rdi) || pages > (arch::kUserTop - f.rdi) / arch::kPageSize) return -kENOMEM;
-    {
-        // Range by range (a large range must not cost a lookup per page with interrupts off).
-        IrqSpinLockGuard guard(l->vm_lock);
-        for (u64 at = f.rdi, end = f.rdi + pages * arch::kPageSize; at < end;) {
-            const Vma* v = l->vmas->find(at);
-            if (!v) return -kENOMEM;
-            if (v->kind == VmaKind::Shared) return -kEINVAL;  // not dropped: they are the only copy
-            at = v->end;
-        }
-    }
+    usize pages = pages_of(f.rsi);
+    if (i64 r = check_range(*l, f.rdi, pages, true); r < 0) return r;
     (void)current_process().address_space().unmap(f.rdi, pages);
     return 0;
+}
+
+// msync: tmpfs is the backing store of every file here, and a shared file mapping writes
+// into the page cache itself, so there is nothing to write back; what remains is Linux's
+// checking of the arguments and the range.
+i64 sys_msync(arch::TrapFrame& f) {
+    constexpr u64 kAsync = 1, kInvalidate = 2, kSync = 4;
+    if (!is_aligned<u64>(f.rdi, arch::kPageSize) || (f.rdx & ~(kAsync | kInvalidate | kSync)) ||
+        ((f.rdx & kAsync) && (f.rdx & kSync)))
+        return -kEINVAL;
+    usize pages = pages_of(f.rsi);
+    if (!pages) return 0;
+    LinuxProcess* l = memory_owner(current_linux());
+    if (!l->vmas) return -kENOMEM;
+    return check_range(*l, f.rdi, pages, false);
+}
+
+// mincore: one byte per page, 1 where the page is mapped in (a page of a file mapping that
+// is in the page cache but not mapped yet reads 0 here; Linux would say 1).
+i64 sys_mincore(arch::TrapFrame& f) {
+    if (!is_aligned<u64>(f.rdi, arch::kPageSize)) return -kEINVAL;
+    usize pages = pages_of(f.rsi);
+    if (!pages) return 0;
+    LinuxProcess* l = memory_owner(current_linux());
+    if (!l->vmas) return -kENOMEM;
+    if (i64 r = check_range(*l, f.rdi, pages, false); r < 0) return r;
+    constexpr usize kChunk = 4096;  // pages per copy out
+    auto* residency = static_cast<u8*>(kmalloc(kChunk));
+    if (!residency) return -kENOMEM;
+    u64 root = current_process().address_space().root();
+    i64 result = 0;
+    for (usize done = 0; done < pages && result == 0; done += kChunk) {
+        usize n = min(kChunk, pages - done);
+        uptr from = f.rdi + done * arch::kPageSize;
+        memset(residency, 0, n);
+        struct Mark {
+            u8* out;
+            uptr from;
+        } mark{residency, from};
+        arch::for_each_user_page_in(root, from, from + n * arch::kPageSize, {&mark, [](void* raw, uptr va, u64, u32) {
+            auto* m = static_cast<Mark*>(raw);
+            m->out[(va - m->from) / arch::kPageSize] = 1;
+        }});
+        if (!arch::copy_to_user(f.rdx + done, residency, n)) result = -kEFAULT;
+    }
+    kfree(residency);
+    return result;
+}
+
+// mlock: the pages are made present now (written ones copied, as a write would), and stay:
+// anonymous memory is never swapped out here and reclaim drops only page-cache pages no
+// mapping holds. Unprivileged callers are held to RLIMIT_MEMLOCK.
+i64 sys_mlock(arch::TrapFrame& f) {
+    uptr start = align_down<u64>(f.rdi, arch::kPageSize);
+    usize pages = pages_of(f.rsi + (f.rdi - start));
+    if (!pages) return 0;
+    LinuxProcess* l = memory_owner(current_linux());
+    if (!l->vmas) return -kENOMEM;
+    if (i64 r = check_range(*l, start, pages, false); r < 0) return r;
+    u64 limit = current_linux()->limits[kRlimitMemlock].soft;
+    if (current_linux()->cred.euid != 0 && limit != kRlimInfinity && pages > limit / arch::kPageSize) return -kENOMEM;
+    if (pages > g_total_pages) return -kENOMEM;
+    for (usize i = 0; i < pages; ++i) {
+        uptr at = start + i * arch::kPageSize;
+        u32 prot;
+        {
+            IrqSpinLockGuard guard(l->vm_lock);
+            const Vma* v = l->vmas->find(at);
+            if (!v) return -kENOMEM;  // unmapped meanwhile
+            prot = v->prot;
+        }
+        if (!(prot & (kProtRead | kProtWrite))) continue;  // PROT_NONE: nothing to make present
+        u32 word, seen;
+        if (!arch::copy_from_user(&word, at, sizeof(word))) return -kENOMEM;
+        if ((prot & kProtWrite) && !arch::compare_exchange_user(at, word, word, &seen)) return -kENOMEM;
+    }
+    return 0;
+}
+
+i64 sys_munlock(arch::TrapFrame& f) {
+    uptr start = align_down<u64>(f.rdi, arch::kPageSize);
+    usize pages = pages_of(f.rsi + (f.rdi - start));
+    if (!pages) return 0;
+    LinuxProcess* l = memory_owner(current_linux());
+    if (!l->vmas) return -kENOMEM;
+    return check_range(*l, start, pages, false);
 }
 
 }  // namespace kernel::shim

@@ -255,6 +255,41 @@ i64 sys_prctl(arch::TrapFrame& f) {
     return -kEINVAL;
 }
 
+// Scheduling policy: every thread is SCHED_OTHER at priority 0 (the scheduler has no
+// real-time classes), which these report; changing it (sched_setscheduler) is not there.
+namespace {
+constexpr u64 kSchedOther = 0, kSchedFifo = 1, kSchedRr = 2, kSchedBatch = 3, kSchedIdle = 5;
+
+i64 check_sched_target(u64 raw_pid) {
+    i64 pid = static_cast<i32>(raw_pid);
+    if (pid < 0) return -kEINVAL;
+    if (pid == 0) return 0;
+    IrqSpinLockGuard guard(g_linux_lock);
+    return find_process(static_cast<u32>(pid)) ? 0 : -kESRCH;
+}
+}  // namespace
+
+i64 sys_sched_getscheduler(arch::TrapFrame& f) {
+    if (i64 r = check_sched_target(f.rdi); r < 0) return r;
+    return static_cast<i64>(kSchedOther);
+}
+
+i64 sys_sched_getparam(arch::TrapFrame& f) {
+    if (!f.rsi) return -kEINVAL;
+    if (i64 r = check_sched_target(f.rdi); r < 0) return r;
+    return UserOut<i32>(f.rsi).write(0) ? 0 : -kEFAULT;
+}
+
+i64 sys_sched_get_priority_max(arch::TrapFrame& f) {
+    if (f.rdi == kSchedFifo || f.rdi == kSchedRr) return 99;
+    return f.rdi == kSchedOther || f.rdi == kSchedBatch || f.rdi == kSchedIdle ? 0 : -kEINVAL;
+}
+
+i64 sys_sched_get_priority_min(arch::TrapFrame& f) {
+    if (f.rdi == kSchedFifo || f.rdi == kSchedRr) return 1;
+    return f.rdi == kSchedOther || f.rdi == kSchedBatch || f.rdi == kSchedIdle ? 0 : -kEINVAL;
+}
+
 i64 sys_sched_getaffinity(arch::TrapFrame& f) {
     if (f.rsi < 8) return -kEINVAL;
     u64 mask = g_cpus_online >= 64 ? ~u64{0} : (u64{1} << g_cpus_online) - 1;

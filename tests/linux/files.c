@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -305,6 +306,40 @@ int main(void) {
           "the modification time after a write is the current time");
     struct timespec bad[2] = {{0, 1000000000}, {0, 0}};
     check(utimensat(dfd, "s", bad, 0) == -1 && errno == EINVAL, "utimensat with tv_nsec of 1e9 fails with EINVAL");
+
+    /* The older forms: utimes and futimesat (microseconds), utime (seconds). */
+    struct timeval tv[2] = {{1100000000, 250}, {1200000000, 750}};
+    check(syscall(SYS_utimes, at("s"), tv) == 0 && stat(at("s"), &st) == 0 && st.st_atim.tv_sec == 1100000000 &&
+              st.st_atim.tv_nsec == 250000 && st.st_mtim.tv_sec == 1200000000 && st.st_mtim.tv_nsec == 750000,
+          "utimes sets both times, in microseconds");
+    tv[1].tv_sec = 1300000000;
+    check(syscall(SYS_futimesat, dfd, "s", tv) == 0 && stat(at("s"), &st) == 0 && st.st_mtim.tv_sec == 1300000000,
+          "futimesat sets the times relative to a directory fd");
+    struct { long actime, modtime; } ut = {1400000000, 1500000000};
+    check(syscall(SYS_utime, at("s"), &ut) == 0 && stat(at("s"), &st) == 0 && st.st_atim.tv_sec == 1400000000 &&
+              st.st_mtim.tv_sec == 1500000000 && st.st_mtim.tv_nsec == 0,
+          "utime sets both times, in seconds");
+    tv[0].tv_usec = 1000000;
+    errno = 0;
+    check(syscall(SYS_utimes, at("s"), tv) == -1 && errno == EINVAL, "utimes with 1e6 microseconds fails with EINVAL");
+    check(syscall(SYS_utimes, at("s"), NULL) == 0 && stat(at("s"), &st) == 0 && st.st_mtim.tv_sec >= now.tv_sec - 5,
+          "utimes without times sets them to now");
+
+    /* posix_fadvise and syncfs: advice is checked, then taken (tmpfs has no use for it). */
+    fd = open(at("s"), O_RDONLY);
+    int pp[2];
+    pipe(pp);
+    check(posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL) == 0 && posix_fadvise(fd, 0, 4096, POSIX_FADV_DONTNEED) == 0,
+          "posix_fadvise on a file succeeds");
+    check(posix_fadvise(pp[0], 0, 0, POSIX_FADV_NORMAL) == ESPIPE, "posix_fadvise on a pipe fails with ESPIPE");
+    check(posix_fadvise(fd, 0, 0, 77) == EINVAL, "posix_fadvise with unknown advice fails with EINVAL");
+    check(posix_fadvise(999, 0, 0, POSIX_FADV_NORMAL) == EBADF, "posix_fadvise on a bad fd fails with EBADF");
+    check(syncfs(fd) == 0, "syncfs");
+    errno = 0;
+    check(syncfs(999) == -1 && errno == EBADF, "syncfs on a bad fd fails with EBADF");
+    close(fd);
+    close(pp[0]);
+    close(pp[1]);
 
     /* link and nlink */
     write_file(at("orig"), "linked");

@@ -243,6 +243,33 @@ int main(void) {
     munmap(resident, 8 << 20);
     check(rss_kb() - before < 1024, "and shrinks back after munmap");
 
+    /* mincore reports which pages are in; mlock brings them in; msync checks its arguments. */
+    unsigned char* four = mmap(NULL, 5 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(four + 4 * page, page); /* a hole right after the four pages */
+    unsigned char in[4] = {9, 9, 9, 9};
+    four[0] = 1;
+    four[2 * page] = 1;
+    check(mincore(four, 4 * page, in) == 0 && (in[0] & 1) && !(in[1] & 1) && (in[2] & 1) && !(in[3] & 1),
+          "mincore: the two touched pages of four are in, the others not");
+    errno = 0;
+    check(mincore(four + 1, page, in) == -1 && errno == EINVAL, "mincore of an unaligned address fails with EINVAL");
+    errno = 0;
+    check(mincore(four + 4 * page, page, in) == -1 && errno == ENOMEM, "mincore past the mapping fails with ENOMEM");
+    check(mlock(four, 4 * page) == 0 && mincore(four, 4 * page, in) == 0 && (in[0] & in[1] & in[2] & in[3] & 1),
+          "mlock brings every page in");
+    check(four[page] == 0 && four[3 * page] == 0 && munlock(four, 4 * page) == 0, "they read zero, and munlock");
+    errno = 0;
+    check(mlock(four + 4 * page, page) == -1 && errno == ENOMEM, "mlock of unmapped memory fails with ENOMEM");
+    check(msync(four, 4 * page, MS_SYNC) == 0 && msync(four, 4 * page, MS_ASYNC | MS_INVALIDATE) == 0,
+          "msync of a mapping succeeds");
+    errno = 0;
+    check(msync(four, page, MS_SYNC | MS_ASYNC) == -1 && errno == EINVAL, "msync with MS_SYNC and MS_ASYNC fails with EINVAL");
+    errno = 0;
+    check(msync(four + 1, page, MS_SYNC) == -1 && errno == EINVAL, "msync of an unaligned address fails with EINVAL");
+    munmap(four, 4 * page);
+    errno = 0;
+    check(msync(four, page, MS_SYNC) == -1 && errno == ENOMEM, "msync of unmapped memory fails with ENOMEM");
+
     /* Linux's default overcommit heuristic: a writable mapping larger than the machine's
      * memory fails at once, unless it is MAP_NORESERVE or not writable. */
     size_t huge = (size_t)1 << 40;

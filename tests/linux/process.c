@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -132,6 +133,24 @@ int main(int argc, char** argv, char** envp) {
     check(settid_child > 0 && wait_exit(settid_child) == 0 &&
               memcmp(text_before, (const void*)&find_self, sizeof text_before) == 0,
           "CLONE_CHILD_SETTID at a read-only text address changes no text, the child's or the parent's");
+
+    /* Scheduling policy: a process starts as SCHED_OTHER at priority 0 (raw syscalls: musl's
+     * wrappers of these two return ENOSYS on purpose). */
+    struct sched_param sp = {.sched_priority = 5};
+    check(syscall(SYS_sched_getscheduler, 0) == SCHED_OTHER && syscall(SYS_sched_getscheduler, me) == SCHED_OTHER,
+          "sched_getscheduler reports SCHED_OTHER");
+    check(syscall(SYS_sched_getparam, 0, &sp) == 0 && sp.sched_priority == 0, "sched_getparam reports priority 0");
+    check(sched_get_priority_max(SCHED_FIFO) == 99 && sched_get_priority_min(SCHED_FIFO) == 1 &&
+              sched_get_priority_max(SCHED_OTHER) == 0 && sched_get_priority_min(SCHED_OTHER) == 0,
+          "the priority ranges: 1..99 for SCHED_FIFO, 0 for SCHED_OTHER");
+    errno = 0;
+    check(sched_get_priority_max(42) == -1 && errno == EINVAL, "an unknown policy's range fails with EINVAL");
+    errno = 0;
+    check(syscall(SYS_sched_getscheduler, -3) == -1 && errno == EINVAL,
+          "sched_getscheduler of a negative pid fails with EINVAL");
+    errno = 0;
+    check(syscall(SYS_sched_getparam, 0x3ffffff0, &sp) == -1 && errno == ESRCH,
+          "sched_getparam of a missing pid fails with ESRCH");
 
     /* fork and exit statuses */
     pid_t pid = fork_flushed();
