@@ -1022,14 +1022,16 @@ i64 sys_mincore(arch::TrapFrame& f) {
 
 // mlock: the pages are made present now (written ones copied, as a write would), and stay:
 // anonymous memory is never swapped out here and reclaim drops only page-cache pages no
-// mapping holds. Unprivileged callers are held to RLIMIT_MEMLOCK.
-i64 sys_mlock(arch::TrapFrame& f) {
+// mapping holds, so munlock has nothing to undo. Unprivileged callers are held to
+// RLIMIT_MEMLOCK.
+namespace {
+i64 lock_range(arch::TrapFrame& f, bool lock) {
     uptr start = align_down<u64>(f.rdi, arch::kPageSize);
     usize pages = pages_of(f.rsi + (f.rdi - start));
     if (!pages) return 0;
     LinuxProcess* l = memory_owner(current_linux());
     if (!l->vmas) return -kENOMEM;
-    if (i64 r = check_range(*l, start, pages, false); r < 0) return r;
+    if (i64 r = check_range(*l, start, pages, false); r < 0 || !lock) return r;
     u64 limit = current_linux()->limits[kRlimitMemlock].soft;
     if (current_linux()->cred.euid != 0 && limit != kRlimInfinity && pages > limit / arch::kPageSize) return -kENOMEM;
     if (pages > g_total_pages) return -kENOMEM;
@@ -1049,14 +1051,9 @@ i64 sys_mlock(arch::TrapFrame& f) {
     }
     return 0;
 }
+}  // namespace
 
-i64 sys_munlock(arch::TrapFrame& f) {
-    uptr start = align_down<u64>(f.rdi, arch::kPageSize);
-    usize pages = pages_of(f.rsi + (f.rdi - start));
-    if (!pages) return 0;
-    LinuxProcess* l = memory_owner(current_linux());
-    if (!l->vmas) return -kENOMEM;
-    return check_range(*l, start, pages, false);
-}
+i64 sys_mlock(arch::TrapFrame& f) { return lock_range(f, true); }
+i64 sys_munlock(arch::TrapFrame& f) { return lock_range(f, false); }
 
 }  // namespace kernel::shim
