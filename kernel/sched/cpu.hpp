@@ -37,6 +37,7 @@ struct Cpu {
 
     SpinLock timer_lock;
     IntrusiveList<Timer, &Timer::node> timers TA_GUARDED(timer_lock);
+    Timer* running_timer;  // whose callback this CPU is running (timer_cancel waits for it)
     u64 slice_end_ns;
 
     u64 interrupts;

@@ -58,13 +58,31 @@ StringView basename(StringView path) {
 }  // namespace
 
 // The vfork child execs or exits: its parent may run again.
+// A vfork child holds a reference on its parent's Process (and so on its ranges, which it
+// uses) until it execs or exits: the parent's wait is killable, and a killed parent must
+// not take its memory away from the child. The reference goes outside g_linux_lock (the
+// last one frees the parent's Linux state, which takes it).
 void release_vfork_parent(LinuxProcess& l) {
-    IrqSpinLockGuard guard(g_linux_lock);
-    if (LinuxProcess* parent = l.vfork_parent) {
+    LinuxProcess* parent;
+    {
+        IrqSpinLockGuard guard(g_linux_lock);
+        parent = l.vfork_parent;
+        if (!parent) return;
         l.vfork_parent = nullptr;
         parent->vfork_wait.wake_all();
     }
+    parent->process->unref();
 }
+
+namespace {
+// Whether a vfork child still runs in this process's memory (see release_vfork_parent).
+bool memory_lent(LinuxProcess& l) {
+    IrqSpinLockGuard guard(g_linux_lock);
+    for (LinuxProcess* p : g_linux_processes)
+        if (p->vfork_parent == &l) return true;
+    return false;
+}
+}  // namespace
 
 Process& current_process() { return *current_thread()->user->home; }
 LinuxProcess* current_linux() { return current_thread()->user->home->linux_state(); }
@@ -200,8 +218,10 @@ void exit_linux_process(u32 wait_status) {
     }
     release_vfork_parent(*l);
     close_all_files(*l);
-    bool owns_memory = l->vmas != nullptr;  // a vfork child that did not exec runs on its parent's
-    release_file_mappings(*l);
+    // A vfork child that did not exec runs on its parent's memory; a parent killed while
+    // its vfork child runs leaves its memory to the child (freed with the last reference).
+    bool owns_memory = l->vmas != nullptr && !memory_lent(*l);
+    if (owns_memory) release_file_mappings(*l);
     // A killed process's memory goes back before its parent hears of the exit (Linux's
     // exit_mm comes before exit_notify), so a parent reaping an OOM victim can use it at
     // once. Other exits leave it to the address space's destruction, which frees the pages
@@ -373,11 +393,22 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
         }
         g_linux_processes.push_back(cl);
     }
-    if (flags & kCloneVfork) cl->vfork_parent = pl;
+    if (flags & kCloneVfork) {
+        pl->process->ref();  // the child's, on the memory it borrows (release_vfork_parent)
+        cl->vfork_parent = pl;
+    }
     thread_start(thread.value());
     if (flags & kCloneVfork) {
+        // Killable, as Linux's: SIGKILL (send_signal wakes linux_blocked_on) ends the wait,
+        // and this thread dies on its way out while the child runs on in the memory it
+        // holds. Other signals wait for the child, which may still be using our stack.
         IrqSpinLockGuard guard(g_linux_lock);
-        while (cl->vfork_parent) (void)pl->vfork_wait.wait_unlocking(g_linux_lock);
+        UserContext* u = current_thread()->user;
+        while (cl->vfork_parent && !kill_pending(*pl) && !pl->exited) {
+            u->linux_blocked_on = &pl->vfork_wait;
+            (void)pl->vfork_wait.wait_unlocking(g_linux_lock);
+            u->linux_blocked_on = nullptr;
+        }
     }
     return pid;
 }

@@ -29,6 +29,15 @@ void program_locked(Cpu& cpu, u64 slice_end_ns) TA_REQ(cpu.timer_lock) {
     arch::lapic_timer_oneshot(deadline > now ? deadline - now : 1);
 }
 
+// A timer whose callback is running on another CPU is no longer armed, but its callback
+// may still use what its argument points at (a waiter's stack frame): cancelling waits for
+// it to finish. Its own CPU is skipped (a callback may re-arm its timer).
+void wait_for_callback(Timer& timer) {
+    u32 self = current_cpu_index();
+    for (u32 i = 0; i < g_cpu_count; ++i)
+        while (i != self && __atomic_load_n(&g_cpus[i].running_timer, __ATOMIC_ACQUIRE) == &timer) arch::pause();
+}
+
 }  // namespace
 
 void timer_arm(Timer& timer, u64 deadline_ns, TimerCallback callback, void* arg) {
@@ -46,7 +55,10 @@ void timer_arm(Timer& timer, u64 deadline_ns, TimerCallback callback, void* arg)
 bool timer_cancel(Timer& timer) {
     for (;;) {
         i32 owner = __atomic_load_n(&timer.cpu, __ATOMIC_ACQUIRE);
-        if (owner < 0) return false;
+        if (owner < 0) {
+            wait_for_callback(timer);
+            return false;
+        }
         Cpu& cpu = g_cpus[owner];
         IrqSpinLockGuard guard(cpu.timer_lock);
         if (timer.cpu != owner) continue;  // fired or moved meanwhile
@@ -68,14 +80,17 @@ void timer_interrupt() {
     cpu.timer_interrupts++;
     u64 now = uptime_ns();
     {
-        // Callbacks run under the timer lock, so timer_cancel() returning means the callback
-        // is not running any more and the Timer may be freed.
+        // Callbacks run under the timer lock, and a timer_cancel() that finds the timer
+        // already taken off waits for its callback (running_timer): its returning means the
+        // callback is not running any more and the Timer and its argument may be freed.
         IrqSpinLockGuard guard(cpu.timer_lock);
         while (Timer* t = cpu.timers.front()) {
             if (t->deadline_ns > now) break;
             cpu.timers.remove(t);
+            __atomic_store_n(&cpu.running_timer, t, __ATOMIC_RELEASE);  // before the timer looks disarmed
             __atomic_store_n(&t->cpu, -1, __ATOMIC_RELEASE);
             t->callback(t->arg);
+            __atomic_store_n(&cpu.running_timer, nullptr, __ATOMIC_RELEASE);
         }
     }
     // A running thread keeps a slice timer even with nothing queued here: a thread queued

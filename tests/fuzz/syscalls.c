@@ -152,8 +152,9 @@ static void* make_calls(void* arg) {
     const struct caller* c = arg;
     rng_state = 0x9e3779b97f4a7c15ull * (c->round + 1) + 0x632be59bd9b4e019ull * (uint64_t)c->index;
     pid_t self = getpid();
+    int calls = kCallsPerRound, forked = 0;
     uint64_t text = c->verbose ? text_hash() : 0;
-    for (int i = 0; i < kCallsPerRound; ++i) {
+    for (int i = 0; i < calls; ++i) {
         for (int j = 0; j < 8192; j += 8) *(uint64_t*)(scratch + j) = next_random();
         long nr = (long)(next_random() % 340);
         uint64_t kind = next_random() % 16;
@@ -170,7 +171,14 @@ static void* make_calls(void* arg) {
                     (unsigned long long)a[5]);
         }
         long r = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-        if (r == 0 && getpid() != self) _exit(0); /* a fuzzed fork's child: no second fuzzer */
+        if (r == 0 && getpid() != self) {
+            /* A fuzzed fork's child goes on for a few calls, its parent's fuzzing beside it,
+             * and a child of that child ends at once. */
+            if (forked) _exit(0);
+            forked = 1;
+            self = getpid();
+            calls = i + 1 + 50 < calls ? i + 1 + 50 : calls;
+        }
         if (c->verbose) {
             uint64_t now = text_hash();
             if (now != text)

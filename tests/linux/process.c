@@ -432,6 +432,31 @@ int main(int argc, char** argv, char** envp) {
     int gone = unlink(text) == 0 && unlink(junk) == 0 && unlink(script) == 0 && unlink(badscript) == 0;
     check(gone && rmdir(dir) == 0, "the test directory is removed");
 
+    /* SIGKILL ends a process that waits in vfork for a child which neither execs nor exits
+     * (raw syscalls in the vfork child: it runs on its parent's stack). */
+    int vp[2];
+    check(pipe(vp) == 0, "a pipe for the vfork child's pid");
+    pid_t waiter = fork_flushed();
+    if (waiter == 0) {
+        pid_t v = vfork();
+        if (v == 0) {
+            pid_t mine = (pid_t)syscall(SYS_getpid);
+            syscall(SYS_write, vp[1], &mine, sizeof mine);
+            for (;;) syscall(SYS_pause);
+        }
+        _exit(0);
+    }
+    pid_t vchild = 0;
+    check(read(vp[0], &vchild, sizeof vchild) == sizeof vchild && vchild > 0, "the vfork child runs");
+    sleep_ms(20);
+    kill(waiter, SIGKILL);
+    check(waitpid(waiter, &status, 0) == waiter && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+          "SIGKILL ends a parent waiting in vfork");
+    kill(vchild, SIGKILL);
+    waitpid(vchild, NULL, 0); /* ours to reap only where this test is init */
+    close(vp[0]);
+    close(vp[1]);
+
     printf("linuxtest: %d failed\n", failures);
     return failures;
 }
