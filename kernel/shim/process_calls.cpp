@@ -57,11 +57,11 @@ StringView basename(StringView path) {
 
 }  // namespace
 
-// The vfork child execs or exits: its parent may run again.
-// A vfork child holds a reference on its parent's Process (and so on its ranges, which it
-// uses) until it execs or exits: the parent's wait is killable, and a killed parent must
-// not take its memory away from the child. The reference goes outside g_linux_lock (the
-// last one frees the parent's Linux state, which takes it).
+// The vfork child execs or exits: its parent may run again. Until then the child holds a
+// reference on its parent's Process, and so on the ranges it runs in: the parent's wait is
+// killable, and a killed parent must not take its memory away from the child. The
+// reference goes outside g_linux_lock (the last one frees the parent's Linux state, which
+// takes it).
 void release_vfork_parent(LinuxProcess& l) {
     LinuxProcess* parent;
     {

@@ -9,10 +9,10 @@
 #include "mm/heap.hpp"
 #include "proc/user_thread.hpp"
 #include "sched/cpu.hpp"
-#include "time/clock.hpp"
 #include "syscall/status.hpp"
 #include "syscall/syscalls.hpp"
 #include "syscall/user_ptr.hpp"
+#include "time/clock.hpp"
 
 namespace kernel::syscalls {
 namespace {

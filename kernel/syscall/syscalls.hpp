@@ -7,9 +7,10 @@
 
 namespace kernel::syscalls {
 
-// Whether the calling thread's process is ending (or has been sent SIGKILL). Blocking native calls (sleep_ns,
-// notification_wait, process_wait) sleep in slices of kDyingCheckNs and return early then:
-// a Linux program may block in them too, and SIGKILL must still end it.
+// Whether the calling thread's process is ending (or has been sent SIGKILL). Blocking
+// native calls (sleep_ns, notification_wait, process_wait, thread_join) sleep in slices of
+// kDyingCheckNs and return early then: a Linux program may block in them too, and SIGKILL
+// must still end it.
 bool home_dying();
 inline constexpr u64 kDyingCheckNs = 10'000'000;
 
