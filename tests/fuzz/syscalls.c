@@ -1,20 +1,23 @@
 /* Syscall fuzzing (issue 6: "no syscall argument can panic the kernel"): run as init by
  * tools/test, never on the host (it calls random syscalls with random arguments, as root).
  *
- * Each round forks a child that makes a few hundred syscalls with numbers from the whole
- * Linux range and arguments drawn from the values that break kernels: 0, -1, small and
- * huge integers, pointers into a writable scratch page, past its end (an unmapped guard
- * page), into read-only text, into the kernel half and non-canonical, and a few real paths
- * and descriptors. One call in eight is one of Tessera's native syscalls (0x1000 up), which
- * a Linux program can make too. The generator is seeded with the round number, so a failure is
- * reproduced by running the same round again (`initargs="ROUND"` runs only that one and
- * prints every call first). The child's stdio goes to /dev/null; calls that could stop the
- * test rather than the kernel (reboot, mount, the clock, signals and limits aimed at other
+ * Each round forks a child that makes 400 syscalls with numbers from the whole Linux range
+ * (one in sixteen a native Tessera syscall, 0x1000 up, which a Linux program can make too)
+ * and arguments drawn from the values that break kernels: 0, -1, small and huge integers,
+ * pointers into a writable scratch page, past its end (an unmapped guard page), into
+ * read-only text, into the kernel half and non-canonical, and a few real paths and
+ * descriptors of every kind. Odd rounds make their calls from three threads at once; a
+ * fuzzed fork's child makes a few calls of its own. The generator is seeded with the round
+ * number: `initargs=N` runs rounds 0..N and prints every call of round N before making it
+ * (threaded rounds replay only roughly); `initargs="--rounds N --from F"` runs other
+ * seeds. The child's stdio goes to /dev/null; calls that could stop the test rather than
+ * the kernel (reboot, mount, the clock, exits, signals and limits aimed at other
  * processes) are left out or aimed at the child itself.
  *
- * Afterwards the machine must still work: fork, a pipe, a file in /tmp, exec of busybox.
- * Prints "fuzz: PASS ..." or "fuzz: FAIL ..." per check and exits with the failure count;
- * tools/test also requires that the kernel logged no panic. */
+ * After every round the parent's text must be as it was; at the end the machine must still
+ * work: a pipe, a file in /tmp, new memory, fork and exec of busybox. Prints "fuzz: PASS
+ * ..." or "fuzz: FAIL ..." per check and exits with the failure count; tools/test also
+ * requires that the kernel logged no panic and killed no service. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
