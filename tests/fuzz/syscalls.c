@@ -237,20 +237,32 @@ static void sleep_ms(long ms) {
     nanosleep(&t, NULL);
 }
 
+/* The round's leftovers: processes its fuzzed forks made that are still alive (paused, or
+ * asleep) would keep their descriptors, and over thousands of rounds exhaust what pipes
+ * and files may take. The child began a session of its own, so its group is the round. */
+static void end_round(pid_t child) {
+    kill(-child, SIGKILL);
+    while (waitpid(-1, NULL, WNOHANG) > 0) { /* grandchildren orphaned to us */
+    }
+}
+
 /* Runs one round in a child; a child still alive after kRoundMs is killed. */
 static int run_round(unsigned round, int verbose) {
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) fuzz(round, verbose);
     if (pid < 0) return -1;
-    int status = 0;
-    for (int waited = 0; waited < kRoundMs; waited += 10) {
-        pid_t got = waitpid(pid, &status, WNOHANG);
-        if (got == pid) return 0;
-        sleep_ms(10);
+    int status = 0, result = -1;
+    for (int waited = 0; waited < kRoundMs && result < 0; waited += 10) {
+        if (waitpid(pid, &status, WNOHANG) == pid) result = 0;
+        else sleep_ms(10);
     }
-    kill(pid, SIGKILL);
-    return waitpid(pid, &status, 0) == pid ? 1 : -1;
+    if (result < 0) {
+        kill(pid, SIGKILL);
+        result = waitpid(pid, &status, 0) == pid ? 1 : -1;
+    }
+    end_round(pid);
+    return result;
 }
 
 int main(int argc, char** argv) {
@@ -276,8 +288,6 @@ int main(int argc, char** argv) {
         if (r < 0) {
             lost++;
             printf("fuzz: round %u: the child could not be forked or reaped\n", round);
-        }
-        while (waitpid(-1, NULL, WNOHANG) > 0) { /* grandchildren orphaned to us */
         }
         if (text_hash() != text) {
             text_changed = 1;
