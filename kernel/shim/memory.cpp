@@ -353,7 +353,7 @@ bool relieve_memory_pressure(bool may_sleep, int* kills) {
     if (fsc::reclaim_pages(kReclaimBatch) > 0) return true;
     if (++*kills > 20) return false;
     oom_kill(current_linux());
-    if (__atomic_load_n(&current_linux()->pending, __ATOMIC_RELAXED) & signal_bit(kSigKill)) return false;
+    if (kill_pending(*current_linux())) return false;
     sleep_ns(10 * kNsPerMs);  // for the victim to exit and give its pages back
     return true;
 }

@@ -172,7 +172,7 @@ i64 change_altstack(UserContext& u, const StackT* set, StackT* old, u64 sp) {
 }
 
 // Builds the handler's frame on the user stack and points the registers at the handler.
-bool setup_frame(arch::TrapFrame& f, LinuxProcess& l, int sig, const SignalAction& action, const SigInfo& info,
+bool setup_frame(arch::TrapFrame& f, int sig, const SignalAction& action, const SigInfo& info,
                  u64 saved_mask) {
     UserContext* u = current_thread()->user;
     auto& altstack = u->linux_altstack;
@@ -426,7 +426,7 @@ void deliver_signals_slow(arch::TrapFrame& f, LinuxProcess* l, UserContext* u, b
                 f.rax = static_cast<u64>(-kEINTR);
             }
         }
-        if (!setup_frame(f, *l, sig, action, info, saved_mask)) {
+        if (!setup_frame(f, sig, action, info, saved_mask)) {
             LOG_WARN("linux: cannot write the signal frame for signal %d on the stack of %s (pid %u): killed", sig,
                      l->process->name(), l->pid);
             exit_linux_process(kSigSegv);
