@@ -225,7 +225,7 @@ u64 Domain::frame_at(uptr va) const {
     return found.ok() ? found.value() : 0;
 }
 
-Result<uptr> Domain::map_range(u64 phys, usize bytes) {
+Result<uptr> Domain::map_range(u64 phys, usize bytes, bool writable) {
     usize offset = phys % arch::kPageSize;
     usize pages = align_up<usize>(bytes + offset, arch::kPageSize) / arch::kPageSize;
     IrqSpinLockGuard guard(lock_);
@@ -233,7 +233,8 @@ Result<uptr> Domain::map_range(u64 phys, usize bytes) {
     u64 first = phys - offset;
     for (usize i = 0; i < pages; ++i)
         if (!arch::kernel_page_table()
-                 .map(va + i * arch::kPageSize, first + i * arch::kPageSize, arch::kPageGlobal | arch::page_key(key_))
+                 .map(va + i * arch::kPageSize, first + i * arch::kPageSize,
+                      (writable ? arch::kPageWrite : 0) | arch::kPageGlobal | arch::page_key(key_))
                  .ok())
             return Error::NoMemory;  // (the window stays taken: this is boot-time setup)
     return va + offset;

@@ -63,11 +63,11 @@ public:
     // (read-write or read-only) and returns its address there; unmap_frame takes it away
     // again (every CPU forgets it) and says which page it was; frame_at translates an
     // address of the window (0 when nothing is mapped there). map_range maps `bytes` of
-    // contiguous physical memory read-only.
+    // contiguous physical memory, read-only unless `writable`.
     Result<uptr> map_frame(u64 phys, bool writable);
     u64 unmap_frame(uptr va);
     u64 frame_at(uptr va) const;
-    Result<uptr> map_range(u64 phys, usize bytes);
+    Result<uptr> map_range(u64 phys, usize bytes, bool writable = false);
     bool in_window(uptr va) const { return va >= base_ + kWindowOffset && va < base_ + kDomainSpan; }
 
     void set_host(HostOps ops) { host_ = ops; }

@@ -71,9 +71,9 @@ void input_ready(void*) { fsc::poll_notify_locked(); }
 // session: nobody is left to continue it, so job control stops would be forever.
 bool group_orphaned_locked(u32 pgid) TA_REQ(g_linux_lock) {
     for (LinuxProcess* p : g_linux_processes) {
-        if (p->pgid != pgid || p->exited) continue;
+        if (pgid_of(*p) != pgid || p->exited) continue;
         LinuxProcess* parent = p->parent;
-        if (parent && parent->pgid != pgid && parent->sid == p->sid) return false;
+        if (parent && pgid_of(*parent) != pgid && sid_of(*parent) == sid_of(*p)) return false;
     }
     return true;
 }
@@ -86,12 +86,13 @@ bool group_orphaned_locked(u32 pgid) TA_REQ(g_linux_lock) {
 i64 background_check_locked(int sig) TA_REQ(g_linux_lock) {
     LinuxProcess* l = current_linux();
     i32 session = g_tty->session_locked(), foreground = g_tty->foreground_pgrp_locked();
-    if (!l || session <= 0 || static_cast<i32>(l->sid) != session || foreground <= 0 ||
-        static_cast<i32>(l->pgid) == foreground)
+    u32 group = l ? pgid_of(*l) : 0;
+    if (!l || session <= 0 || static_cast<i32>(sid_of(*l)) != session || foreground <= 0 ||
+        static_cast<i32>(group) == foreground)
         return 0;
     if (l->actions[sig].handler == kSigIgn || (current_thread()->user->linux_blocked & signal_bit(sig))) return sig == kSigTtin ? -kEIO : 0;
-    if (group_orphaned_locked(l->pgid)) return -kEIO;
-    (void)send_signal_to_group(l->pgid, sig, 0);
+    if (group_orphaned_locked(group)) return -kEIO;
+    (void)send_signal_to_group(group, sig, 0);
     return -kERestartSys;
 }
 
@@ -171,10 +172,10 @@ i64 console_ioctl(LinuxProcess& l, u32 command, u64 argument) {
     fs::TtyCaller caller;
     {
         IrqSpinLockGuard guard(g_linux_lock);
-        caller.sid = static_cast<i32>(l.sid);
-        caller.pgid = static_cast<i32>(l.pgid);
-        caller.session_leader = l.sid == l.pid;
-        caller.privileged = l.cred.euid == 0;
+        caller.sid = static_cast<i32>(sid_of(l));
+        caller.pgid = static_cast<i32>(pgid_of(l));
+        caller.session_leader = sid_of(l) == l.pid;
+        caller.privileged = euid_of(l) == 0;
         // Changing the terminal from the background is job-controlled like a TOSTOP write.
         if (changes_terminal(command))
             if (i64 r = background_check_locked(kSigTtou); r < 0) return r;

@@ -1,15 +1,7 @@
-// Credentials (credentials(7)): the uid/gid family, supplementary groups, and the checks
-// that depend on them outside the FS (signals). The process manager's job; the shim keeps
-// the ids in LinuxProcess::cred in this first step. The rules are Linux's, with privilege
-// being an effective uid of 0 (CAP_SETUID, CAP_SETGID, CAP_KILL are not separate):
-//   setuid:    privileged sets all four ids; otherwise only the effective (and fs) id, to
-//              the real or saved id.
-//   setreuid:  each of real/effective -1 (unchanged) or, unprivileged, one of the current
-//              ids; the saved id becomes the new effective id when the real id is set or
-//              the effective id moves away from the old real id.
-//   setresuid: unprivileged, each new id must be one of the current real/effective/saved.
-//   The fs id follows the effective id on every change (setfsuid sets it alone).
-// The gid calls mirror these, with privilege still decided by the effective uid.
+// Credentials (credentials(7)): the uid/gid family and supplementary groups. The ids are
+// the process manager's (services/process/manager.cpp holds Linux's rules for changing
+// them); the shim reads them from its table and forwards each change to it. The checks
+// that depend on them outside the FS (signals) are here.
 
 #include "fs/vfs.hpp"
 #include "lib/string.hpp"
@@ -22,125 +14,60 @@ using namespace linux_errno;
 
 namespace {
 
-constexpr u32 kUnchanged = 0xffffffff;  // -1 as an id argument
+u32 arg(u64 value) { return static_cast<u32>(value); }
+u32 self() { return current_linux()->pm_slot; }
+const pm::Record& mine() { return pmc::record(self()); }
 
-struct IdSet {
-    u32* real;
-    u32* effective;
-    u32* saved;
-    u32* fs;
-};
-
-IdSet uids(LinuxCredentials& c) { return {&c.ruid, &c.euid, &c.suid, &c.fsuid}; }
-IdSet gids(LinuxCredentials& c) { return {&c.rgid, &c.egid, &c.sgid, &c.fsgid}; }
-
-bool privileged(const LinuxCredentials& c) { return c.euid == 0; }
-
-bool is_current(const IdSet& ids, u32 id) { return id == *ids.real || id == *ids.effective || id == *ids.saved; }
-
-i64 set_one(LinuxProcess& l, IdSet ids, u32 id) {
-    if (id == kUnchanged) return -kEINVAL;
-    if (privileged(l.cred)) {
-        *ids.real = *ids.effective = *ids.saved = *ids.fs = id;
-        return 0;
-    }
-    if (id != *ids.real && id != *ids.saved) return -kEPERM;
-    *ids.effective = *ids.fs = id;
-    return 0;
-}
-
-i64 set_real_effective(LinuxProcess& l, IdSet ids, u32 real, u32 effective) {
-    bool root = privileged(l.cred);
-    if (real != kUnchanged && !root && real != *ids.real && real != *ids.effective) return -kEPERM;
-    if (effective != kUnchanged && !root && !is_current(ids, effective)) return -kEPERM;
-    u32 old_real = *ids.real;
-    if (real != kUnchanged) *ids.real = real;
-    if (effective != kUnchanged) *ids.effective = effective;
-    if (real != kUnchanged || (effective != kUnchanged && effective != old_real)) *ids.saved = *ids.effective;
-    *ids.fs = *ids.effective;
-    return 0;
-}
-
-i64 set_three(LinuxProcess& l, IdSet ids, u32 real, u32 effective, u32 saved) {
-    if (!privileged(l.cred))
-        for (u32 id : {real, effective, saved})
-            if (id != kUnchanged && !is_current(ids, id)) return -kEPERM;
-    if (real != kUnchanged) *ids.real = real;
-    if (effective != kUnchanged) *ids.effective = effective;
-    if (saved != kUnchanged) *ids.saved = saved;
-    *ids.fs = *ids.effective;
-    return 0;
-}
-
-i64 get_three(IdSet ids, u64 user_real, u64 user_effective, u64 user_saved) {
-    if (!UserOut<u32>(user_real).write(*ids.real) || !UserOut<u32>(user_effective).write(*ids.effective) ||
-        !UserOut<u32>(user_saved).write(*ids.saved))
+i64 get_three(const pm::Record& r, bool gids, u64 user_real, u64 user_effective, u64 user_saved) {
+    u32 real = gids ? r.rgid : r.ruid, effective = gids ? r.egid : r.euid, saved = gids ? r.sgid : r.suid;
+    if (!UserOut<u32>(user_real).write(real) || !UserOut<u32>(user_effective).write(effective) ||
+        !UserOut<u32>(user_saved).write(saved))
         return -kEFAULT;
     return 0;
 }
 
-// setfsuid/setfsgid return the previous fs id whether or not they change it.
-i64 set_fs(LinuxProcess& l, IdSet ids, u32 id) {
-    u32 old = *ids.fs;
-    if (id != kUnchanged && (privileged(l.cred) || is_current(ids, id) || id == *ids.fs)) *ids.fs = id;
-    return old;
-}
-
-u32 arg(u64 value) { return static_cast<u32>(value); }
-
 }  // namespace
 
+// Single-word reads: a thread whose sibling changes the ids meanwhile sees each one before
+// or after the change. The group list is the table's own (the FS copies it when it runs
+// as a service).
 fs::Credentials fs_credentials(const LinuxProcess& l) {
-    return {l.cred.fsuid, l.cred.fsgid, l.pid, l.cred.groups, l.cred.group_count};
+    const pm::Record& r = pmc::record(l.pm_slot);
+    u32 count = __atomic_load_n(&r.group_count, __ATOMIC_RELAXED);
+    return {__atomic_load_n(&r.fsuid, __ATOMIC_RELAXED), __atomic_load_n(&r.fsgid, __ATOMIC_RELAXED), l.pid, r.groups,
+            count <= pm::kMaxGroups ? count : pm::kMaxGroups};
 }
 
 bool may_signal(const LinuxProcess& sender, const LinuxProcess& target, int sig) {
-    const LinuxCredentials& s = sender.cred;
-    const LinuxCredentials& t = target.cred;
-    if (privileged(s)) return true;
-    if (sig == kSigCont && sender.sid == target.sid) return true;
+    pm::Record s = pmc::snapshot(sender.pm_slot);
+    if (s.euid == 0) return true;
+    pm::Record t = pmc::snapshot(target.pm_slot);
+    if (sig == kSigCont && s.sid == t.sid) return true;
     return s.ruid == t.ruid || s.ruid == t.suid || s.euid == t.ruid || s.euid == t.suid;
 }
 
-i64 sys_getuid(arch::TrapFrame&) { return current_linux()->cred.ruid; }
-i64 sys_geteuid(arch::TrapFrame&) { return current_linux()->cred.euid; }
-i64 sys_getgid(arch::TrapFrame&) { return current_linux()->cred.rgid; }
-i64 sys_getegid(arch::TrapFrame&) { return current_linux()->cred.egid; }
+i64 sys_getuid(arch::TrapFrame&) { return mine().ruid; }
+i64 sys_geteuid(arch::TrapFrame&) { return mine().euid; }
+i64 sys_getgid(arch::TrapFrame&) { return mine().rgid; }
+i64 sys_getegid(arch::TrapFrame&) { return mine().egid; }
 
-i64 sys_setuid(arch::TrapFrame& f) { return set_one(*current_linux(), uids(current_linux()->cred), arg(f.rdi)); }
-i64 sys_setgid(arch::TrapFrame& f) {
-    LinuxProcess& l = *current_linux();
-    return set_one(l, gids(l.cred), arg(f.rdi));
-}
-i64 sys_setreuid(arch::TrapFrame& f) {
-    LinuxProcess& l = *current_linux();
-    return set_real_effective(l, uids(l.cred), arg(f.rdi), arg(f.rsi));
-}
-i64 sys_setregid(arch::TrapFrame& f) {
-    LinuxProcess& l = *current_linux();
-    return set_real_effective(l, gids(l.cred), arg(f.rdi), arg(f.rsi));
-}
+i64 sys_setuid(arch::TrapFrame& f) { return pmc::set_ids(self(), pm::kSetUid, arg(f.rdi)); }
+i64 sys_setgid(arch::TrapFrame& f) { return pmc::set_ids(self(), pm::kSetGid, arg(f.rdi)); }
+i64 sys_setreuid(arch::TrapFrame& f) { return pmc::set_ids(self(), pm::kSetReUid, arg(f.rdi), arg(f.rsi)); }
+i64 sys_setregid(arch::TrapFrame& f) { return pmc::set_ids(self(), pm::kSetReGid, arg(f.rdi), arg(f.rsi)); }
 i64 sys_setresuid(arch::TrapFrame& f) {
-    LinuxProcess& l = *current_linux();
-    return set_three(l, uids(l.cred), arg(f.rdi), arg(f.rsi), arg(f.rdx));
+    return pmc::set_ids(self(), pm::kSetResUid, arg(f.rdi), arg(f.rsi), arg(f.rdx));
 }
 i64 sys_setresgid(arch::TrapFrame& f) {
-    LinuxProcess& l = *current_linux();
-    return set_three(l, gids(l.cred), arg(f.rdi), arg(f.rsi), arg(f.rdx));
+    return pmc::set_ids(self(), pm::kSetResGid, arg(f.rdi), arg(f.rsi), arg(f.rdx));
 }
-i64 sys_getresuid(arch::TrapFrame& f) { return get_three(uids(current_linux()->cred), f.rdi, f.rsi, f.rdx); }
-i64 sys_getresgid(arch::TrapFrame& f) { return get_three(gids(current_linux()->cred), f.rdi, f.rsi, f.rdx); }
-i64 sys_setfsuid(arch::TrapFrame& f) {
-    LinuxProcess& l = *current_linux();
-    return set_fs(l, uids(l.cred), arg(f.rdi));
-}
-i64 sys_setfsgid(arch::TrapFrame& f) {
-    LinuxProcess& l = *current_linux();
-    return set_fs(l, gids(l.cred), arg(f.rdi));
-}
+i64 sys_getresuid(arch::TrapFrame& f) { return get_three(pmc::snapshot(self()), false, f.rdi, f.rsi, f.rdx); }
+i64 sys_getresgid(arch::TrapFrame& f) { return get_three(pmc::snapshot(self()), true, f.rdi, f.rsi, f.rdx); }
+i64 sys_setfsuid(arch::TrapFrame& f) { return pmc::set_ids(self(), pm::kSetFsUid, arg(f.rdi)); }
+i64 sys_setfsgid(arch::TrapFrame& f) { return pmc::set_ids(self(), pm::kSetFsGid, arg(f.rdi)); }
 
 i64 sys_getgroups(arch::TrapFrame& f) {
-    const LinuxCredentials& c = current_linux()->cred;
+    pm::Record c = pmc::snapshot(self());
     i32 size = static_cast<i32>(f.rdi);
     if (size < 0) return -kEINVAL;
     if (size == 0) return c.group_count;
@@ -150,22 +77,14 @@ i64 sys_getgroups(arch::TrapFrame& f) {
 }
 
 i64 sys_setgroups(arch::TrapFrame& f) {
-    LinuxCredentials& c = current_linux()->cred;
-    if (!privileged(c)) return -kEPERM;
+    // In Linux's order: privilege (which the manager checks again), then the size (Linux
+    // allows 65536; the table holds fewer), then the list.
+    if (mine().euid != 0) return -kEPERM;
     u64 size = f.rdi;
-    if (size > LinuxCredentials::kMaxGroups) return -kEINVAL;
-    u32 groups[LinuxCredentials::kMaxGroups];
+    if (size > pm::kMaxGroups) return -kEINVAL;
+    u32 groups[pm::kMaxGroups];
     if (size && !UserIn<u32>(f.rsi).read_array(groups, size)) return -kEFAULT;
-    // Linux keeps them sorted (and so reports them sorted); so do we.
-    for (u64 i = 1; i < size; ++i)
-        for (u64 j = i; j > 0 && groups[j - 1] > groups[j]; --j) {
-            u32 t = groups[j];
-            groups[j] = groups[j - 1];
-            groups[j - 1] = t;
-        }
-    memcpy(c.groups, groups, size * sizeof(u32));
-    c.group_count = static_cast<u32>(size);
-    return 0;
+    return pmc::set_groups(self(), static_cast<u32>(size), groups);
 }
 
 }  // namespace kernel::shim

@@ -452,7 +452,7 @@ void setup_initial_files(LinuxProcess& l) {
     }
     of->refs = 3;
     for (int fd = 0; fd < 3; ++fd) l.fds[fd] = {of, false};
-    console_attach_session(l.sid, l.pgid);
+    console_attach_session(sid_of(l), pgid_of(l));
 }
 
 i64 open_executable(LinuxProcess& l, const char* path, Executable* out) {
@@ -464,6 +464,11 @@ i64 open_executable(LinuxProcess& l, const char* path, Executable* out) {
     if (fsc::node_type(node.node) == fs::NodeType::Directory) return -kEACCES;
     if (fsc::node_type(node.node) != fs::NodeType::Regular) return -kEACCES;
     if (i64 a = fsc::access_node(node.node, fs::kAccessExecute, c); a < 0) return a;
+    fs::Stat st;  // the set-user-ID and set-group-ID bits and the owner, for the process manager
+    if (i64 s = fsc::stat(node.node, &st); s < 0) return s;
+    out->mode = st.mode;
+    out->uid = st.uid;
+    out->gid = st.gid;
     const u8* data;
     usize length;
     if (fsc::file_data_view(node.node, &data, &length) == 0) {
@@ -475,8 +480,6 @@ i64 open_executable(LinuxProcess& l, const char* path, Executable* out) {
         return 0;
     }
     // Written since boot: read the whole file into kernel memory.
-    fs::Stat st;
-    if (i64 s = fsc::stat(node.node, &st); s < 0) return s;
     if (st.size > 64 * MiB) return -kENOMEM;
     auto* copy = static_cast<u8*>(kmalloc(st.size ? st.size : 1));
     if (!copy) return -kENOMEM;
@@ -1060,8 +1063,8 @@ i64 sys_faccessat_impl(i64 dirfd, u64 path, u64 mode, u64 at_flags) {
     LinuxProcess& l = *current_linux();
     fs::Credentials c = fs_credentials(l);
     if (!(at_flags & kAtEaccess)) {
-        c.uid = l.cred.ruid;
-        c.gid = l.cred.rgid;
+        c.uid = pmc::record(l.pm_slot).ruid;
+        c.gid = pmc::record(l.pm_slot).rgid;
     }
     return with_path(dirfd, path, [&](fs::Node* d, const char* p) {
         return fsc::access(d, p, static_cast<u32>(mode), follow, c);

@@ -10,7 +10,7 @@
 //   IC2 (strict): the FS is a ring-3 process (services/fs/ic2_program.cpp); the stack is
 //     one of its service's, written through its address space with SMAP opened, and the
 //     FS runs as an upcall on the calling thread (ipc_upcall), preemptible, under a
-//     sleeping lock of its own (program_lock, fs_host.cpp) that its waits give up. Only
+//     sleeping lock of its own (g_fs_lock, fs_host.cpp) that its waits give up. Only
 //     user threads with interrupts on can enter it: releases from elsewhere (kernel
 //     threads, a thread that is ending) wait for the next call, and the console's input
 //     notification reaches pollers without entering it.
@@ -334,7 +334,7 @@ DeferredRelease* take_deferred() {
     return status == tessera::kErrNoSyscall ? unusable_context(function) : failed(status);
 }
 
-// One call into the FS, under the FS's lock (service_lock, fs_host.cpp): the kernel takes
+// One call into the FS, under the FS's lock (g_fs_lock, fs_host.cpp): the kernel takes
 // it around the call (the FS's own lock operations are empty), unless this thread holds it
 // already (a call from one of the FS's host operations) or the caller takes it itself
 // around the call only (read_to_user/write_from_user at IC1, so that data may be copied
@@ -354,15 +354,15 @@ public:
             return;
         }
         domain_call_ = new (domain_call_storage_) ic1::DomainCall(*g_domain);
-        owns_lock_ = lock == kTake && !service_lock_held();
-        if (owns_lock_) service_lock();
+        owns_lock_ = lock == kTake && !g_fs_lock.held();
+        if (owns_lock_) g_fs_lock.lock();
     }
     ~Call() {
         if (!g_domain) {
             leave_program();
             return;
         }
-        if (owns_lock_) service_unlock();
+        if (owns_lock_) g_fs_lock.unlock();
         domain_call_->~DomainCall();
         // After the call, outside the FS lock: when the caller holds no spinlock either.
         if (__atomic_load_n(&g_released_count, __ATOMIC_RELAXED) && arch::interrupts_enabled()) unmap_released_pages();
@@ -439,8 +439,8 @@ private:
         Thread* t = current_thread();
         if (!g_service || !t->user || !arch::interrupts_enabled()) return;  // run fails: unusable_context
         // A call from inside a call (a host operation of the FS's) already holds the lock.
-        owns_lock_ = !service_lock_held();
-        if (owns_lock_) service_lock();
+        owns_lock_ = !g_fs_lock.held();
+        if (owns_lock_) g_fs_lock.lock();
         locked_ = true;
         if (t->fs_stack) {
             top_ = t->fs_stack;
@@ -467,7 +467,7 @@ private:
             else
                 g_service->return_stack(top_);
         }
-        if (owns_lock_) service_unlock();
+        if (owns_lock_) g_fs_lock.unlock();
         // Pages the FS let go of leave its memory now, outside every lock.
         if (__atomic_load_n(&g_released_count, __ATOMIC_RELAXED)) unmap_released_pages();
     }
@@ -1219,9 +1219,9 @@ i64 read_to_user(Node* node, u64* offset, u64 user, usize length, u32 flags) {
     u64* at = call.put(*offset);
     void* data = call.space(length);
     if (!at || !data) return kNoRoom;
-    service_lock();
+    g_fs_lock.lock();
     i64 r = call.run(k_read, w(node), w(at), w(data), length, flags);
-    service_unlock();
+    g_fs_lock.unlock();
     *offset = *at;
     if (r > 0 && !arch::copy_to_user(user, data, static_cast<usize>(r))) return -linux_errno::kEFAULT;
     return r;
@@ -1234,9 +1234,9 @@ i64 write_from_user(Node* node, u64* offset, u64 user, usize length, u32 flags) 
     void* data = call.space(length);
     if (!at || !data) return kNoRoom;
     if (!arch::copy_from_user(data, user, length)) return -linux_errno::kEFAULT;
-    service_lock();
+    g_fs_lock.lock();
     i64 r = call.run(k_write, w(node), w(at), w(data), length, flags);
-    service_unlock();
+    g_fs_lock.unlock();
     *offset = *at;
     return r;
 }

@@ -1,7 +1,7 @@
 // Hosting the FS service (services/fs/env.hpp): the kernel's Env, which the kernel-linked
 // FS uses directly (the IC0 placement) and the FS's IC1 module and IC2 program through the
 // host operations of fs_client.cpp. Linked in, the FS's lock is g_linux_lock, taken with interrupts off;
-// as a service (IC1, IC2) it runs under a sleeping lock of its own (service_lock below).
+// as a service (IC1, IC2) it runs under a sleeping lock of its own (g_fs_lock, a ServiceLock).
 // Its sleeps are the shim's interruptible sleeps, so a signal ends a blocked pipe or tty
 // read.
 // At boot the FS is started where the manifest places it (fs_client.cpp), the initramfs is
@@ -63,41 +63,13 @@ void fs_unlock() TA_NO_THREAD_SAFETY_ANALYSIS {
 fs::WaitQueue* wait_create() { return reinterpret_cast<fs::WaitQueue*>(knew<WaitQueue>()); }
 void wait_destroy(fs::WaitQueue* q) { kdelete(reinterpret_cast<WaitQueue*>(q)); }
 
-// The FS's lock when it runs as a service, at IC1 or IC2 (fs_client.cpp): the FS runs with
-// interrupts on and may be preempted, so its lock sleeps; it is not g_linux_lock, which
-// the shim's process calls need meanwhile. Uncontended, it is one atomic operation each
-// way. Waiters sleep under g_linux_lock, the lock of the FS's waits, so that a wait gives
-// both up at once (wait below), and a release that sees waiters wakes one under it too: a
-// waiter that marked the lock contended holds g_linux_lock until it sleeps, so no wakeup
-// is lost.
-enum : u32 { kFree, kHeld, kContended };
-u32 g_service_lock = kFree;
-Thread* g_service_lock_owner = nullptr;  // written by the owner only
-WaitQueue g_service_lock_waiters;
-
-void service_lock_locked() TA_REQ(g_linux_lock) {
-    while (__atomic_exchange_n(&g_service_lock, kContended, __ATOMIC_ACQUIRE) != kFree)
-        (void)g_service_lock_waiters.wait_unlocking(g_linux_lock);
-    __atomic_store_n(&g_service_lock_owner, current_thread(), __ATOMIC_RELAXED);
-}
-
-// True when a waiter may be asleep (the caller wakes one, under g_linux_lock).
-bool service_lock_release() {
-    __atomic_store_n(&g_service_lock_owner, nullptr, __ATOMIC_RELAXED);
-    return __atomic_exchange_n(&g_service_lock, kFree, __ATOMIC_RELEASE) == kContended;
-}
-
-void service_unlock_locked() TA_REQ(g_linux_lock) {
-    if (service_lock_release()) g_service_lock_waiters.wake_one();
-}
-
 // With g_linux_lock held (the Env's lock), and the service lock too when this thread holds
 // it (a FS at IC1 or IC2): both are given up while asleep, for the FS's own waits and for
 // those of the kernel's devices it calls (the console tty's reads).
 bool wait(fs::WaitQueue* q) TA_NO_THREAD_SAFETY_ANALYSIS {
     auto* queue = reinterpret_cast<WaitQueue*>(q);
-    bool service_lock = __atomic_load_n(&g_service_lock_owner, __ATOMIC_RELAXED) == current_thread();
-    if (service_lock) service_unlock_locked();
+    bool holds_fs_lock = g_fs_lock.held();
+    if (holds_fs_lock) g_fs_lock.unlock_locked();
     UserContext* u = current_thread()->user;
     LinuxProcess* l = u ? u->home->linux_state() : nullptr;
     bool woken = true;
@@ -109,7 +81,7 @@ bool wait(fs::WaitQueue* q) TA_NO_THREAD_SAFETY_ANALYSIS {
     // tells the two apart (poll_loop).
     else if (u->linux_wait_deadline && uptime_ns() >= u->linux_wait_deadline)
         woken = false;
-    if (service_lock) service_lock_locked();
+    if (holds_fs_lock) g_fs_lock.lock_locked();
     return woken;
 }
 
@@ -119,25 +91,46 @@ void wake_all(fs::WaitQueue* q) { reinterpret_cast<WaitQueue*>(q)->wake_all(); }
 // RDRAND is switched off for deterministic benchmarks).
 }  // namespace
 
-void service_lock() {
+// The lock of a service the kernel runs preemptible (linux.hpp): the FS's, and the process
+// manager's (pm_client.cpp). A release that sees waiters wakes one under g_linux_lock: a
+// waiter that marked the lock contended holds g_linux_lock until it sleeps, so no wakeup is
+// lost.
+ServiceLock g_fs_lock;
+
+void ServiceLock::lock_locked() {
+    while (__atomic_exchange_n(&state_, kContended, __ATOMIC_ACQUIRE) != kFree)
+        (void)waiters_.wait_unlocking(g_linux_lock);
+    __atomic_store_n(&owner_, current_thread(), __ATOMIC_RELAXED);
+}
+
+bool ServiceLock::release() {
+    __atomic_store_n(&owner_, nullptr, __ATOMIC_RELAXED);
+    return __atomic_exchange_n(&state_, kFree, __ATOMIC_RELEASE) == kContended;
+}
+
+void ServiceLock::unlock_locked() {
+    if (release()) waiters_.wake_one();
+}
+
+void ServiceLock::lock() {
     u32 expected = kFree;
-    if (__atomic_compare_exchange_n(&g_service_lock, &expected, kHeld, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
-        __atomic_store_n(&g_service_lock_owner, current_thread(), __ATOMIC_RELAXED);
+    if (__atomic_compare_exchange_n(&state_, &expected, kHeld, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&owner_, current_thread(), __ATOMIC_RELAXED);
         return;
     }
     IrqSpinLockGuard guard(g_linux_lock);
-    service_lock_locked();
+    lock_locked();
 }
 
-void service_unlock() {
-    if (!service_lock_release()) return;
+void ServiceLock::unlock() {
+    if (!release()) return;
     IrqSpinLockGuard guard(g_linux_lock);
-    g_service_lock_waiters.wake_one();
+    waiters_.wake_one();
 }
 
 // Only the owner stores itself there, so a thread reads its own ownership without the lock.
-bool service_lock_held() TA_NO_THREAD_SAFETY_ANALYSIS {
-    return __atomic_load_n(&g_service_lock_owner, __ATOMIC_RELAXED) == current_thread();
+bool ServiceLock::held() const TA_NO_THREAD_SAFETY_ANALYSIS {
+    return __atomic_load_n(&owner_, __ATOMIC_RELAXED) == current_thread();
 }
 
 void random_bytes(void* buffer, usize length) {
@@ -216,6 +209,7 @@ void boot_file_system() {
 
 void linux_boot() {
     memory_configure();
+    pmc::boot();  // the process manager, where the manifest places it
     fs::set_env(kEnv);  // the kernel-linked FS's, and through fs_client.cpp the separate FS's host side
     if (!fsc::attach_module() && fsc::start_program()) return;  // booted on the FS program's thread
     boot_file_system();

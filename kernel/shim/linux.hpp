@@ -9,6 +9,7 @@
 #include "sched/wait_queue.hpp"
 #include "shim/linux_abi.hpp"
 #include "shim/linux_process.hpp"
+#include "shim/pm_client.hpp"
 
 namespace fs {
 struct Credentials;
@@ -86,16 +87,22 @@ struct Executable {
     usize size = 0;
     void* owned = nullptr;
     fs::Node* node = nullptr;
+    u32 mode = 0, uid = 0, gid = 0;  // the file's
 };
 i64 open_executable(LinuxProcess& l, const char* path, Executable* out);
 void release_executable(Executable& e);
 // Makes the console (tty) fds 0, 1, 2 and the root cwd of the first Linux process.
 void setup_initial_files(LinuxProcess& l);
 
+// Who a process is: the process manager's record (pm_client.hpp), one field at a time.
+inline u32 pgid_of(const LinuxProcess& l) { return __atomic_load_n(&pmc::record(l.pm_slot).pgid, __ATOMIC_RELAXED); }
+inline u32 sid_of(const LinuxProcess& l) { return __atomic_load_n(&pmc::record(l.pm_slot).sid, __ATOMIC_RELAXED); }
+inline u32 euid_of(const LinuxProcess& l) { return __atomic_load_n(&pmc::record(l.pm_slot).euid, __ATOMIC_RELAXED); }
+
 // Credentials (credentials.cpp): what the FS checks permissions against, and whether
-// `sender` may signal `target` (kill(2)'s rule).
+// `sender` may signal `target` (kill(2)'s rule), both read from the manager's table.
 fs::Credentials fs_credentials(const LinuxProcess& l);
-bool may_signal(const LinuxProcess& sender, const LinuxProcess& target, int sig) TA_REQ(g_linux_lock);
+bool may_signal(const LinuxProcess& sender, const LinuxProcess& target, int sig);
 
 // Process lifecycle (process_calls.cpp).
 // Creates the Linux state of a process started by the kernel from the boot archive.
@@ -150,14 +157,30 @@ bool address_mapped(uptr address);
 bool fork_memory(LinuxProcess& parent, LinuxProcess& child, AddressSpace& parent_space, AddressSpace& child_space);
 void release_linux_memory(LinuxProcess& l);
 
-// Boot (fs_host.cpp): the FS service with the initramfs unpacked, devfs, the console.
+// Boot (fs_host.cpp): the process manager, the FS service with the initramfs unpacked,
+// devfs, the console.
 void linux_boot();
 void boot_file_system();  // fs_host.cpp: from linux_boot, or the FS program's thread at IC2
-// The FS's lock when it runs as a service, IC1 or IC2 (fs_host.cpp): a sleeping lock taken
-// around every call into it and given up by its waits. Never taken with a spinlock held.
-void service_lock();
-void service_unlock();
-bool service_lock_held();  // by the current thread
+// The lock of a service that runs preemptible, IC1 or IC2 (fs_host.cpp): a sleeping lock
+// the kernel takes around every call into it. Never taken with a spinlock held. Uncontended,
+// it is one atomic operation each way; waiters sleep under g_linux_lock, so the FS's waits
+// (which sleep under g_linux_lock) give up both at once.
+class ServiceLock {
+public:
+    void lock();
+    void unlock();
+    bool held() const;  // by the current thread
+    void lock_locked() TA_REQ(g_linux_lock);
+    void unlock_locked() TA_REQ(g_linux_lock);
+
+private:
+    enum : u32 { kFree, kHeld, kContended };
+    bool release();  // true when a waiter may be asleep
+    u32 state_ = kFree;
+    Thread* owner_ = nullptr;  // written by the owner only
+    WaitQueue waiters_;
+};
+extern ServiceLock g_fs_lock;  // the FS's, when it runs as a service
 bool linux_ready();
 // Ends the calling Linux process with a wait status (exit code << 8, or the signal).
 [[noreturn]] void exit_linux_process(u32 wait_status);

@@ -1,8 +1,9 @@
 #pragma once
 // What the ABI shim keeps per Linux process: the fd table (the shim owns it, DESIGN §2),
-// signal dispositions and the pending/blocked sets, the program break, and — as the first
-// step of the process manager, until that service exists — the process tree (parent,
-// children, process group, session) and the exit status a parent collects with wait4.
+// signal dispositions and the pending/blocked sets, the program break, and — until the
+// process manager takes them over too — the children lists and the exit status a parent
+// collects with wait4. Ids, process groups, sessions and credentials are the process
+// manager's (services/process), read from its table.
 //
 // Everything here is guarded by the one Linux-personality lock (linux_lock()), which the
 // FS service also uses as its lock while it is linked into the kernel: a signal sent
@@ -49,17 +50,6 @@ struct OpenFile {
 struct FdEntry {
     OpenFile* file = nullptr;
     bool close_on_exec = false;
-};
-
-// Who a process acts as (credentials(7)): real, effective, saved and file-system ids, and
-// the supplementary groups. The process manager's state, kept by the shim in this first
-// step. Privilege is an effective uid of 0 (no finer capabilities are modelled).
-struct LinuxCredentials {
-    static constexpr u32 kMaxGroups = 64;  // Linux allows 65536; more is EINVAL here
-    u32 ruid = 0, euid = 0, suid = 0, fsuid = 0;
-    u32 rgid = 0, egid = 0, sgid = 0, fsgid = 0;
-    u32 groups[kMaxGroups] = {};
-    u32 group_count = 0;
 };
 
 // Resource limits (getrlimit(2)): soft and hard, Linux's RLIMIT_* numbering.
@@ -111,7 +101,13 @@ struct LinuxProcess {
     uptr stack_top = 0;
     uptr bus_error_address = 0;  // a fault past the end of a mapped file (SIGBUS)
 
-    LinuxCredentials cred;  // copied by fork, kept by exec (setuid executables are not honoured)
+    // Who the process is — parent, process group, session, credentials — is the process
+    // manager's record in this slot of the process table (pm_client.hpp), from fork (or the
+    // kernel's start of the process) until the parent reaps it.
+    u32 pm_slot = ~0u;
+    // Started by the kernel at IC2 from a thread that cannot call the manager: its first
+    // thread tells the manager (linux_thread_starting).
+    bool pm_pending = false;
     LinuxLimit limits[kRlimitCount] = {
         kDefaultLimits[0],  kDefaultLimits[1],  kDefaultLimits[2],  kDefaultLimits[3],
         kDefaultLimits[4],  kDefaultLimits[5],  kDefaultLimits[6],  kDefaultLimits[7],
@@ -161,8 +157,9 @@ struct LinuxProcess {
     IntrusiveList<UserContext, &UserContext::linux_thread_node> threads;
     u32 live_threads = 0;
 
-    // The process tree (process manager, first step).
-    u32 pid = 0, pgid = 0, sid = 0;
+    // The process tree as wait4 and SIGCHLD need it (the manager keeps each record's parent
+    // the same way: a child of an exiting process goes to init).
+    u32 pid = 0;  // the kernel's id of the Process
     LinuxProcess* parent = nullptr;
     ListNode all_node;  // every Linux process (find_process, kill -1)
     ListNode sibling;

@@ -1033,7 +1033,7 @@ i64 lock_range(arch::TrapFrame& f, bool lock) {
     if (!l->vmas) return -kENOMEM;
     if (i64 r = check_range(*l, start, pages, false); r < 0 || !lock) return r;
     u64 limit = current_linux()->limits[kRlimitMemlock].soft;
-    if (current_linux()->cred.euid != 0 && limit != kRlimInfinity && pages > limit / arch::kPageSize) return -kENOMEM;
+    if (euid_of(*current_linux()) != 0 && limit != kRlimInfinity && pages > limit / arch::kPageSize) return -kENOMEM;
     if (pages > g_total_pages) return -kENOMEM;
     for (usize i = 0; i < pages; ++i) {
         uptr at = start + i * arch::kPageSize;

@@ -200,14 +200,12 @@ i64 change_limit(u64 pid, u64 resource, const LinuxLimit* wanted, LinuxLimit* ol
     IrqSpinLockGuard guard(g_linux_lock);
     LinuxProcess* target = pid == 0 ? self : find_process(static_cast<u32>(pid));
     if (!target || target->exited) return -kESRCH;
-    if (target != self && self->cred.euid != 0 &&
-        (self->cred.ruid != target->cred.ruid || self->cred.ruid != target->cred.euid ||
-         self->cred.ruid != target->cred.suid))
-        return -kEPERM;
+    pm::Record s = pmc::snapshot(self->pm_slot), t = pmc::snapshot(target->pm_slot);
+    if (target != self && s.euid != 0 && (s.ruid != t.ruid || s.ruid != t.euid || s.ruid != t.suid)) return -kEPERM;
     LinuxLimit& limit = target->limits[resource];
     if (old) *old = limit;
     if (!wanted) return 0;
-    if (wanted->hard > limit.hard && self->cred.euid != 0) return -kEPERM;
+    if (wanted->hard > limit.hard && s.euid != 0) return -kEPERM;
     if (resource == kRlimitNofile && wanted->hard > kMaxFds) return -kEPERM;  // infinity too
     limit = *wanted;
     return 0;

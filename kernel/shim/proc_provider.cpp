@@ -164,7 +164,7 @@ i64 generate(u32 pid, const char* name, char* buffer, usize capacity) TA_NO_THRE
     if (!p) return -kENOENT;
     char comm[16];
     command_name(*p, comm);
-    u32 ppid = p->parent ? p->parent->pid : 0;
+    pm::Record who = pmc::snapshot(p->pm_slot);
     u64 ticks_per_ns = 10 * kNsPerMs;  // USER_HZ 100
     u64 utime = p->process->cpu_ns() / ticks_per_ns;
     u64 start = p->start_ns / ticks_per_ns;
@@ -174,7 +174,7 @@ i64 generate(u32 pid, const char* name, char* buffer, usize capacity) TA_NO_THRE
         // cmajflt utime stime cutime cstime priority nice num_threads itrealvalue starttime
         // vsize rss rsslim and 28 more fields.
         t.add("%u (%s) %c %u %u %u %u %d 4194304 0 0 0 0 %llu 0 0 0 20 0 1 0 %llu %llu %llu 18446744073709551615",
-              p->pid, comm, state_of(*p), ppid, p->pgid, p->sid, 0x440u /* ttyS0: 4,64 */, -1,
+              p->pid, comm, state_of(*p), who.ppid, who.pgid, who.sid, 0x440u /* ttyS0: 4,64 */, -1,
               (unsigned long long)utime, (unsigned long long)start, (unsigned long long)usage.mapped_bytes,
               (unsigned long long)usage.resident_pages);
         for (int i = 0; i < 28; ++i) t.add(" 0");
@@ -184,8 +184,8 @@ i64 generate(u32 pid, const char* name, char* buffer, usize capacity) TA_NO_THRE
     if (strcmp(name, "status") == 0) {
         const char* state = p->exited ? "Z (zombie)" : p->stopped ? "T (stopped)" : state_of(*p) == 'R' ? "R (running)" : "S (sleeping)";
         t.add("Name:\t%s\nUmask:\t%04o\nState:\t%s\nTgid:\t%u\nNgid:\t0\nPid:\t%u\nPPid:\t%u\nTracerPid:\t0\n", comm,
-              p->umask, state, p->pid, p->pid, ppid);
-        const LinuxCredentials& c = p->cred;
+              p->umask, state, p->pid, p->pid, who.ppid);
+        const pm::Record& c = who;
         t.add("Uid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t%zu\nGroups:\t", c.ruid, c.euid, c.suid, c.fsuid,
               c.rgid, c.egid, c.sgid, c.fsgid, kMaxFds);
         for (u32 i = 0; i < c.group_count; ++i) t.add("%u ", c.groups[i]);

@@ -1,9 +1,9 @@
-// Linux process calls: fork/vfork/clone (no threads yet), execve (static ELF, classic and
-// static-PIE, and #! scripts), wait4, exit/exit_group, and the ids, sessions and process
-// groups. This is the first step of the process manager (DESIGN §1): the process tree
-// lives in the shim's LinuxProcess records under g_linux_lock until the process-manager
-// service exists. Fork copies the address space eagerly (copy-on-write comes with the
-// memory manager, issue 5).
+// Linux process calls: fork/vfork/clone, execve (static ELF, classic and static-PIE, and #!
+// scripts), wait4, exit/exit_group, and the ids, sessions and process groups. Who a process
+// is (parent, group, session, credentials) is the process manager's (services/process,
+// through pm_client.hpp): fork, exit, execve, setpgid and setsid tell it, and the ids are
+// read from its table. The children lists that wait4 reaps from and SIGCHLD are still the
+// shim's LinuxProcess records, under g_linux_lock.
 
 #include "arch/user.hpp"
 #include "debug/log.hpp"
@@ -139,10 +139,25 @@ i64 errno_of(Error e) {
 }
 
 LinuxProcess* create_initial_linux_state(Process& p, StringView path, const char* const* argv, usize argc) {
+    u32 slot = pmc::take_slot();
+    if (slot == pm::kNoSlot) {
+        LOG_ERROR("linux: %.*s: the process table is full", static_cast<int>(path.length), path.data);
+        return nullptr;
+    }
     auto* l = knew<LinuxProcess>();
-    if (!l) return nullptr;
+    if (!l) {
+        pmc::give_slot(slot);
+        return nullptr;
+    }
     l->process = &p;
-    l->pid = l->pgid = l->sid = p.pid();
+    l->pid = p.pid();
+    l->pm_slot = slot;
+    // The manager hears of it now, or from the process's first thread when it is at IC2 and
+    // this is the boot thread (which cannot enter it); nobody reads the record before.
+    if (!pmc::callable())
+        l->pm_pending = true;
+    else if (pmc::created(slot, l->pid, pm::kNoSlot) < 0)
+        LOG_ERROR("linux: the process manager did not take pid %u: it runs as root in a session of its own", l->pid);
     l->start_ns = uptime_ns();
     set_exe_path(*l, path);
     set_cmdline(*l, argv, argc);
@@ -163,6 +178,11 @@ void linux_thread_starting(UserContext& u) {
         u.set_child_tid = 0;
     }
     LinuxProcess* l = u.home->linux_state();
+    if (l && l->pm_pending) {  // only the process's first thread exists yet
+        l->pm_pending = false;
+        if (pmc::created(l->pm_slot, l->pid, pm::kNoSlot) < 0)
+            LOG_ERROR("linux: the process manager did not take pid %u", l->pid);
+    }
     if (!l || !l->initial_files_pending) return;
     l->initial_files_pending = false;  // only the process's first thread exists yet
     setup_initial_files(*l);
@@ -176,6 +196,7 @@ void release_linux_state(LinuxProcess* l) {
         if (g_init == l) g_init = nullptr;
     }
     release_linux_memory(*l);
+    pmc::give_slot(l->pm_slot);
     kdelete(l);
 }
 
@@ -234,6 +255,9 @@ void exit_linux_process(u32 wait_status) {
         last_thread = l->live_threads <= 1;
     }
     if (owns_memory && last_thread && (wait_status & 0x7f) == kSigKill) p.address_space().drop_owned_pages();
+    // The manager hands the children to init in its records as the shim does in its lists
+    // below; a child forked meanwhile by another thread goes to init in both.
+    (void)pmc::exited(l->pm_slot);
     IntrusiveList<LinuxProcess, &LinuxProcess::sibling> orphans;
     {
         IrqSpinLockGuard guard(g_linux_lock);
@@ -341,6 +365,9 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
     }
     cl->process = child.get();
     cl->pid = child->pid();
+    cl->pm_slot = pmc::take_slot();
+    if (cl->pm_slot == pm::kNoSlot) return -kEAGAIN;  // as Linux when it runs out of pids
+    if (i64 r = pmc::created(cl->pm_slot, cl->pid, pl->pm_slot); r < 0) return r;
     cl->brk_start = pl->brk_start;
     cl->image_start = pl->image_start;
     cl->image_end = pl->image_end;
@@ -348,7 +375,6 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
     cl->brk = pl->brk;
     cl->brk_mapped = pl->brk_mapped;
     cl->umask = pl->umask;
-    cl->cred = pl->cred;
     memcpy(cl->limits, pl->limits, sizeof(cl->limits));
     memcpy(cl->exe_path, pl->exe_path, sizeof(cl->exe_path));
     memcpy(cl->cmdline, pl->cmdline, sizeof(cl->cmdline));
@@ -378,8 +404,6 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
         for (u32 sig = 1; sig <= kSignalCount; ++sig) cl->actions[sig] = pl->actions[sig];
         child_user->linux_blocked = current_thread()->user->linux_blocked;
         child_user->linux_altstack = current_thread()->user->linux_altstack;  // fork keeps it
-        cl->pgid = pl->pgid;
-        cl->sid = pl->sid;
         // Another thread may have ended the process meanwhile and handed its children to
         // init already (exit_linux_process): then this one goes to init too, or it would
         // keep a parent that is about to be freed.
@@ -588,6 +612,7 @@ i64 sys_execve(arch::TrapFrame& f) {
         load_linux_image(space, exe.data, exe.size, image.value(), args, &why, !from_page_cache);
     bool mapped = loaded.ok() && setup_linux_memory(*l, image.value(), loaded.value(),
                                                     from_page_cache ? exe.node : nullptr, exe.data);
+    u32 exe_mode = exe.mode, exe_uid = exe.uid, exe_gid = exe.gid;
     release_executable(exe);
     if (!loaded.ok()) {
         LOG_WARN("linux: execve %s in pid %u failed after the old image was gone (%s): killed", path, l->pid, why);
@@ -602,11 +627,10 @@ i64 sys_execve(arch::TrapFrame& f) {
     {
         IrqSpinLockGuard guard(g_linux_lock);
         reset_signal_actions_for_exec(*l);
-        // execve(2): the saved ids become the effective ones (set-user-ID bits on the file
-        // are not honoured yet, so the effective ids stay).
-        l->cred.suid = l->cred.fsuid = l->cred.euid;
-        l->cred.sgid = l->cred.fsgid = l->cred.egid;
     }
+    // execve(2): a set-user-ID or set-group-ID file sets the effective id, and the saved ids
+    // become the effective ones (the process manager's rule).
+    (void)pmc::exec(l->pm_slot, exe_mode, exe_uid, exe_gid);
     set_exe_path(*l, StringView(path, strlen(path)));
     set_cmdline(*l, argv, argc);
     StringView base = basename(StringView(path, strlen(path)));
@@ -675,9 +699,9 @@ i64 wait_for_child(arch::TrapFrame& f, u32* status_out) {
             bool any = false;
             for (LinuxProcess* c : l->children) {
                 bool match = pid > 0 ? c->pid == static_cast<u32>(pid)
-                             : pid == 0 ? c->pgid == l->pgid
+                             : pid == 0 ? pgid_of(*c) == pgid_of(*l)
                              : pid == -1 ? true
-                                         : c->pgid == static_cast<u32>(-pid);
+                                         : pgid_of(*c) == static_cast<u32>(-pid);
                 if (!match) continue;
                 any = true;
                 if (c->exited) {
@@ -770,54 +794,51 @@ i64 sys_waitid(arch::TrapFrame& f) {
 i64 sys_getpid(arch::TrapFrame&) { return current_linux()->pid; }
 i64 sys_gettid(arch::TrapFrame&) { return current_thread()->user->linux_tid; }
 
-i64 sys_getppid(arch::TrapFrame&) TA_NO_THREAD_SAFETY_ANALYSIS {
-    // Without the lock: a parent is freed only after it has handed its children to init,
-    // so the pointer read here names a live record (perhaps the old parent, a moment late).
-    LinuxProcess* parent = __atomic_load_n(&current_linux()->parent, __ATOMIC_ACQUIRE);
-    return parent ? parent->pid : 0;
-}
+i64 sys_getppid(arch::TrapFrame&) { return pmc::record(current_linux()->pm_slot).ppid; }
+
+namespace {
+// The slot of process `pid` (0: the caller), held by a reference on its Process until
+// the Pinned goes (a slot is given back only when its process is freed). kNoSlot: none.
+struct Pinned {
+    Process* process = nullptr;
+    u32 slot = pm::kNoSlot;
+    explicit Pinned(u64 pid) {
+        LinuxProcess* self = current_linux();
+        IrqSpinLockGuard guard(g_linux_lock);
+        LinuxProcess* target = pid == 0 ? self : find_process(static_cast<u32>(pid));
+        if (!target) return;
+        process = target->process;
+        process->ref();
+        slot = target->pm_slot;
+    }
+    ~Pinned() {
+        if (process) process->unref();
+    }
+    TESSERA_NO_COPY(Pinned);
+};
+}  // namespace
 
 i64 sys_getpgid(arch::TrapFrame& f) {
-    IrqSpinLockGuard guard(g_linux_lock);
-    LinuxProcess* target = f.rdi ? find_process(static_cast<u32>(f.rdi)) : current_linux();
-    return target ? target->pgid : -kESRCH;
+    Pinned target(static_cast<u32>(f.rdi));
+    return target.process ? pmc::record(target.slot).pgid : -kESRCH;
 }
 
-i64 sys_getpgrp(arch::TrapFrame&) { return current_linux()->pgid; }
+i64 sys_getpgrp(arch::TrapFrame&) { return pgid_of(*current_linux()); }
 
 i64 sys_getsid(arch::TrapFrame& f) {
-    IrqSpinLockGuard guard(g_linux_lock);
-    LinuxProcess* target = f.rdi ? find_process(static_cast<u32>(f.rdi)) : current_linux();
-    return target ? target->sid : -kESRCH;
+    Pinned target(static_cast<u32>(f.rdi));
+    return target.process ? pmc::record(target.slot).sid : -kESRCH;
 }
 
 i64 sys_setpgid(arch::TrapFrame& f) {
     i64 pid = static_cast<i32>(f.rdi), pgid = static_cast<i32>(f.rsi);
-    if (pgid < 0) return -kEINVAL;
-    LinuxProcess* self = current_linux();
-    IrqSpinLockGuard guard(g_linux_lock);
-    LinuxProcess* target = pid == 0 ? self : find_process(static_cast<u32>(pid));
-    if (!target || (target != self && target->parent != self)) return -kESRCH;
-    if (target->sid != self->sid || target->pid == target->sid) return -kEPERM;
-    u32 group = pgid == 0 ? target->pid : static_cast<u32>(pgid);
-    if (group != target->pid) {
-        bool exists = false;
-        for (LinuxProcess* p : g_linux_processes) exists |= p->pgid == group && p->sid == self->sid && !p->exited;
-        if (!exists) return -kEPERM;
-    }
-    target->pgid = group;
-    return 0;
+    if (pgid < 0 || pid < 0) return pgid < 0 ? -kEINVAL : -kESRCH;
+    Pinned target(static_cast<u64>(pid));
+    if (!target.process) return -kESRCH;
+    return pmc::set_pgid(current_linux()->pm_slot, target.slot, static_cast<u32>(pgid));
 }
 
-i64 sys_setsid(arch::TrapFrame&) {
-    LinuxProcess* self = current_linux();
-    IrqSpinLockGuard guard(g_linux_lock);
-    bool leader = false;
-    for (LinuxProcess* p : g_linux_processes) leader |= p->pgid == self->pid && !p->exited;
-    if (leader) return -kEPERM;
-    self->sid = self->pgid = self->pid;
-    return self->sid;
-}
+i64 sys_setsid(arch::TrapFrame&) { return pmc::set_sid(current_linux()->pm_slot); }
 
 i64 sys_set_tid_address(arch::TrapFrame& f) {
     UserContext* u = current_thread()->user;

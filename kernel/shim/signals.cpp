@@ -312,7 +312,7 @@ void send_thread_signal(UserContext& thread, int sig, u32 sender_pid, i32 code) 
 bool send_signal_to_group(u32 pgid, int sig, u32 sender_pid) {
     bool any = false;
     for (LinuxProcess* p : g_linux_processes)
-        if (p->pgid == pgid && !p->exited) {
+        if (pgid_of(*p) == pgid && !p->exited) {
             if (sig) send_signal(*p, sig, sender_pid, kSiUser);
             any = true;
         }
@@ -587,10 +587,10 @@ i64 sys_kill(arch::TrapFrame& f) {
     }
     // Many targets: those the caller may signal get it; EPERM when there were targets but
     // none of them was permitted, ESRCH when there were none.
-    u32 group = pid == 0 ? self->pgid : static_cast<u32>(-pid);
+    u32 group = pid == 0 ? pgid_of(*self) : static_cast<u32>(-pid);
     bool any = false, permitted = false;
     for (LinuxProcess* p : g_linux_processes) {
-        bool member = pid == -1 ? p->pid != 1 && p != self : p->pgid == group;
+        bool member = pid == -1 ? p->pid != 1 && p != self : pgid_of(*p) == group;
         if (!member || p->exited) continue;
         any = true;
         if (!may_signal(*self, *p, static_cast<int>(sig))) continue;

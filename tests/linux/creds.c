@@ -6,8 +6,9 @@
  * checks as uid 1000/gid 100 on files root made (the owner, group and other classes,
  * directory write and search permission, the sticky bit, chmod/chown/utimensat/truncate by
  * a non-owner, the owner and mode of new files); access() checking the real ids while open()
- * uses the effective ones (and faccessat2 with AT_EACCESS); and who may signal whom with
- * kill. The test starts as root (uid 0, gid 0). Privileges are dropped only in forked
+ * uses the effective ones (and faccessat2 with AT_EACCESS); execve of set-user-ID and
+ * set-group-ID programs (a copy of this test, run with --report-ids, sends its ids back);
+ * and who may signal whom with kill. The test starts as root (uid 0, gid 0). Privileges are dropped only in forked
  * children, which send each result through a pipe; only the parent prints checks.
  * Everything happens under a fresh directory in /tmp that is removed at the end. Prints one
  * line per check and exits with the number of failures. */
@@ -578,7 +579,72 @@ static void kill_user_checks(const void* arg) {
     check(kill(targets[0], SIGTERM) == 0, "kill(SIGTERM) from uid 1000 to a sibling running as uid 1000 succeeds");
 }
 
-int main(void) {
+/* The test binary, opened before the test leaves the directory it was started from. */
+static int self_fd = -1;
+
+/* Copies the test binary to `name` with an owner and a mode (set after chown, which clears
+ * the set-ID bits). */
+static int copy_self(const char* name, uid_t uid, gid_t gid, mode_t mode) {
+    int out = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0700);
+    if (out < 0 || self_fd < 0) return 0;
+    char buf[8192];
+    off_t at = 0;
+    ssize_t n;
+    int ok = 1;
+    while ((n = pread(self_fd, buf, sizeof buf, at)) > 0) {
+        ok &= write(out, buf, n) == n;
+        at += n;
+    }
+    ok &= n == 0 && close(out) == 0 && chown(name, uid, gid) == 0 && chmod(name, mode) == 0;
+    return ok;
+}
+
+/* Runs ./name --report-ids as uid 2000, gid 200 and reads back its real, effective and
+ * saved uids and gids; 0 when it did not run to its end. */
+static int exec_ids(const char* name, unsigned ids[6]) {
+    int p[2];
+    if (pipe(p) != 0) return 0;
+    pid_t pid = fork_flushed();
+    if (pid == 0) {
+        close(p[0]);
+        if (!become(2000, 200) || dup2(p[1], 3) != 3) _exit(98);
+        execl(name, "creds", "--report-ids", (char*)NULL);
+        _exit(99);
+    }
+    close(p[1]);
+    long got = read_all(p[0], ids, 6 * sizeof(unsigned));
+    close(p[0]);
+    return pid > 0 && wait_exit(pid) == 0 && got == 6 * (long)sizeof(unsigned);
+}
+
+static void setuid_exec_checks(void) {
+    unsigned ids[6];
+    check(copy_self("suid", 1000, 100, 06755), "root makes a copy of the test owned by 1000:100, mode 06755");
+    struct stat st;
+    check(stat("suid", &st) == 0 && (st.st_mode & 07777) == 06755, "the copy's mode is 06755");
+    int ran = exec_ids("suid", ids);
+    check(ran, "uid 2000 runs the set-user-ID copy");
+    checkf(ran && ids[0] == 2000 && ids[1] == 1000 && ids[2] == 1000,
+           "a set-user-ID program of uid 1000 runs with real uid 2000, effective and saved uid 1000 (got %u/%u/%u)",
+           ids[0], ids[1], ids[2]);
+    checkf(ran && ids[3] == 200 && ids[4] == 100 && ids[5] == 100,
+           "set-group-ID (with group execute): real gid 200, effective and saved gid 100 (got %u/%u/%u)", ids[3],
+           ids[4], ids[5]);
+    check(copy_self("plain", 1000, 100, 0755), "root makes a copy owned by 1000:100, mode 0755");
+    ran = exec_ids("plain", ids);
+    checkf(ran && ids[0] == 2000 && ids[1] == 2000 && ids[2] == 2000 && ids[4] == 200,
+           "without set-ID bits the program runs with the caller's ids (got uids %u/%u/%u)", ids[0], ids[1], ids[2]);
+}
+
+int main(int argc, char** argv) {
+    if (argc > 1 && strcmp(argv[1], "--report-ids") == 0) {
+        unsigned ids[6];
+        getresuid(&ids[0], &ids[1], &ids[2]);
+        getresgid(&ids[3], &ids[4], &ids[5]);
+        return write(3, ids, sizeof ids) == (ssize_t)sizeof ids ? 0 : 1;
+    }
+    self_fd = open(argv[0], O_RDONLY | O_CLOEXEC);
+    if (self_fd < 0) self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     alarm(10); /* a watchdog: the default SIGALRM action ends a hung test */
     umask(022);
     if (getuid() != 0 || geteuid() != 0) {
@@ -651,6 +717,7 @@ int main(void) {
     in_child("real uid 1000", real_user_checks, NULL);
     in_child("real uid 0", real_root_checks, NULL);
     in_child("fsuid", fsuid_checks, NULL);
+    setuid_exec_checks();
 
     /* kill: who may signal whom (sender and target uids match when either of the sender's
      * real and effective uid is the target's real or saved uid) */

@@ -1,0 +1,314 @@
+// The shim's client of the process manager (pm_client.hpp): the process table, its slots,
+// and how a call crosses into the manager wherever the manifest placed it.
+//
+// The table is 64 contiguous pages allocated at boot. Linked in, the manager gets its
+// kernel address; at IC1 it is mapped read-write into the manager's domain window (with
+// its PKS key); at IC2 into its address space. The manager is the only writer; the kernel
+// reads.
+//
+// Calls carry up to five words; the one pointer argument (setgroups' list) is copied into
+// the manager's memory first: at IC1 onto the top of the domain stack the call runs on, at
+// IC2 onto the top of the service stack lent to the upcall, as the FS's client does.
+
+#include "shim/pm_client.hpp"
+
+#include "arch/user.hpp"
+#include "boot/boot.hpp"
+#include "config/manifest.hpp"
+#include "debug/log.hpp"
+#include "ic1/domain.hpp"
+#include "ipc/fastpath.hpp"
+#include "ipc/service.hpp"
+#include "lib/string.hpp"
+#include "loader/cpio.hpp"
+#include "mm/physical.hpp"
+#include "proc/loader.hpp"
+#include "sched/cpu.hpp"
+#include "sched/scheduler.hpp"
+#include "shim/linux.hpp"
+#include "time/clock.hpp"
+
+namespace kernel::shim::pmc {
+namespace {
+
+enum Export : usize {
+#define PM_EXPORT(name, function) k_##name,
+#include "process/exports.def"
+#undef PM_EXPORT
+    kExportCount
+};
+constexpr const char* kExportNames[] = {
+#define PM_EXPORT(name, function) #name,
+#include "process/exports.def"
+#undef PM_EXPORT
+};
+// The linked-in build's functions (IC0, and the fallback).
+const uptr kLinked[] = {
+#define PM_EXPORT(name, function) reinterpret_cast<uptr>(&function),
+#include "process/exports.def"
+#undef PM_EXPORT
+};
+
+constexpr unsigned kTableOrder = 6;  // 64 pages
+static_assert(sizeof(pm::Table) == (usize{1} << kTableOrder) * arch::kPageSize);
+constexpr usize kTablePages = usize{1} << kTableOrder;
+
+pm::Table* g_table = nullptr;   // the kernel's view
+u64 g_table_phys = 0;
+ic1::Domain* g_domain = nullptr;  // IC1
+uptr g_functions[kExportCount];   // IC1: the exported functions' addresses
+Service* g_service = nullptr;     // IC2: its entry (a reference), in its process
+ServiceLock g_lock;
+
+SpinLock g_slots_lock;
+u64 g_slots_used[pm::kSlots / 64] TA_GUARDED(g_slots_lock) = {};
+
+constexpr i64 kEAGAIN = 11;
+
+[[gnu::noinline]] i64 failed(Export function, i64 status) {
+    if (status == tessera::kErrNoMemory) return -linux_errno::kENOMEM;  // no stack to run on
+    if (status == tessera::kErrNoSyscall) {  // a caller that did not ask callable(): a kernel bug
+        LOG_ERROR("pm: %s from thread %s, which cannot enter the process manager at IC2: EAGAIN", kExportNames[function],
+                  current_thread()->name);
+        return -kEAGAIN;
+    }
+    static bool said = false;
+    if (!said) {
+        said = true;
+        LOG_ERROR("pm: %s: the process manager is gone (status %lld): calls that change a process's ids, group or "
+                  "session fail with EAGAIN from now on",
+                  kExportNames[function], static_cast<long long>(status));
+    }
+    return -kEAGAIN;
+}
+
+using Function = u64 (*)(u64, u64, u64, u64, u64, u64);
+
+// IC2: an upcall on the calling thread with a stack taken from the manager's pool, the
+// group list (if any) copied onto its top through the manager's address space.
+i64 program_call(Export function, u64 (&arguments)[6], const u32* groups, u32 count, u64* result) {
+    Thread* t = current_thread();
+    if (!t->user || !arch::interrupts_enabled()) return tessera::kErrNoSyscall;
+    Result<uptr> stack = g_service->take_stack(t->user->home);
+    if (!stack.ok()) return tessera::kErrNoMemory;
+    uptr top = stack.value(), cursor = top;
+    arch::disable_interrupts();
+    g_service->owner().address_space().activate();
+    if (groups) {
+        cursor = align_down<uptr>(top - count * sizeof(u32), 16);
+        arch::user_access_begin();
+        memcpy(reinterpret_cast<void*>(cursor), groups, count * sizeof(u32));
+        arch::user_access_end();
+        arguments[2] = cursor;
+    }
+    tessera::service::Message message{{arguments[0], arguments[1], arguments[2], arguments[3], arguments[4],
+                                       arguments[5]},
+                                      function};
+    i64 status = ipc_upcall(*g_service, &message, cursor);
+    *result = message.words[0];
+    ipc_activate_current_space();
+    arch::enable_interrupts();
+    g_service->return_stack(top);
+    return status;
+}
+
+i64 call(Export function, u64 a0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 = 0, const u32* groups = nullptr,
+         u32 count = 0) {
+    u64 arguments[6] = {a0, a1, a2, a3, a4, 0};
+    u64 result = 0;
+    i64 status = tessera::kOk;
+    g_lock.lock();
+    if (g_domain) {
+        ic1::DomainCall domain_call(*g_domain);
+        void* at = groups ? domain_call.reserve(count * sizeof(u32)) : nullptr;  // (its stacks have room)
+        if (at) {
+            memcpy(at, groups, count * sizeof(u32));
+            arguments[2] = reinterpret_cast<u64>(at);
+        }
+        status = groups && !at ? tessera::kErrNoMemory : domain_call.call(g_functions[function], arguments, &result);
+    } else if (g_service) {
+        status = program_call(function, arguments, groups, count, &result);
+    } else {
+        if (groups) arguments[2] = reinterpret_cast<u64>(groups);
+        result = reinterpret_cast<Function>(kLinked[function])(arguments[0], arguments[1], arguments[2], arguments[3],
+                                                                arguments[4], arguments[5]);
+    }
+    g_lock.unlock();
+    if (status != tessera::kOk) [[unlikely]]
+        return failed(function, status);
+    return static_cast<i64>(result);
+}
+
+// --- placing the manager ---------------------------------------------------------------
+
+bool attach_module() {
+    if (service_isolation_class("process-manager") != config::kIC1) return false;
+    const BootInfo& boot = boot_info();
+    const char* why = nullptr;
+    Result<loader::CpioEntry> file =
+        loader::cpio_find(arch::phys_to_ptr<const u8>(boot.initrd_phys), boot.initrd_size, "lib/process.ic1", &why);
+    if (!file.ok()) {
+        LOG_ERROR("pm: the manifest places the process manager at IC1 but lib/process.ic1 is not in the boot "
+                  "archive: linked in instead");
+        return false;
+    }
+    // Stacks with room for a group list above the 16 KiB DomainCall keeps for the code.
+    Result<ic1::Domain*> loaded = ic1::load_module("process", file.value().data, file.value().size, 2 * ic1::kStackSize);
+    if (!loaded.ok()) {
+        LOG_ERROR("pm: the process manager module did not load: linked in instead");
+        return false;
+    }
+    ic1::Domain& domain = *loaded.value();
+    const tessera::service::Module& module = domain.module();
+    bool matches = module.count == kExportCount;
+    for (usize i = 0; matches && i < kExportCount; ++i) {
+        matches = StringView(module.entries[i].name) == StringView(kExportNames[i]) &&
+                  domain.contains(reinterpret_cast<uptr>(module.entries[i].handler), 1);
+        g_functions[i] = reinterpret_cast<uptr>(module.entries[i].handler);
+    }
+    Result<uptr> table = matches ? domain.map_range(g_table_phys, sizeof(pm::Table), true) : Result<uptr>(Error::InvalidArgument);
+    if (!table.ok()) {
+        LOG_ERROR("pm: the process manager module %s: linked in instead",
+                  matches ? "cannot have the process table" : "does not export manager.hpp's functions");
+        domain.kill(matches ? "no memory" : "export table mismatch");
+        return false;
+    }
+    g_domain = &domain;
+    if (call(k_attach, table.value()) != 0) {
+        LOG_ERROR("pm: the process manager module refused the process table: linked in instead");
+        domain.kill("attach failed");
+        g_domain = nullptr;
+        return false;
+    }
+    return true;
+}
+
+enum HostOp : u64 { kMapTable = 0, kAttach = 1 };  // ic2_program.cpp's
+uptr g_program_table = 0;
+bool g_attach_failed = false;
+
+// The manager program's host operations, from its own thread: where its table is (once),
+// then its entry (once), after which the kernel calls it.
+i64 program_host(u64 op, u64 a, u64, u64, u64) {
+    UserContext* u = current_thread()->user;
+    Process& self = *u->domain;
+    if (__atomic_load_n(&g_service, __ATOMIC_ACQUIRE) || u->depth || self.dead()) return -linux_errno::kEPERM;
+    if (op == kMapTable) {
+        if (g_program_table) return -linux_errno::kEPERM;
+        Result<uptr> va = self.address_space().reserve(kTablePages);
+        if (!va.ok() ||
+            !self.address_space().map_physical(va.value(), g_table_phys, kTablePages, arch::kPageWrite).ok()) {
+            LOG_ERROR("pm: cannot map the process table into the process manager program");
+            __atomic_store_n(&g_attach_failed, true, __ATOMIC_RELEASE);
+            return -linux_errno::kENOMEM;
+        }
+        g_program_table = va.value();
+        return static_cast<i64>(va.value());
+    }
+    if (op != kAttach || !g_program_table) return -linux_errno::kENOSYS;
+    Result<RefPtr<Service>> entry = self.handles().get<Service>(a, tessera::kRightCall);
+    if (!entry.ok() || entry.value()->placement() != Placement::User) {
+        LOG_ERROR("pm: the process manager program's entry is not usable (handle %llu)",
+                  static_cast<unsigned long long>(a));
+        __atomic_store_n(&g_attach_failed, true, __ATOMIC_RELEASE);
+        return -linux_errno::kEINVAL;
+    }
+    __atomic_store_n(&g_service, entry.release_value().leak(), __ATOMIC_RELEASE);
+    return 0;
+}
+
+bool start_program() {
+    if (service_isolation_class("process-manager") != config::kIC2) return false;
+    Result<RefPtr<Process>> started =
+        spawn_from_boot_archive("bin/process-service", 0, false, StringView(), program_host);
+    if (!started.ok()) {
+        LOG_ERROR("pm: the manifest places the process manager at IC2 but bin/process-service did not start: "
+                  "linked in instead");
+        return false;
+    }
+    Process& program = *started.value();
+    // It attaches within a few thousand instructions; one that neither attaches nor dies
+    // within this is hung.
+    u64 deadline = uptime_ns() + 10 * kNsPerSec;
+    while (!__atomic_load_n(&g_service, __ATOMIC_ACQUIRE) && !program.dead() &&
+           !__atomic_load_n(&g_attach_failed, __ATOMIC_ACQUIRE) && uptime_ns() < deadline)
+        sleep_ns(kNsPerMs);
+    if (__atomic_load_n(&g_service, __ATOMIC_ACQUIRE)) return true;
+    LOG_ERROR("pm: the process manager program %s: linked in instead",
+              program.dead() ? "ended before it attached" : "did not attach");
+    program.mark_dead(-1);
+    return false;
+}
+
+}  // namespace
+
+void boot() {
+    Result<u64> pages = mm::alloc_pages_phys(kTableOrder);  // zeroed: every slot free
+    if (!pages.ok()) {
+        LOG_ERROR("pm: no memory for the process table: Linux programs cannot start");
+        return;
+    }
+    g_table_phys = pages.value();
+    g_table = arch::phys_to_ptr<pm::Table>(g_table_phys);
+    if (!attach_module() && !start_program()) (void)pm::attach(g_table);
+    LOG_INFO("pm: %s; the process table (%zu slots) is granted to it", g_domain    ? "the process manager runs in its own PKS domain (IC1)"
+                                                              : g_service ? "the process manager runs in its own process (IC2)"
+                                                                          : "the process manager is linked into the kernel (IC0)",
+             static_cast<usize>(pm::kSlots));
+}
+
+bool in_domain() { return g_domain != nullptr; }
+bool in_program() { return g_service != nullptr; }
+bool callable() { return !g_service || (current_thread()->user && arch::interrupts_enabled()); }
+
+u32 take_slot() {
+    IrqSpinLockGuard guard(g_slots_lock);
+    if (!g_table) return pm::kNoSlot;
+    for (u32 word = 0; word < pm::kSlots / 64; ++word)
+        if (~g_slots_used[word]) {
+            u32 bit = static_cast<u32>(__builtin_ctzll(~g_slots_used[word]));
+            g_slots_used[word] |= u64{1} << bit;
+            return word * 64 + bit;
+        }
+    return pm::kNoSlot;
+}
+
+void give_slot(u32 slot) {
+    if (slot >= pm::kSlots) return;
+    IrqSpinLockGuard guard(g_slots_lock);
+    g_slots_used[slot / 64] &= ~(u64{1} << (slot % 64));
+}
+
+const pm::Record& record(u32 slot) {
+    static const pm::Record kNobody{};
+    return slot < pm::kSlots && g_table ? g_table->records[slot] : kNobody;
+}
+
+pm::Record snapshot(u32 slot) {
+    const pm::Record& r = record(slot);
+    pm::Record copy;
+    // A manager that stopped halfway through a write must not hang the kernel: after the
+    // retries the copy is taken as it is (its fields are plain numbers).
+    for (int attempt = 0; attempt < 64; ++attempt) {
+        u32 before = __atomic_load_n(&r.sequence, __ATOMIC_ACQUIRE);
+        memcpy(&copy, &r, sizeof(copy));
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (!(before & 1) && __atomic_load_n(&r.sequence, __ATOMIC_RELAXED) == before) break;
+        arch::pause();
+    }
+    if (copy.group_count > pm::kMaxGroups) copy.group_count = pm::kMaxGroups;
+    return copy;
+}
+
+i64 created(u32 slot, u32 pid, u32 parent) { return call(k_created, slot, pid, parent); }
+i64 exited(u32 slot) { return call(k_exited, slot); }
+i64 set_pgid(u32 caller, u32 target, u32 pgid) { return call(k_set_pgid, caller, target, pgid); }
+i64 set_sid(u32 caller) { return call(k_set_sid, caller); }
+i64 set_ids(u32 slot, u32 op, u32 a, u32 b, u32 c) { return call(k_set_ids, slot, op, a, b, c); }
+i64 set_groups(u32 slot, u32 count, const u32* groups) {
+    if (count > pm::kMaxGroups) return -pm::kEINVAL;
+    return call(k_set_groups, slot, count, 0, 0, 0, groups, count);
+}
+i64 exec(u32 slot, u32 mode, u32 file_uid, u32 file_gid) { return call(k_exec, slot, mode, file_uid, file_gid); }
+
+}  // namespace kernel::shim::pmc

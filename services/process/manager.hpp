@@ -1,0 +1,75 @@
+#pragma once
+// The process manager (DESIGN §1): who each Linux process is — its parent, process group,
+// session and credentials — and Linux's rules for changing that (setpgid, setsid, the
+// set*id family, setgroups, execve's saved ids and set-user-ID files, reparenting to init).
+//
+// Its state is the process table below, a co-managed kernel object (paper §4.4): the
+// kernel allocates it on pages of its own and grants it read-write to the manager, which
+// is the only writer; the ABI shim reads it with plain loads (getpid's family, permission
+// checks, job control), so reading who a process is costs no IPC. Writes are calls into the
+// manager, wherever the manifest places it (kernel/shim/pm_client.cpp): IC1 in a PKS domain
+// (ic1_module.cpp), IC2 in a process of its own (ic2_program.cpp), or linked in.
+//
+// The table holds plain values only: no pointers, nothing the kernel trusts. The kernel
+// hands out slots (one per Linux process, from fork until the parent reaps it) and checks
+// what it reads (a group count beyond kMaxGroups is clamped); the manager keeps each
+// record's `sequence` odd while it writes, and readers that need several fields to agree
+// retry a bounded number of times. Still the shim's (next steps): the parent/child lists
+// that wait4 reaps from, and signal routing.
+//
+// Host-tested: tests/host/process_manager_test.cpp.
+
+#include "lib/types.hpp"
+
+namespace pm {
+
+inline constexpr u32 kSlots = 1024;      // Linux processes alive or unreaped at once
+inline constexpr u32 kMaxGroups = 48;    // supplementary groups (Linux: 65536)
+inline constexpr u32 kNoSlot = ~0u;
+
+enum State : u32 { kFree = 0, kLive = 1, kExited = 2 };
+
+struct Record {
+    u32 sequence;  // odd while the manager writes the record
+    u32 state;     // State
+    u32 pid, ppid, pgid, sid;
+    u32 parent;    // the parent's slot, kNoSlot for none (ppid 0)
+    u32 ruid, euid, suid, fsuid;
+    u32 rgid, egid, sgid, fsgid;
+    u32 group_count;
+    u32 groups[kMaxGroups];  // sorted
+};
+static_assert(sizeof(Record) == 256);
+
+struct Table {
+    Record records[kSlots];
+};
+
+// set_ids' operations: the syscall each one is.
+enum IdOp : u32 {
+    kSetUid, kSetReUid, kSetResUid, kSetFsUid,
+    kSetGid, kSetReGid, kSetResGid, kSetFsGid,
+};
+inline constexpr u32 kUnchanged = 0xffffffff;  // -1 as an id argument
+
+// Errors are negative Linux errno values.
+inline constexpr i64 kEPERM = 1, kESRCH = 3, kEINVAL = 22;
+
+// The interface, in exports.def's order. Slots are the kernel's; each call names the
+// calling process's slot, which the kernel vouches for.
+i64 attach(Table* table);
+// A new process in `slot` with kernel id `pid`: a child of `parent` (fork: its ids,
+// group and session), or with kNoSlot a process the kernel started (init and boot
+// programs: root, a session of its own). A child whose parent has already exited goes to
+// init, as do the children of an exiting process (exited).
+i64 created(u32 slot, u32 pid, u32 parent);
+i64 exited(u32 slot);
+i64 set_pgid(u32 caller, u32 target, u32 pgid);  // setpgid(2), target and pgid resolved
+i64 set_sid(u32 caller);                          // setsid(2): the new session id
+i64 set_ids(u32 slot, u32 op, u32 a, u32 b, u32 c);  // setfs*id: the old fs id
+i64 set_groups(u32 slot, u32 count, const u32* groups);
+// execve(2) of a file with `mode` and owner: set-user-ID and set-group-ID bits take effect,
+// then the saved ids become the effective ones.
+i64 exec(u32 slot, u32 mode, u32 file_uid, u32 file_gid);
+
+}  // namespace pm
