@@ -9,7 +9,8 @@ namespace {
 // Arguments the kernel understands; anything else is reported (and passed on to init later).
 const char* const kKnownArguments[] = {"ktest",            "loglevel",      "maxcpus",       "poweroff",     "crash",
                                        "init",             "initarg",       "initargs",      "config",       "linux.trace",
-                                       "mm.kernel_paging", "mm.page_cache", "fs.fault_test", "fs.spin_test", nullptr};
+                                       "mm.kernel_paging", "mm.page_cache", "fs.fault_test", "fs.spin_test", "pm.fault_test",
+                                       nullptr};
 
 template <typename T>
 const T* boot_ptr(u64 phys) {

@@ -29,6 +29,9 @@
 #include "time/clock.hpp"
 
 namespace kernel::shim::pmc {
+
+pm::Table* g_table = nullptr;  // the kernel's view
+
 namespace {
 
 enum Export : usize {
@@ -53,7 +56,6 @@ constexpr unsigned kTableOrder = 6;  // 64 pages
 static_assert(sizeof(pm::Table) == (usize{1} << kTableOrder) * arch::kPageSize);
 constexpr usize kTablePages = usize{1} << kTableOrder;
 
-pm::Table* g_table = nullptr;   // the kernel's view
 u64 g_table_phys = 0;
 ic1::Domain* g_domain = nullptr;  // IC1
 uptr g_functions[kExportCount];   // IC1: the exported functions' addresses
@@ -112,12 +114,8 @@ i64 program_call(Export function, u64 (&arguments)[6], const u32* groups, u32 co
     return status;
 }
 
-i64 call(Export function, u64 a0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 = 0, const u32* groups = nullptr,
-         u32 count = 0) {
-    u64 arguments[6] = {a0, a1, a2, a3, a4, 0};
-    u64 result = 0;
-    i64 status = tessera::kOk;
-    g_lock.lock();
+// One call, under g_lock (or at boot): the status, the function's value in *result.
+i64 call_once(Export function, u64 (&arguments)[6], const u32* groups, u32 count, u64* result) {
     if (g_domain) {
         ic1::DomainCall domain_call(*g_domain);
         void* at = groups ? domain_call.reserve(count * sizeof(u32)) : nullptr;  // (its stacks have room)
@@ -125,13 +123,69 @@ i64 call(Export function, u64 a0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 = 0
             memcpy(at, groups, count * sizeof(u32));
             arguments[2] = reinterpret_cast<u64>(at);
         }
-        status = groups && !at ? tessera::kErrNoMemory : domain_call.call(g_functions[function], arguments, &result);
-    } else if (g_service) {
-        status = program_call(function, arguments, groups, count, &result);
+        return groups && !at ? tessera::kErrNoMemory : domain_call.call(g_functions[function], arguments, result);
+    }
+    if (g_service) return program_call(function, arguments, groups, count, result);
+    if (groups) arguments[2] = reinterpret_cast<u64>(groups);
+    *result = reinterpret_cast<Function>(kLinked[function])(arguments[0], arguments[1], arguments[2], arguments[3],
+                                                             arguments[4], arguments[5]);
+    return tessera::kOk;
+}
+
+bool attach_module();
+bool start_program();
+
+// A manager that crashed is started again where it was, and attaches to the same table: no
+// process loses who it is. A few times only, so that a manager that crashes on some input
+// does not crash forever; after that, calls fail. Under g_lock.
+constexpr u32 kMaxRestarts = 3;
+u32 g_restarts = 0;
+
+bool restart() {
+    if (g_restarts == kMaxRestarts) return false;
+    ++g_restarts;
+    bool ok;
+    if (g_domain) {
+        g_domain = nullptr;  // dead; its PKS key stays used
+        ok = attach_module();
     } else {
-        if (groups) arguments[2] = reinterpret_cast<u64>(groups);
-        result = reinterpret_cast<Function>(kLinked[function])(arguments[0], arguments[1], arguments[2], arguments[3],
-                                                                arguments[4], arguments[5]);
+        g_service->unref();
+        __atomic_store_n(&g_service, nullptr, __ATOMIC_RELEASE);
+        ok = start_program();
+    }
+    if (ok)
+        LOG_WARN("pm: the process manager crashed and was restarted (%s, restart %u of %u); the process table is kept",
+                 g_domain ? "IC1" : "IC2", g_restarts, kMaxRestarts);
+    return ok;
+}
+
+// pm.fault_test=N: the N-th call is preceded by a store from the manager into kernel memory,
+// which its isolation must stop; the manager is then restarted and the call made.
+u64 g_fault_test_at = 0;
+u64 g_calls = 0;
+
+void fault_test() {
+    static volatile u64 canary = 0x5afe;
+    u64 arguments[6] = {reinterpret_cast<u64>(&canary), 0, 0, 0, 0, 0};
+    u64 ignored;
+    i64 status = call_once(k_fault_for_test, arguments, nullptr, 0, &ignored);
+    bool stopped = status == tessera::kErrCalleeFailed && canary == 0x5afe;
+    LOG_INFO("pm: fault test: the process manager stored to kernel memory: %s; canary %s",
+             !stopped ? "NOT STOPPED" : g_domain ? "stopped by PKS" : "stopped by the MMU (it is a ring-3 process)",
+             canary == 0x5afe ? "intact" : "OVERWRITTEN");
+}
+
+i64 call(Export function, u64 a0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 = 0, const u32* groups = nullptr,
+         u32 count = 0) {
+    u64 arguments[6] = {a0, a1, a2, a3, a4, 0};
+    u64 result = 0;
+    g_lock.lock();
+    if (++g_calls == g_fault_test_at && (g_domain || g_service)) [[unlikely]]
+        fault_test();
+    i64 status = call_once(function, arguments, groups, count, &result);
+    if ((status == tessera::kErrCalleeFailed || status == tessera::kErrDead) && restart()) [[unlikely]] {
+        u64 again[6] = {a0, a1, a2, a3, a4, 0};
+        status = call_once(function, again, groups, count, &result);
     }
     g_lock.unlock();
     if (status != tessera::kOk) [[unlikely]]
@@ -174,7 +228,8 @@ bool attach_module() {
         return false;
     }
     g_domain = &domain;
-    if (call(k_attach, table.value()) != 0) {
+    u64 arguments[6] = {table.value(), 0, 0, 0, 0, 0}, attached = 1;
+    if (call_once(k_attach, arguments, nullptr, 0, &attached) != tessera::kOk || attached != 0) {
         LOG_ERROR("pm: the process manager module refused the process table: linked in instead");
         domain.kill("attach failed");
         g_domain = nullptr;
@@ -184,6 +239,7 @@ bool attach_module() {
 }
 
 enum HostOp : u64 { kMapTable = 0, kAttach = 1 };  // ic2_program.cpp's
+Process* g_program = nullptr;  // the IC2 manager being started: the first to ask for the table
 uptr g_program_table = 0;
 bool g_attach_failed = false;
 
@@ -194,7 +250,9 @@ i64 program_host(u64 op, u64 a, u64, u64, u64) {
     Process& self = *u->domain;
     if (__atomic_load_n(&g_service, __ATOMIC_ACQUIRE) || u->depth || self.dead()) return -linux_errno::kEPERM;
     if (op == kMapTable) {
-        if (g_program_table) return -linux_errno::kEPERM;
+        Process* none = nullptr;  // (the spawning thread may not know the process yet)
+        if (!__atomic_compare_exchange_n(&g_program, &none, &self, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            return -linux_errno::kEPERM;
         Result<uptr> va = self.address_space().reserve(kTablePages);
         if (!va.ok() ||
             !self.address_space().map_physical(va.value(), g_table_phys, kTablePages, arch::kPageWrite).ok()) {
@@ -205,7 +263,7 @@ i64 program_host(u64 op, u64 a, u64, u64, u64) {
         g_program_table = va.value();
         return static_cast<i64>(va.value());
     }
-    if (op != kAttach || !g_program_table) return -linux_errno::kENOSYS;
+    if (op != kAttach || !g_program_table || g_program != &self) return -linux_errno::kENOSYS;
     Result<RefPtr<Service>> entry = self.handles().get<Service>(a, tessera::kRightCall);
     if (!entry.ok() || entry.value()->placement() != Placement::User) {
         LOG_ERROR("pm: the process manager program's entry is not usable (handle %llu)",
@@ -219,6 +277,9 @@ i64 program_host(u64 op, u64 a, u64, u64, u64) {
 
 bool start_program() {
     if (service_isolation_class("process-manager") != config::kIC2) return false;
+    __atomic_store_n(&g_program, nullptr, __ATOMIC_RELEASE);  // (a restart's predecessor is dead)
+    g_program_table = 0;
+    __atomic_store_n(&g_attach_failed, false, __ATOMIC_RELEASE);
     Result<RefPtr<Process>> started =
         spawn_from_boot_archive("bin/process-service", 0, false, StringView(), program_host);
     if (!started.ok()) {
@@ -248,6 +309,7 @@ void boot() {
         LOG_ERROR("pm: no memory for the process table: Linux programs cannot start");
         return;
     }
+    (void)kernel_command_line().get_u64("pm.fault_test", &g_fault_test_at);
     g_table_phys = pages.value();
     g_table = arch::phys_to_ptr<pm::Table>(g_table_phys);
     if (!attach_module() && !start_program()) (void)pm::attach(g_table);
@@ -277,11 +339,6 @@ void give_slot(u32 slot) {
     if (slot >= pm::kSlots) return;
     IrqSpinLockGuard guard(g_slots_lock);
     g_slots_used[slot / 64] &= ~(u64{1} << (slot % 64));
-}
-
-const pm::Record& record(u32 slot) {
-    static const pm::Record kNobody{};
-    return slot < pm::kSlots && g_table ? g_table->records[slot] : kNobody;
 }
 
 pm::Record snapshot(u32 slot) {

@@ -30,8 +30,11 @@ u32 take_slot();
 void give_slot(u32 slot);
 
 // The record of a slot the caller holds, for single-field reads (each field is one
-// aligned word, so a read sees it before or after a change).
-const pm::Record& record(u32 slot);
+// aligned word, so a read sees it before or after a change). Inline: getppid is lmbench's
+// null syscall. Every Linux process has a slot (it cannot start without one); the mask
+// keeps any other value inside the table.
+extern pm::Table* g_table;
+inline const pm::Record& record(u32 slot) { return g_table->records[slot & (pm::kSlots - 1)]; }
 // A copy whose fields agree with each other (read again while the manager writes it, a
 // bounded number of times), with its group count checked.
 pm::Record snapshot(u32 slot);

@@ -113,6 +113,17 @@ i64 attach(Table* table) {
     g_table = table;
     g_init = kNoSlot;
     g_high = 0;
+    u32 init_pid = ~0u;
+    for (u32 s = 0; s < kSlots; ++s) {
+        Record& r = table->records[s];
+        if (r.sequence & 1) __atomic_store_n(&r.sequence, r.sequence + 1, __ATOMIC_RELEASE);
+        if (r.state == kFree) continue;
+        g_high = s + 1;
+        if (r.state == kLive && r.parent == kNoSlot && r.pid < init_pid) {
+            init_pid = r.pid;
+            g_init = s;
+        }
+    }
     return 0;
 }
 
@@ -234,6 +245,11 @@ i64 exec(u32 slot, u32 mode, u32 file_uid, u32 file_gid) {
     if ((mode & kSetGroupId) && (mode & kGroupExecute)) r->egid = file_gid;
     r->suid = r->fsuid = r->euid;
     r->sgid = r->fsgid = r->egid;
+    return 0;
+}
+
+i64 fault_for_test(u64 target) {
+    *reinterpret_cast<volatile u64*>(target) = 0xdead;
     return 0;
 }
 

@@ -23,7 +23,7 @@
 
 namespace pm {
 
-inline constexpr u32 kSlots = 1024;      // Linux processes alive or unreaped at once
+inline constexpr u32 kSlots = 1024;  // Linux processes alive or unreaped at once (a power of two)
 inline constexpr u32 kMaxGroups = 48;    // supplementary groups (Linux: 65536)
 inline constexpr u32 kNoSlot = ~0u;
 
@@ -57,6 +57,11 @@ inline constexpr i64 kEPERM = 1, kESRCH = 3, kEINVAL = 22;
 
 // The interface, in exports.def's order. Slots are the kernel's; each call names the
 // calling process's slot, which the kernel vouches for.
+//
+// attach: the table to work on. A manager restarted after a crash finds the processes its
+// predecessor recorded and goes on from them (the kernel keeps the table): init is again
+// the live process without a parent that has the lowest pid, and a record left halfway
+// through a write keeps what was written.
 i64 attach(Table* table);
 // A new process in `slot` with kernel id `pid`: a child of `parent` (fork: its ids,
 // group and session), or with kNoSlot a process the kernel started (init and boot
@@ -71,5 +76,8 @@ i64 set_groups(u32 slot, u32 count, const u32* groups);
 // execve(2) of a file with `mode` and owner: set-user-ID and set-group-ID bits take effect,
 // then the saved ids become the effective ones.
 i64 exec(u32 slot, u32 mode, u32 file_uid, u32 file_gid);
+// The isolation check (pm.fault_test): stores to `target`, which the kernel points at its
+// own memory; the manager's PKS domain or address space must stop it.
+i64 fault_for_test(u64 target);
 
 }  // namespace pm

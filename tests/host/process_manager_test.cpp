@@ -137,6 +137,20 @@ TEST_F(ProcessManager, ExecHonoursSetUserIdAndSetGroupIdFiles) {
     EXPECT_EQ(r(1).euid, 0u);  // nothing changes the effective id back
 }
 
+TEST_F(ProcessManager, ARestartedManagerGoesOnFromTheTable) {
+    ASSERT_EQ(pm::created(1, 10, 0), 0);
+    ASSERT_EQ(pm::set_ids(1, pm::kSetResUid, 1000, 1000, 1000), 0);
+    ASSERT_EQ(pm::created(2, 11, 1), 0);
+    r(2).sequence |= 1;  // its predecessor died while writing this record
+    ASSERT_EQ(pm::attach(table_.get()), 0);
+    EXPECT_EQ(r(2).sequence % 2, 0u);
+    EXPECT_EQ(r(1).euid, 1000u);
+    ASSERT_EQ(pm::exited(1), 0);  // init is found again: it adopts the orphan
+    EXPECT_EQ(r(2).ppid, 1u);
+    ASSERT_EQ(pm::created(3, 12, 2), 0);  // and new processes inherit as before
+    EXPECT_EQ(r(3).ruid, 1000u);
+}
+
 TEST_F(ProcessManager, BadSlotsAreRefused) {
     EXPECT_EQ(pm::created(pm::kSlots, 5, 0), -pm::kEINVAL);
     EXPECT_EQ(pm::created(3, 5, 3), -pm::kEINVAL);
