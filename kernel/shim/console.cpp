@@ -72,7 +72,7 @@ void input_ready(void*) { fsc::poll_notify_locked(); }
 bool group_orphaned_locked(u32 pgid) TA_REQ(g_linux_lock) {
     for (LinuxProcess* p : g_linux_processes) {
         if (pgid_of(*p) != pgid || p->exited) continue;
-        LinuxProcess* parent = p->parent;
+        LinuxProcess* parent = parent_of(*p);
         if (parent && pgid_of(*parent) != pgid && sid_of(*parent) == sid_of(*p)) return false;
     }
     return true;

@@ -94,6 +94,13 @@ void release_executable(Executable& e);
 // Makes the console (tty) fds 0, 1, 2 and the root cwd of the first Linux process.
 void setup_initial_files(LinuxProcess& l);
 
+// Linux processes by process-table slot (process_calls.cpp): the map the manager's answers
+// are resolved with. A process is in it from fork until it is reaped.
+LinuxProcess* process_in_slot(u32 slot) TA_REQ(g_linux_lock);
+LinuxProcess* parent_of(const LinuxProcess& l) TA_REQ(g_linux_lock);
+// A child exited, stopped or continued: wakes its parent's wait4.
+void child_event(LinuxProcess& parent) TA_REQ(g_linux_lock);
+
 // Who a process is: the process manager's record (pm_client.hpp), one field at a time.
 inline u32 pgid_of(const LinuxProcess& l) { return __atomic_load_n(&pmc::record(l.pm_slot).pgid, __ATOMIC_RELAXED); }
 inline u32 sid_of(const LinuxProcess& l) { return __atomic_load_n(&pmc::record(l.pm_slot).sid, __ATOMIC_RELAXED); }

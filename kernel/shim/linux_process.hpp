@@ -1,9 +1,9 @@
 #pragma once
 // What the ABI shim keeps per Linux process: the fd table (the shim owns it, DESIGN §2),
-// signal dispositions and the pending/blocked sets, the program break, and — until the
-// process manager takes them over too — the children lists and the exit status a parent
-// collects with wait4. Ids, process groups, sessions and credentials are the process
-// manager's (services/process), read from its table.
+// signal dispositions and the pending/blocked sets, the program break, and the job-control
+// stop state. Who the process is — parent, process group, session, credentials — and its
+// exit status until a wait4 collects it are the process manager's (services/process), read
+// from its table.
 //
 // Everything here is guarded by the one Linux-personality lock (linux_lock()), which the
 // FS service also uses as its lock while it is linked into the kernel: a signal sent
@@ -157,14 +157,13 @@ struct LinuxProcess {
     IntrusiveList<UserContext, &UserContext::linux_thread_node> threads;
     u32 live_threads = 0;
 
-    // The process tree as wait4 and SIGCHLD need it (the manager keeps each record's parent
-    // the same way: a child of an exiting process goes to init).
     u32 pid = 0;  // the kernel's id of the Process
-    LinuxProcess* parent = nullptr;
-    ListNode all_node;  // every Linux process (find_process, kill -1)
-    ListNode sibling;
-    IntrusiveList<LinuxProcess, &LinuxProcess::sibling> children;  // each holds a Process ref
-    WaitQueue child_events;  // a child exited (wait4)
+    ListNode all_node;  // every Linux process not yet reaped (find_process), in its slot too
+    // A child's Process is referenced from its fork until it is reaped (or, with no one
+    // left to reap it, until it exits): the reference the manager's parent link stands for.
+    bool parent_link = false;
+    WaitQueue child_events;  // a child exited, stopped or continued (wait4)
+    u64 child_event_count = 0;  // counts them: a wait4 that asked the manager retries on a change
     LinuxProcess* vfork_parent = nullptr;  // waiting in vfork until this child execs or exits
     WaitQueue vfork_wait;
     // fds 0-2 (the console) are opened by its first thread before it enters user mode:
@@ -173,8 +172,6 @@ struct LinuxProcess {
     bool initial_files_pending = false;
     bool exiting = false;    // a thread has started ending the process
     bool exited = false;     // a zombie until the parent reaps it
-    bool reaped = false;
-    u32 wait_status = 0;     // as wait4 reports it
     char exe_path[128] = {};
     char cmdline[256] = {};  // NUL-separated, as /proc/<pid>/cmdline
     usize cmdline_length = 0;

@@ -6,9 +6,10 @@
 // its PKS key); at IC2 into its address space. The manager is the only writer; the kernel
 // reads.
 //
-// Calls carry up to five words; the one pointer argument (setgroups' list) is copied into
-// the manager's memory first: at IC1 onto the top of the domain stack the call runs on, at
-// IC2 onto the top of the service stack lent to the upcall, as the FS's client does.
+// Calls carry up to five words. A call's one pointer argument (setgroups' list in, wait's
+// live children and kill's targets out) is a buffer in the manager's memory: at IC1 on the
+// top of the domain stack the call runs on, at IC2 on the top of the service stack lent to
+// the upcall (as the FS's client does), copied in before and out after.
 
 #include "shim/pm_client.hpp"
 
@@ -86,9 +87,19 @@ constexpr i64 kEAGAIN = 11;
 
 using Function = u64 (*)(u64, u64, u64, u64, u64, u64);
 
+// A call's pointer argument: `bytes` at `data`, passed as argument `index`, copied into the
+// manager before the call (in) or out of it after (out).
+struct Buffer {
+    void* data = nullptr;
+    usize bytes = 0;
+    usize index = 0;
+    enum Direction { kIn, kOut } direction = kIn;
+};
+constexpr usize kMaxBuffer = pm::kSlots * sizeof(u64);  // kill's targets, the largest
+
 // IC2: an upcall on the calling thread with a stack taken from the manager's pool, the
-// group list (if any) copied onto its top through the manager's address space.
-i64 program_call(Export function, u64 (&arguments)[6], const u32* groups, u32 count, u64* result) {
+// buffer (if any) on its top, reached through the manager's address space.
+i64 program_call(Export function, u64 (&arguments)[6], const Buffer& buffer, u64* result) {
     Thread* t = current_thread();
     if (!t->user || !arch::interrupts_enabled()) return tessera::kErrNoSyscall;
     Result<uptr> stack = g_service->take_stack(t->user->home);
@@ -96,18 +107,25 @@ i64 program_call(Export function, u64 (&arguments)[6], const u32* groups, u32 co
     uptr top = stack.value(), cursor = top;
     arch::disable_interrupts();
     g_service->owner().address_space().activate();
-    if (groups) {
-        cursor = align_down<uptr>(top - count * sizeof(u32), 16);
-        arch::user_access_begin();
-        memcpy(reinterpret_cast<void*>(cursor), groups, count * sizeof(u32));
-        arch::user_access_end();
-        arguments[2] = cursor;
+    if (buffer.data) {
+        cursor = align_down<uptr>(top - buffer.bytes, 16);
+        if (buffer.direction == Buffer::kIn) {
+            arch::user_access_begin();
+            memcpy(reinterpret_cast<void*>(cursor), buffer.data, buffer.bytes);
+            arch::user_access_end();
+        }
+        arguments[buffer.index] = cursor;
     }
     tessera::service::Message message{{arguments[0], arguments[1], arguments[2], arguments[3], arguments[4],
                                        arguments[5]},
                                       function};
     i64 status = ipc_upcall(*g_service, &message, cursor);
     *result = message.words[0];
+    if (status == tessera::kOk && buffer.data && buffer.direction == Buffer::kOut) {
+        arch::user_access_begin();  // its space is still the active one (ipc_upcall, lent stack)
+        memcpy(buffer.data, reinterpret_cast<const void*>(cursor), buffer.bytes);
+        arch::user_access_end();
+    }
     ipc_activate_current_space();
     arch::enable_interrupts();
     g_service->return_stack(top);
@@ -115,18 +133,19 @@ i64 program_call(Export function, u64 (&arguments)[6], const u32* groups, u32 co
 }
 
 // One call, under g_lock (or at boot): the status, the function's value in *result.
-i64 call_once(Export function, u64 (&arguments)[6], const u32* groups, u32 count, u64* result) {
+i64 call_once(Export function, u64 (&arguments)[6], const Buffer& buffer, u64* result) {
     if (g_domain) {
         ic1::DomainCall domain_call(*g_domain);
-        void* at = groups ? domain_call.reserve(count * sizeof(u32)) : nullptr;  // (its stacks have room)
-        if (at) {
-            memcpy(at, groups, count * sizeof(u32));
-            arguments[2] = reinterpret_cast<u64>(at);
-        }
-        return groups && !at ? tessera::kErrNoMemory : domain_call.call(g_functions[function], arguments, result);
+        void* at = buffer.data ? domain_call.reserve(buffer.bytes) : nullptr;  // (its stacks have room)
+        if (buffer.data && !at) return tessera::kErrNoMemory;
+        if (at && buffer.direction == Buffer::kIn) memcpy(at, buffer.data, buffer.bytes);
+        if (at) arguments[buffer.index] = reinterpret_cast<u64>(at);
+        i64 status = domain_call.call(g_functions[function], arguments, result);
+        if (status == tessera::kOk && at && buffer.direction == Buffer::kOut) memcpy(buffer.data, at, buffer.bytes);
+        return status;
     }
-    if (g_service) return program_call(function, arguments, groups, count, result);
-    if (groups) arguments[2] = reinterpret_cast<u64>(groups);
+    if (g_service) return program_call(function, arguments, buffer, result);
+    if (buffer.data) arguments[buffer.index] = reinterpret_cast<u64>(buffer.data);
     *result = reinterpret_cast<Function>(kLinked[function])(arguments[0], arguments[1], arguments[2], arguments[3],
                                                              arguments[4], arguments[5]);
     return tessera::kOk;
@@ -168,24 +187,23 @@ void fault_test() {
     static volatile u64 canary = 0x5afe;
     u64 arguments[6] = {reinterpret_cast<u64>(&canary), 0, 0, 0, 0, 0};
     u64 ignored;
-    i64 status = call_once(k_fault_for_test, arguments, nullptr, 0, &ignored);
+    i64 status = call_once(k_fault_for_test, arguments, Buffer{}, &ignored);
     bool stopped = status == tessera::kErrCalleeFailed && canary == 0x5afe;
     LOG_INFO("pm: fault test: the process manager stored to kernel memory: %s; canary %s",
              !stopped ? "NOT STOPPED" : g_domain ? "stopped by PKS" : "stopped by the MMU (it is a ring-3 process)",
              canary == 0x5afe ? "intact" : "OVERWRITTEN");
 }
 
-i64 call(Export function, u64 a0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 = 0, const u32* groups = nullptr,
-         u32 count = 0) {
+i64 call(Export function, u64 a0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 = 0, const Buffer& buffer = {}) {
     u64 arguments[6] = {a0, a1, a2, a3, a4, 0};
     u64 result = 0;
     g_lock.lock();
     if (++g_calls == g_fault_test_at && (g_domain || g_service)) [[unlikely]]
         fault_test();
-    i64 status = call_once(function, arguments, groups, count, &result);
+    i64 status = call_once(function, arguments, buffer, &result);
     if ((status == tessera::kErrCalleeFailed || status == tessera::kErrDead) && restart()) [[unlikely]] {
         u64 again[6] = {a0, a1, a2, a3, a4, 0};
-        status = call_once(function, again, groups, count, &result);
+        status = call_once(function, again, buffer, &result);
     }
     g_lock.unlock();
     if (status != tessera::kOk) [[unlikely]]
@@ -206,7 +224,8 @@ bool attach_module() {
                   "archive: linked in instead");
         return false;
     }
-    // Stacks with room for a group list above the 16 KiB DomainCall keeps for the code.
+    // Stacks with room for a buffer above the 16 KiB DomainCall keeps for the code.
+    static_assert(kMaxBuffer <= ic1::kStackSize);
     Result<ic1::Domain*> loaded = ic1::load_module("process", file.value().data, file.value().size, 2 * ic1::kStackSize);
     if (!loaded.ok()) {
         LOG_ERROR("pm: the process manager module did not load: linked in instead");
@@ -229,7 +248,7 @@ bool attach_module() {
     }
     g_domain = &domain;
     u64 arguments[6] = {table.value(), 0, 0, 0, 0, 0}, attached = 1;
-    if (call_once(k_attach, arguments, nullptr, 0, &attached) != tessera::kOk || attached != 0) {
+    if (call_once(k_attach, arguments, Buffer{}, &attached) != tessera::kOk || attached != 0) {
         LOG_ERROR("pm: the process manager module refused the process table: linked in instead");
         domain.kill("attach failed");
         g_domain = nullptr;
@@ -358,13 +377,21 @@ pm::Record snapshot(u32 slot) {
 }
 
 i64 created(u32 slot, u32 pid, u32 parent) { return call(k_created, slot, pid, parent); }
-i64 exited(u32 slot) { return call(k_exited, slot); }
+i64 exited(u32 slot, u32 wait_status) { return call(k_exited, slot, wait_status); }
+i64 wait(u32 caller, u64 selector, u32* live) {
+    return call(k_wait, caller, selector, 0, 0, 0,
+                live ? Buffer{live, pm::kSlots * sizeof(u32), 2, Buffer::kOut} : Buffer{});
+}
+i64 signal_targets(u32 sender, u64 pid, u32 sig, u64* targets) {
+    return call(k_signal_targets, sender, pid, sig, 0, 0, Buffer{targets, kMaxBuffer, 3, Buffer::kOut});
+}
 i64 set_pgid(u32 caller, u32 target, u32 pgid) { return call(k_set_pgid, caller, target, pgid); }
 i64 set_sid(u32 caller) { return call(k_set_sid, caller); }
 i64 set_ids(u32 slot, u32 op, u32 a, u32 b, u32 c) { return call(k_set_ids, slot, op, a, b, c); }
 i64 set_groups(u32 slot, u32 count, const u32* groups) {
     if (count > pm::kMaxGroups) return -pm::kEINVAL;
-    return call(k_set_groups, slot, count, 0, 0, 0, groups, count);
+    return call(k_set_groups, slot, count, 0, 0, 0,
+                count ? Buffer{const_cast<u32*>(groups), count * sizeof(u32), 2, Buffer::kIn} : Buffer{});
 }
 i64 exec(u32 slot, u32 mode, u32 file_uid, u32 file_gid) { return call(k_exec, slot, mode, file_uid, file_gid); }
 

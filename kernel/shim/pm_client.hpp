@@ -42,7 +42,9 @@ pm::Record snapshot(u32 slot);
 // The calls (manager.hpp says what each does): 0 or a result, or -errno; -EAGAIN when the
 // manager is gone.
 i64 created(u32 slot, u32 pid, u32 parent);
-i64 exited(u32 slot);
+i64 exited(u32 slot, u32 wait_status);
+i64 wait(u32 caller, u64 selector, u32* live);  // live: room for pm::kSlots, or nullptr
+i64 signal_targets(u32 sender, u64 pid, u32 sig, u64* targets);  // targets: room for pm::kSlots
 i64 set_pgid(u32 caller, u32 target, u32 pgid);
 i64 set_sid(u32 caller);
 i64 set_ids(u32 slot, u32 op, u32 a, u32 b = 0, u32 c = 0);

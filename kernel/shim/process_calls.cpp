@@ -1,9 +1,9 @@
 // Linux process calls: fork/vfork/clone, execve (static ELF, classic and static-PIE, and #!
 // scripts), wait4, exit/exit_group, and the ids, sessions and process groups. Who a process
 // is (parent, group, session, credentials) is the process manager's (services/process,
-// through pm_client.hpp): fork, exit, execve, setpgid and setsid tell it, and the ids are
-// read from its table. The children lists that wait4 reaps from and SIGCHLD are still the
-// shim's LinuxProcess records, under g_linux_lock.
+// through pm_client.hpp): fork, exit, execve, setpgid and setsid tell it, wait4 asks it
+// which child to collect, and the ids are read from its table. The shim keeps the kernel's
+// side: the Process objects (found by slot), SIGCHLD and wakeups, the stop state.
 
 #include "arch/user.hpp"
 #include "debug/log.hpp"
@@ -29,7 +29,18 @@ namespace {
 
 using namespace linux_errno;
 
-LinuxProcess* g_init TA_GUARDED(g_linux_lock) = nullptr;  // adopts orphans
+LinuxProcess* g_by_slot[pm::kSlots] TA_GUARDED(g_linux_lock) = {};
+
+void list_process(LinuxProcess* l) TA_REQ(g_linux_lock) {
+    g_linux_processes.push_back(l);
+    g_by_slot[l->pm_slot & (pm::kSlots - 1)] = l;
+}
+
+void unlist_process(LinuxProcess* l) TA_REQ(g_linux_lock) {
+    if (!l->all_node.linked()) return;
+    g_linux_processes.remove(l);
+    g_by_slot[l->pm_slot & (pm::kSlots - 1)] = nullptr;
+}
 
 void set_cmdline(LinuxProcess& l, const char* const* argv, usize argc) {
     usize at = 0;
@@ -83,6 +94,14 @@ bool memory_lent(LinuxProcess& l) {
     return false;
 }
 }  // namespace
+
+LinuxProcess* process_in_slot(u32 slot) { return slot < pm::kSlots ? g_by_slot[slot] : nullptr; }
+LinuxProcess* parent_of(const LinuxProcess& l) { return process_in_slot(pmc::record(l.pm_slot).parent); }
+
+void child_event(LinuxProcess& parent) {
+    ++parent.child_event_count;
+    parent.child_events.wake_all();
+}
 
 Process& current_process() { return *current_thread()->user->home; }
 LinuxProcess* current_linux() { return current_thread()->user->home->linux_state(); }
@@ -167,8 +186,7 @@ LinuxProcess* create_initial_linux_state(Process& p, StringView path, const char
         l->initial_files_pending = true;  // see linux_thread_starting
     p.set_linux_state(l);
     IrqSpinLockGuard guard(g_linux_lock);
-    if (!g_init) g_init = l;
-    g_linux_processes.push_back(l);
+    list_process(l);
     return l;
 }
 
@@ -192,8 +210,7 @@ void release_linux_state(LinuxProcess* l) {
     {
         IrqSpinLockGuard guard(g_linux_lock);
         timer_cancel(l->alarm_timer);
-        if (l->all_node.linked()) g_linux_processes.remove(l);
-        if (g_init == l) g_init = nullptr;
+        unlist_process(l);
     }
     release_linux_memory(*l);
     pmc::give_slot(l->pm_slot);
@@ -201,6 +218,10 @@ void release_linux_state(LinuxProcess* l) {
 }
 
 void exit_linux_process(u32 wait_status) {
+    // The exit calls services (the process manager and the FS, perhaps at IC2), which needs
+    // interrupts on; a default action taken on the way out of an interrupt (a signal sent
+    // by another CPU) comes here with them off, its EOI sent.
+    arch::enable_interrupts();
     LinuxProcess* l = current_linux();
     Process& p = *l->process;
     bool signaled = (wait_status & 0x7f) != 0;
@@ -255,39 +276,31 @@ void exit_linux_process(u32 wait_status) {
         last_thread = l->live_threads <= 1;
     }
     if (owns_memory && last_thread && (wait_status & 0x7f) == kSigKill) p.address_space().drop_owned_pages();
-    // The manager hands the children to init in its records as the shim does in its lists
-    // below; a child forked meanwhile by another thread goes to init in both.
-    (void)pmc::exited(l->pm_slot);
-    IntrusiveList<LinuxProcess, &LinuxProcess::sibling> orphans;
+    // The manager keeps the status for the parent's wait4 and hands the children to init
+    // (a child forked meanwhile by another thread goes to init too); it says whom to tell.
+    i64 answer = pmc::exited(l->pm_slot, wait_status);
+    bool no_parent_link = false;
     {
         IrqSpinLockGuard guard(g_linux_lock);
         timer_cancel(l->alarm_timer);
         l->exited = true;
-        l->wait_status = wait_status;
-        LinuxProcess* adopter = g_init && g_init != l && !g_init->exited ? g_init : nullptr;
-        while (LinuxProcess* child = l->children.pop_front()) {
-            if (adopter) {
-                child->parent = adopter;
-                adopter->children.push_back(child);
-                if (child->exited) adopter->child_events.wake_all();
-            } else {
-                child->parent = nullptr;
-                if (child->exited) g_linux_processes.remove(child);
-                orphans.push_back(child);  // their reference goes below, outside the lock
-            }
-        }
-        if (LinuxProcess* parent = l->parent) {
+        LinuxProcess* parent = answer >= 0 ? process_in_slot(pm::parent_of_answer(static_cast<u64>(answer))) : nullptr;
+        if (parent) {
             bool signaled = (wait_status & 0x7f) != 0;
             i32 code = !signaled ? kCldExited : (wait_status & 0x80) ? kCldDumped : kCldKilled;
             u64 status = signaled ? (wait_status & 0x7f) : (wait_status >> 8);
             send_signal(*parent, kSigChld, l->pid, code, status);
-            parent->child_events.wake_all();
+            child_event(*parent);
         } else {
-            g_linux_processes.remove(l);  // no one will reap it
+            unlist_process(l);  // no one will reap it
+            no_parent_link = l->parent_link;
+            l->parent_link = false;
         }
-        if (g_init == l) g_init = nullptr;
+        if (answer >= 0)
+            if (LinuxProcess* adopter = process_in_slot(pm::adopter_of_answer(static_cast<u64>(answer))))
+                child_event(*adopter);  // it was handed zombies
     }
-    while (LinuxProcess* orphan = orphans.pop_front()) orphan->process->unref();
+    if (no_parent_link) p.unref();  // (the thread's own reference keeps p until it ends)
     exit_user_thread(code);
 }
 
@@ -404,18 +417,14 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
         for (u32 sig = 1; sig <= kSignalCount; ++sig) cl->actions[sig] = pl->actions[sig];
         child_user->linux_blocked = current_thread()->user->linux_blocked;
         child_user->linux_altstack = current_thread()->user->linux_altstack;  // fork keeps it
-        // Another thread may have ended the process meanwhile and handed its children to
-        // init already (exit_linux_process): then this one goes to init too, or it would
-        // keep a parent that is about to be freed.
-        LinuxProcess* parent = pl;
-        if (pl->exited) parent = g_init && !g_init->exited ? g_init : nullptr;
-        cl->parent = parent;
         attach_linux_thread(*cl, child_user, cl->pid);
-        if (parent) {
-            child->ref();  // the parent's link, dropped when it reaps the child
-            parent->children.push_back(cl);
+        // The manager gave it a parent (init, when another thread has ended this process
+        // meanwhile) unless no one is left to reap it.
+        if (pmc::record(cl->pm_slot).parent != pm::kNoSlot) {
+            child->ref();  // the parent link's, dropped when the child is reaped
+            cl->parent_link = true;
         }
-        g_linux_processes.push_back(cl);
+        list_process(cl);
     }
     if (flags & kCloneVfork) {
         pl->process->ref();  // the child's, on the memory it borrows (release_vfork_parent)
@@ -684,59 +693,65 @@ i64 sys_exit_group(arch::TrapFrame& f) { exit_linux_process(static_cast<u32>(f.r
 
 namespace {
 // wait4's search: the pid found (0 for WNOHANG with none ready), its status in *status_out.
+// The manager says which children match and collects a zombie among them; the shim then
+// looks at the live ones' stop state (WUNTRACED, WCONTINUED), which is its own. A child
+// event between the manager's answer and the sleep shows in child_event_count: ask again.
 i64 wait_for_child(arch::TrapFrame& f, u32* status_out) {
-    i32 pid = static_cast<i32>(f.rdi);
+    u64 selector = f.rdi;
     u64 options = f.rdx;
     constexpr u64 kWnohang = 1, kWuntraced = 2, kWcontinued = 8, kWall = 0x40000000, kWclone = 0x80000000,
                   kWnothread = 0x20000000;
     if (options & ~(kWnohang | kWuntraced | kWcontinued | kWall | kWclone | kWnothread)) return -kEINVAL;
     LinuxProcess* l = current_linux();
-    LinuxProcess* reaped = nullptr;
-    u32 status = 0, found_pid = 0;
-    {
-        IrqSpinLockGuard guard(g_linux_lock);
-        for (;;) {
-            bool any = false;
-            for (LinuxProcess* c : l->children) {
-                bool match = pid > 0 ? c->pid == static_cast<u32>(pid)
-                             : pid == 0 ? pgid_of(*c) == pgid_of(*l)
-                             : pid == -1 ? true
-                                         : pgid_of(*c) == static_cast<u32>(-pid);
-                if (!match) continue;
-                any = true;
-                if (c->exited) {
-                    reaped = c;
-                    break;
-                }
-                if ((options & kWuntraced) && c->stopped && !c->stop_reported) {
-                    c->stop_reported = true;
-                    status = (static_cast<u32>(c->stop_signal) << 8) | 0x7f;
-                    found_pid = c->pid;
-                    break;
-                }
-                if ((options & kWcontinued) && c->continued) {
-                    c->continued = false;
-                    status = 0xffff;
-                    found_pid = c->pid;
-                    break;
-                }
+    bool job_control = options & (kWuntraced | kWcontinued);
+    u32* live = nullptr;  // the matching live children, when their stop state matters
+    if (job_control && !(live = static_cast<u32*>(kmalloc(pm::kSlots * sizeof(u32))))) return -kENOMEM;
+    struct Free {
+        u32* p;
+        ~Free() { kfree(p); }
+    } free_live{live};
+    for (;;) {
+        u64 events = __atomic_load_n(&l->child_event_count, __ATOMIC_ACQUIRE);
+        i64 answer = pmc::wait(l->pm_slot, selector, live);
+        if (answer < 0) return answer;
+        if (answer & pm::kCollected) {
+            u32 slot = static_cast<u32>(answer) & (pm::kSlots - 1);
+            LinuxProcess* child;
+            {
+                IrqSpinLockGuard guard(g_linux_lock);
+                // A child is listed, with its parent link, until it is reaped, and only its
+                // parent collects it; a manager that says otherwise is not followed. (The
+                // child's own `exited` may lag the manager's record by a moment.)
+                child = process_in_slot(slot);
+                if (!child || !child->parent_link) return -kECHILD;
+                unlist_process(child);
+                child->parent_link = false;
             }
-            if (reaped) {
-                l->children.remove(reaped);
-                g_linux_processes.remove(reaped);
-                status = reaped->wait_status;
-                found_pid = reaped->pid;
-                break;
-            }
-            if (found_pid) break;
-            if (!any) return -kECHILD;
-            if (options & kWnohang) return 0;
-            if (!sleep_interruptible(l->child_events)) return -kERestartSys;
+            *status_out = pmc::record(slot).wait_status;
+            u32 pid = child->pid;
+            child->process->unref();  // the parent link's: the child is freed (and its slot) with it
+            return pid;
         }
+        if (answer == 0) return -kECHILD;
+        IrqSpinLockGuard guard(g_linux_lock);
+        for (i64 i = 0; live && i < answer && i < static_cast<i64>(pm::kSlots); ++i) {  // (the manager is not trusted)
+            LinuxProcess* c = process_in_slot(live[i]);
+            if (!c || c->exited) continue;
+            if ((options & kWuntraced) && c->stopped && !c->stop_reported) {
+                c->stop_reported = true;
+                *status_out = (static_cast<u32>(c->stop_signal) << 8) | 0x7f;
+                return c->pid;
+            }
+            if ((options & kWcontinued) && c->continued) {
+                c->continued = false;
+                *status_out = 0xffff;
+                return c->pid;
+            }
+        }
+        if (options & kWnohang) return 0;
+        if (l->child_event_count != events) continue;
+        if (!sleep_interruptible(l->child_events)) return -kERestartSys;
     }
-    if (reaped) reaped->process->unref();
-    *status_out = status;
-    return found_pid;
 }
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include "arch/user.hpp"
 #include "debug/log.hpp"
 #include "lib/string.hpp"
+#include "mm/heap.hpp"
 #include "proc/user_thread.hpp"
 #include "sched/cpu.hpp"
 #include "shim/linux.hpp"
@@ -219,10 +220,10 @@ void stop_process(LinuxProcess& l, int sig) TA_REQ(g_linux_lock) {
     l.stopped = true;
     l.stop_signal = sig;
     l.stop_reported = false;
-    if (l.parent) {
-        if (!(l.parent->actions[kSigChld].flags & kSaNoCldStop))
-            send_signal(*l.parent, kSigChld, l.pid, 5 /* CLD_STOPPED */, static_cast<u64>(sig));
-        l.parent->child_events.wake_all();
+    if (LinuxProcess* parent = parent_of(l)) {
+        if (!(parent->actions[kSigChld].flags & kSaNoCldStop))
+            send_signal(*parent, kSigChld, l.pid, 5 /* CLD_STOPPED */, static_cast<u64>(sig));
+        child_event(*parent);
     }
     while (l.stopped && !(l.pending & signal_bit(kSigKill))) (void)l.signal_wait.wait_unlocking(g_linux_lock);
 }
@@ -252,7 +253,7 @@ bool arrive(LinuxProcess& target, int sig) TA_REQ(g_linux_lock) {
             target.stopped = false;
             target.continued = true;  // for a parent's wait with WCONTINUED
             target.signal_wait.wake_all();
-            if (target.parent) target.parent->child_events.wake_all();
+            if (LinuxProcess* parent = parent_of(target)) child_event(*parent);
         }
     } else if (default_action(sig) == Default::Stop) {
         target.pending &= ~signal_bit(kSigCont);
@@ -577,27 +578,31 @@ i64 sys_kill(arch::TrapFrame& f) {
     u64 sig = f.rsi;
     if (sig != 0 && !valid_signal(sig)) return -kEINVAL;
     LinuxProcess* self = current_linux();
-    IrqSpinLockGuard guard(g_linux_lock);
     if (pid > 0) {
+        // One target: the shim applies the manager's rule to the manager's records itself
+        // (lmbench's signal path).
+        IrqSpinLockGuard guard(g_linux_lock);
         LinuxProcess* target = find_process(static_cast<u32>(pid));
         if (!target) return -kESRCH;
         if (!may_signal(*self, *target, static_cast<int>(sig))) return -kEPERM;
         if (sig) send_signal(*target, static_cast<int>(sig), self->pid, kSiUser);
         return 0;
     }
-    // Many targets: those the caller may signal get it; EPERM when there were targets but
-    // none of them was permitted, ESRCH when there were none.
-    u32 group = pid == 0 ? pgid_of(*self) : static_cast<u32>(-pid);
-    bool any = false, permitted = false;
-    for (LinuxProcess* p : g_linux_processes) {
-        bool member = pid == -1 ? p->pid != 1 && p != self : pgid_of(*p) == group;
-        if (!member || p->exited) continue;
-        any = true;
-        if (!may_signal(*self, *p, static_cast<int>(sig))) continue;
-        permitted = true;
-        if (sig) send_signal(*p, static_cast<int>(sig), self->pid, kSiUser);
+    // A group or everyone: the manager routes it (whom it reaches, EPERM when none of them
+    // may be signalled, ESRCH when there is no one); the shim delivers to each target that
+    // is still the process the manager meant.
+    auto* targets = static_cast<u64*>(kmalloc(pm::kSlots * sizeof(u64)));
+    if (!targets) return -kENOMEM;
+    i64 count = pmc::signal_targets(self->pm_slot, static_cast<u64>(pid), static_cast<u32>(sig), targets);
+    if (count > 0 && sig) {
+        IrqSpinLockGuard guard(g_linux_lock);
+        for (i64 i = 0; i < count && i < static_cast<i64>(pm::kSlots); ++i) {  // (the manager is not trusted)
+            LinuxProcess* p = process_in_slot(static_cast<u32>(targets[i]));
+            if (p && p->pid == targets[i] >> 32) send_signal(*p, static_cast<int>(sig), self->pid, kSiUser);
+        }
     }
-    return permitted ? 0 : any ? -kEPERM : -kESRCH;
+    kfree(targets);
+    return count < 0 ? count : 0;
 }
 
 namespace {

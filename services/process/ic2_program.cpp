@@ -45,7 +45,7 @@ extern "C" long tessera_main(unsigned long) {
     tessera_module_entry();
     int64_t table = sys::service_host(kMapTable, 0, 0, 0, 0);
     if (table <= 0 || pm::attach(reinterpret_cast<pm::Table*>(table)) < 0) return 1;
-    constexpr uint64_t kStackBytes = 16 * 1024;  // the manager's frames and a group list above them
+    constexpr uint64_t kStackBytes = 32 * 1024;  // the manager's frames and a buffer (up to 8 KiB) above them
     int64_t entry = sys::service_create(reinterpret_cast<uint64_t>(pm_entry), kStackBytes, 4, 0);
     if (entry < 0 || sys::service_host(kAttach, static_cast<uint64_t>(entry), 0, 0, 0) < 0) return 2;
     int64_t forever = sys::notification_create();

@@ -152,21 +152,67 @@ i64 created(u32 slot, u32 pid, u32 parent) {
     return 0;
 }
 
-i64 exited(u32 slot) {
+i64 exited(u32 slot, u32 wait_status) {
     Record* r = record(slot);
     if (!r || !live(*r)) return -kEINVAL;
     {
         Writing writing(*r);
         r->state = kExited;
+        r->wait_status = wait_status;
     }
     u32 adopter = adopter_for(slot);
+    bool handed_zombies = false;
     for (u32 s = 0; s < g_high; ++s) {
         Record& child = g_table->records[s];
-        if (child.state == kFree || child.parent != slot || s == slot) continue;
+        if ((child.state != kLive && child.state != kExited) || child.parent != slot || s == slot) continue;
         Writing writing(child);
         set_parent(child, adopter);
+        handed_zombies |= child.state == kExited;
     }
-    return 0;
+    return static_cast<i64>(exit_answer(r->parent, handed_zombies ? adopter : kNoSlot));
+}
+
+i64 wait(u32 caller, u64 selector, u32* live_children) {
+    Record* self = record(caller);
+    if (!self) return -kESRCH;
+    i32 pid = static_cast<i32>(selector);
+    u32 group = pid == 0 ? self->pgid : static_cast<u32>(-pid);
+    i64 count = 0;
+    for (u32 s = 0; s < g_high; ++s) {
+        Record& c = g_table->records[s];
+        if ((c.state != kLive && c.state != kExited) || c.parent != caller || s == caller) continue;
+        bool match = pid > 0 ? c.pid == static_cast<u32>(pid) : pid == -1 ? true : c.pgid == group;
+        if (!match) continue;
+        if (c.state == kExited) {
+            Writing writing(c);
+            c.state = kReaped;
+            return static_cast<i64>(kCollected | s);
+        }
+        if (live_children) live_children[count] = s;
+        ++count;
+    }
+    return count;
+}
+
+i64 signal_targets(u32 sender, u64 pid_word, u32 sig, u64* targets) {
+    Record* self = record(sender);
+    if (!self || !targets) return -kESRCH;
+    i32 pid = static_cast<i32>(pid_word);
+    if (pid > 0) return -kEINVAL;
+    u32 group = pid == 0 ? self->pgid : static_cast<u32>(-pid);
+    bool any = false;
+    i64 count = 0;
+    for (u32 s = 0; s < g_high; ++s) {
+        const Record& p = g_table->records[s];
+        if (!live(p)) continue;
+        bool member = pid == -1 ? p.pid != 1 && s != sender : p.pgid == group;
+        if (!member) continue;
+        any = true;
+        if (may_signal(*self, p, sig)) targets[count++] = (u64{p.pid} << 32) | s;
+    }
+    // Linux's kill(-1) succeeds when there was anyone to try (kill_something_info); a
+    // group's fails with EPERM when none of its members may be signalled.
+    return count ? count : !any ? -kESRCH : pid == -1 ? 0 : -kEPERM;
 }
 
 i64 set_pgid(u32 caller, u32 target, u32 pgid) {

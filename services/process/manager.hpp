@@ -1,7 +1,10 @@
 #pragma once
 // The process manager (DESIGN §1): who each Linux process is — its parent, process group,
 // session and credentials — and Linux's rules for changing that (setpgid, setsid, the
-// set*id family, setgroups, execve's saved ids and set-user-ID files, reparenting to init).
+// set*id family, setgroups, execve's saved ids and set-user-ID files, reparenting to init);
+// which children a wait4 may collect and the exit status it gets; and whom a kill reaches
+// (signal routing: the targets and kill(2)'s permission rule). Delivering a signal — its
+// frame on a thread's stack — and the job-control stop state are the shim's.
 //
 // Its state is the process table below, a co-managed kernel object (paper §4.4): the
 // kernel allocates it on pages of its own and grants it read-write to the manager, which
@@ -14,8 +17,7 @@
 // hands out slots (one per Linux process, from fork until the parent reaps it) and checks
 // what it reads (a group count beyond kMaxGroups is clamped); the manager keeps each
 // record's `sequence` odd while it writes, and readers that need several fields to agree
-// retry a bounded number of times. Still the shim's (next steps): the parent/child lists
-// that wait4 reaps from, and signal routing.
+// retry a bounded number of times.
 //
 // Host-tested: tests/host/process_manager_test.cpp.
 
@@ -24,10 +26,12 @@
 namespace pm {
 
 inline constexpr u32 kSlots = 1024;  // Linux processes alive or unreaped at once (a power of two)
-inline constexpr u32 kMaxGroups = 48;    // supplementary groups (Linux: 65536)
+inline constexpr u32 kMaxGroups = 44;    // supplementary groups (Linux: 65536)
 inline constexpr u32 kNoSlot = ~0u;
 
-enum State : u32 { kFree = 0, kLive = 1, kExited = 2 };
+// kExited: a zombie, until a wait4 collects it (kReaped), after which the kernel frees the
+// process and, later, reuses the slot.
+enum State : u32 { kFree = 0, kLive = 1, kExited = 2, kReaped = 3 };
 
 struct Record {
     u32 sequence;  // odd while the manager writes the record
@@ -37,6 +41,8 @@ struct Record {
     u32 ruid, euid, suid, fsuid;
     u32 rgid, egid, sgid, fsgid;
     u32 group_count;
+    u32 wait_status;  // as wait4 reports it, once kExited
+    u32 spare[3];
     u32 groups[kMaxGroups];  // sorted
 };
 static_assert(sizeof(Record) == 256);
@@ -55,6 +61,27 @@ inline constexpr u32 kUnchanged = 0xffffffff;  // -1 as an id argument
 // Errors are negative Linux errno values.
 inline constexpr i64 kEPERM = 1, kESRCH = 3, kEINVAL = 22;
 
+// kill(2)'s rule, shared by the manager's routing and the shim's one-target kill: an
+// effective uid of 0 may signal anyone, SIGCONT goes to anyone in the sender's session,
+// else the sender's real or effective uid must be the target's real or saved uid.
+inline constexpr u32 kSigCont = 18;
+inline bool may_signal(const Record& sender, const Record& target, u32 sig) {
+    if (sender.euid == 0) return true;
+    if (sig == kSigCont && sender.sid == target.sid) return true;
+    return sender.ruid == target.ruid || sender.ruid == target.suid || sender.euid == target.ruid ||
+           sender.euid == target.suid;
+}
+
+// exited's answer, packed into one non-negative word: whom to tell.
+inline u64 exit_answer(u32 parent, u32 adopter) {
+    return (parent == kNoSlot ? 0 : parent + 1) | (u64{adopter == kNoSlot ? 0 : adopter + 1} << 16);
+}
+inline u32 parent_of_answer(u64 answer) { return (answer & 0xffff) ? static_cast<u32>(answer & 0xffff) - 1 : kNoSlot; }
+inline u32 adopter_of_answer(u64 answer) { return (answer >> 16) & 0xffff ? static_cast<u32>((answer >> 16) & 0xffff) - 1 : kNoSlot; }
+
+// wait's answer for a zombie it collected: the flag and the slot.
+inline constexpr u64 kCollected = u64{1} << 20;
+
 // The interface, in exports.def's order. Slots are the kernel's; each call names the
 // calling process's slot, which the kernel vouches for.
 //
@@ -68,7 +95,20 @@ i64 attach(Table* table);
 // programs: root, a session of its own). A child whose parent has already exited goes to
 // init, as do the children of an exiting process (exited).
 i64 created(u32 slot, u32 pid, u32 parent);
-i64 exited(u32 slot);
+// The process in `slot` ended with `wait_status`: a zombie until collected; its children go
+// to init. Returns exit_answer(the parent to tell, init when it was handed zombies).
+i64 exited(u32 slot, u32 wait_status);
+// wait4's search for `caller`, `selector` as wait4's pid (> 0 one child, 0 the caller's
+// group, -1 any, < -1 group -selector). A zombie child that matches is collected: kCollected
+// | its slot (its record keeps the status). Otherwise the number of matching live children
+// (0: ECHILD), their slots in `live` when it is given (room for kSlots).
+i64 wait(u32 caller, u64 selector, u32* live);
+// Whom kill(pid, sig) from `sender` reaches when pid <= 0 (0 the sender's group, -1
+// everyone but init and the sender, < -1 group -pid): the number of targets it may signal,
+// each as pid << 32 | slot in `targets` (room for kSlots); -ESRCH when there were none,
+// and for a group -EPERM when it may signal none of them (kill(-1) then reaches no one and
+// succeeds, as in Linux).
+i64 signal_targets(u32 sender, u64 pid, u32 sig, u64* targets);
 i64 set_pgid(u32 caller, u32 target, u32 pgid);  // setpgid(2), target and pgid resolved
 i64 set_sid(u32 caller);                          // setsid(2): the new session id
 i64 set_ids(u32 slot, u32 op, u32 a, u32 b, u32 c);  // setfs*id: the old fs id

@@ -1,6 +1,6 @@
 /* Linux ABI test: processes. fork and the wait family (exit status, WNOHANG, ECHILD,
  * death by a signal, waitid), process identity (getpid/getppid, sessions and process
- * groups), memory and fd tables across fork, vfork and posix_spawn, and execve: of this
+ * groups; waits for and signals to a group, kill(-1) as an unprivileged user), memory and fd tables across fork, vfork and posix_spawn, and execve: of this
  * same binary (argv, envp, fds, signal dispositions and the mask checked by the new
  * image), its errors (ENOENT, EACCES, ENOEXEC) and a "#!" script whose interpreter is this
  * binary. The re-executed images report through exit codes and a pipe; only the first
@@ -427,6 +427,54 @@ int main(int argc, char** argv, char** envp) {
     check(getsid(pid) == -1 && errno == ESRCH, "getsid of a reaped child fails with ESRCH");
     check(setpgid(pid, pid) == -1 && errno == ESRCH, "setpgid of a reaped child fails with ESRCH");
     check(setpgid(0, -1) == -1 && errno == EINVAL, "setpgid with a negative group fails with EINVAL");
+
+    /* Waits and signals by process group: A and B in a group A leads, C in ours. */
+    pid_t members[3];
+    int gp[2];
+    check(pipe(gp) == 0, "a pipe that holds the group's children until they are placed");
+    for (int i = 0; i < 3; ++i) {
+        members[i] = fork_flushed();
+        if (members[i] == 0) {
+            char ch;
+            close(gp[1]);
+            read(gp[0], &ch, 1); /* EOF once the parent has placed everyone */
+            for (;;) pause();
+        }
+    }
+    close(gp[0]);
+    pid_t group = members[0];
+    check(setpgid(members[0], group) == 0 && setpgid(members[1], group) == 0,
+          "the parent puts two children into a new group the first leads");
+    close(gp[1]);
+    check(waitpid(-group, &status, WNOHANG) == 0, "waitpid(-group, WNOHANG) with both members alive returns 0");
+    check(kill(-group, SIGTERM) == 0, "kill(-group, SIGTERM) succeeds");
+    pid_t first = waitpid(-group, &status, 0);
+    int first_ok = WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM;
+    pid_t second = waitpid(-group, &status, 0);
+    check((first == members[0] || first == members[1]) && (second == members[0] || second == members[1]) &&
+              first != second && first_ok && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
+          "waitpid(-group) reaps both members, each killed by the group's SIGTERM");
+    check(waitpid(-group, &status, WNOHANG) == -1 && errno == ECHILD, "then waitpid(-group) fails with ECHILD");
+    check(waitpid(0, &status, WNOHANG) == 0, "the child in the parent's own group was not signalled (waitpid(0) sees it alive)");
+    check(kill(-group, 0) == -1 && errno == ESRCH, "kill(-group, 0) of the emptied group fails with ESRCH");
+    check(kill(0, 0) == 0, "kill(0, 0) reaches the caller's own group");
+    check(kill(members[2], SIGKILL) == 0 && waitpid(0, &status, 0) == members[2] && WIFSIGNALED(status),
+          "waitpid(0) reaps the child of the parent's group");
+    pid = fork_flushed();
+    if (pid == 0) {
+        /* An unusual uid, so that no other process on the machine has it: no one may be
+         * signalled, yet Linux's kill(-1) succeeds when there was anyone to try, while a
+         * group of root's processes refuses with EPERM. */
+        pid_t root_group = getpgrp();
+        if (setpgid(0, 0) != 0 || setresuid(54321, 54321, 54321) != 0) _exit(2);
+        if (kill(-1, 0) != 0) _exit(3);
+        if (kill(-root_group, 0) != -1 || errno != EPERM) _exit(4);
+        _exit(0);
+    }
+    int code = wait_exit(pid);
+    check(code != 3, "kill(-1, 0) as a uid no other process has succeeds (Linux: someone was tried)");
+    check(code != 4, "kill(-group, 0) of root's group as that uid fails with EPERM");
+    check(code == 0, "the unprivileged child ran to its end");
 
     /* cleanup */
     int gone = unlink(text) == 0 && unlink(junk) == 0 && unlink(script) == 0 && unlink(badscript) == 0;
