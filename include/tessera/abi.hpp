@@ -71,6 +71,7 @@ struct AccountInfo {
     uint64_t in_service_ns;    // time its outermost calls spent inside services (entry to return)
     uint64_t ipc_calls;        // calls its threads made (root calls and nested)
     uint64_t kernel_bytes;     // kernel memory charged to it (IPC stacks, objects)
+    uint64_t user_pages;       // user pages charged to it: its memory, page cache it caused
 };
 
 // test_control(command, argument): hooks for the test suite.

@@ -49,11 +49,12 @@ AddressSpace::~AddressSpace() {
     free_pcid(pcid_);
 }
 
-Result<void> AddressSpace::map_anonymous(uptr va, usize pages, u32 flags) {
+Result<void> AddressSpace::map_anonymous(uptr va, usize pages, u32 flags, mm::MemoryAccount* account) {
     if (va >= arch::kUserTop || pages > (arch::kUserTop - va) / arch::kPageSize) return Error::OutOfRange;
     arch::PageTable table(root_);
     for (usize i = 0; i < pages; ++i) {
         u64 phys = TRY(mm::alloc_page_phys());
+        mm::charge_page(phys, account);
         Result<void> r = table.map(va + i * arch::kPageSize, phys, flags | arch::kPageUser | arch::kPageOwned);
         if (!r.ok()) {
             mm::free_page_phys(phys);

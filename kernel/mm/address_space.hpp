@@ -6,6 +6,7 @@
 
 #include "arch/mmu.hpp"
 #include "lib/result.hpp"
+#include "mm/charge.hpp"
 #include "object/object.hpp"
 #include "sync/spinlock.hpp"
 
@@ -18,8 +19,9 @@ public:
     static Result<RefPtr<AddressSpace>> create();
     ~AddressSpace() override;
 
-    // Maps `pages` fresh zeroed pages at `va` (owned: freed with the space).
-    Result<void> map_anonymous(uptr va, usize pages, u32 flags);
+    // Maps `pages` fresh zeroed pages at `va` (owned: freed with the space), charged to
+    // `account` when one is given (mm/charge.hpp).
+    Result<void> map_anonymous(uptr va, usize pages, u32 flags, mm::MemoryAccount* account = nullptr);
     // Maps existing physical pages (not owned).
     Result<void> map_physical(uptr va, u64 phys, usize pages, u32 flags);
     Result<void> unmap(uptr va, usize pages);

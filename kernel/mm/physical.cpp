@@ -3,12 +3,20 @@
 #include "arch/mmu.hpp"
 #include "debug/log.hpp"
 #include "lib/string.hpp"
+#include "mm/charge.hpp"
 #include "sched/cpu.hpp"
 #include "sync/spinlock.hpp"
 
 extern "C" char __kernel_start[], __kernel_end[];
 
 namespace kernel::mm {
+
+namespace detail {
+PageFrame* g_frames = nullptr;
+u64 g_frames_first_pfn = 0;
+u64 g_frames_count = 0;
+}  // namespace detail
+
 namespace {
 
 SpinLock g_buddy_lock;
@@ -105,6 +113,9 @@ Result<void> physical_init(const BootMemoryInfo& info) {
 
     IrqSpinLockGuard guard(g_buddy_lock);
     g_buddy.init(arch::phys_to_ptr<PageFrame>(frames_phys), g_first_pfn, g_frame_count);
+    detail::g_frames = arch::phys_to_ptr<PageFrame>(frames_phys);
+    detail::g_frames_first_pfn = g_first_pfn;
+    detail::g_frames_count = g_frame_count;
     for (usize i = 0; i < info.count; ++i)
         if (info.regions[i].usable) add_usable(info.regions[i].base, info.regions[i].size, holes, hole_count);
     LOG_INFO("mm: %llu MiB usable of %llu MiB, frame array %llu KiB at %llx",
@@ -161,6 +172,7 @@ Result<u64> alloc_page_phys() {
 }
 
 void free_page_phys(u64 phys) {
+    if (PageFrame* frame = frame_of(phys)) uncharge_frame(*frame);  // (a user page's root caller)
     InterruptDisabler no_irq;
     PageCache& cache = g_page_caches[current_cpu_index()];
     if (cache.count == kCacheCapacity) {
@@ -180,8 +192,6 @@ void drain_page_cache() {
         if (!g_buddy.free(cache.pages[--cache.count] >> kPageShift, 0).ok()) LOG_ERROR("mm: bad free from page cache");
 }
 
-// The frame array is fixed after init; finding a frame needs no lock (its contents do).
-PageFrame* frame_of(u64 phys) TA_NO_THREAD_SAFETY_ANALYSIS { return g_buddy.frame(phys >> kPageShift); }
 
 PhysicalStats physical_stats() {
     PhysicalStats s{};

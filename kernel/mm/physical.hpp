@@ -34,7 +34,16 @@ void free_pages_phys(u64 phys, unsigned order);
 Result<u64> alloc_page_phys();
 void free_page_phys(u64 phys);
 
-PageFrame* frame_of(u64 phys);
+// The frame of a page of RAM, or nullptr: inline, as the fault path looks frames up (share
+// counts, charges). The array is fixed after physical_init.
+namespace detail {
+extern PageFrame* g_frames;
+extern u64 g_frames_first_pfn, g_frames_count;
+}  // namespace detail
+inline PageFrame* frame_of(u64 phys) {
+    u64 index = (phys >> kPageShift) - detail::g_frames_first_pfn;
+    return index < detail::g_frames_count ? &detail::g_frames[index] : nullptr;
+}
 
 struct PhysicalStats {
     usize total_pages;

@@ -2,6 +2,7 @@
 
 #include "boot/boot.hpp"
 #include "debug/log.hpp"
+#include "mm/charge.hpp"
 #include "mm/physical.hpp"
 #include "sched/scheduler.hpp"
 #include "sched/wait_queue.hpp"
@@ -27,9 +28,13 @@ SpinLock g_pcache_lock;
 u64 g_pcache[kPCacheSize] TA_GUARDED(g_pcache_lock);
 usize g_pcache_count TA_GUARDED(g_pcache_lock) = 0;
 
-// The OPLog: which page went to which address space, for the memory manager's accounting.
+// The OPLog: which page went to whom, charged when the log is folded. Pages enter the
+// PCache marked kOwnerPCache, and the fold charges a record's page only while it still
+// bears the mark: freeing the page clears it (uncharge_frame). A freed page may come back to
+// the PCache, marked again, while a record of its earlier use waits; so the worker folds
+// the log just before it marks a page, and no record older than the mark is left.
 struct OpRecord {
-    u64 space_id;
+    MemoryAccount* account;
     uptr va;
     u64 phys;
 };
@@ -41,14 +46,28 @@ WaitQueue g_refill_wanted;
 bool g_kernel_paging = true;
 u64 g_hits = 0, g_misses = 0, g_folded = 0, g_refills = 0;  // statistics (atomics)
 
+void fold_locked() TA_REQ(g_pcache_lock) {
+    for (usize i = 0; i < g_oplog_count; ++i) {
+        const OpRecord& r = g_oplog[i];
+        PageFrame* frame = frame_of(r.phys);
+        if (!r.account || !frame) continue;
+        // The page may be freed on another CPU right now (uncharge_frame): the mark is
+        // swapped for the account only if it is still there, else the charge is undone.
+        void* mark = reinterpret_cast<void*>(kOwnerPCache);
+        r.account->ref();
+        if (!__atomic_compare_exchange_n(&frame->owner, &mark, r.account, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            r.account->unref();  // freed meanwhile (and perhaps someone else's now)
+    }
+    __atomic_fetch_add(&g_folded, g_oplog_count, __ATOMIC_RELAXED);
+    g_oplog_count = 0;
+}
+
 void refill_worker(void*) {
     for (;;) {
-        // Fold the log first (records are only counted here: the per-process resident
-        // accounting is the memory manager's next step), then top the cache up.
+        // Fold the log first, then top the cache up.
         {
             IrqSpinLockGuard guard(g_pcache_lock);
-            __atomic_fetch_add(&g_folded, g_oplog_count, __ATOMIC_RELAXED);
-            g_oplog_count = 0;
+            fold_locked();
         }
         for (;;) {
             {
@@ -62,6 +81,8 @@ void refill_worker(void*) {
                 free_page_phys(page.value());
                 break;
             }
+            fold_locked();  // (see OpRecord; nearly always empty by now)
+            frame_of(page.value())->owner = reinterpret_cast<void*>(kOwnerPCache);
             g_pcache[g_pcache_count++] = page.value();
         }
         __atomic_fetch_add(&g_refills, 1, __ATOMIC_RELAXED);
@@ -101,7 +122,7 @@ u32 user_page_holders(u64 phys) {
 
 u64 zero_page() { return g_zero_page; }
 
-Result<u64> take_fault_page(u64 space_id, uptr va) {
+Result<u64> take_fault_page(MemoryAccount* account, uptr va) {
     if (g_kernel_paging) {
         bool wake = false;
         u64 phys = 0;
@@ -109,7 +130,9 @@ Result<u64> take_fault_page(u64 space_id, uptr va) {
             SpinLockGuard guard(g_pcache_lock);  // interrupts are off already (see the header)
             if (g_pcache_count) {
                 phys = g_pcache[--g_pcache_count];
-                if (g_oplog_count < kOpLogSize) g_oplog[g_oplog_count++] = {space_id, va, phys};
+                if (g_oplog_count == kOpLogSize) [[unlikely]]
+                    fold_locked();  // the worker has not come: fold here
+                g_oplog[g_oplog_count++] = {account, va, phys};
                 wake = g_pcache_count < kLowWater || g_oplog_count >= kOpLogSize / 2;
             }
         }
@@ -120,7 +143,14 @@ Result<u64> take_fault_page(u64 space_id, uptr va) {
         }
     }
     __atomic_fetch_add(&g_misses, 1, __ATOMIC_RELAXED);
-    return alloc_page_phys();  // zeroes it now, on the faulting thread
+    Result<u64> page = alloc_page_phys();  // zeroes it now, on the faulting thread
+    if (page.ok()) charge_page(page.value(), account);
+    return page;
+}
+
+void fold_oplog() {
+    IrqSpinLockGuard guard(g_pcache_lock);
+    fold_locked();
 }
 
 PagingStats paging_stats() {

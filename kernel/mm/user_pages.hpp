@@ -7,7 +7,7 @@
 //   - the PCache: a ring of pre-zeroed pages the fault path takes without zeroing, refilled
 //     off the critical path by a worker below a low-water mark;
 //   - the OPLog: a ring of records of the pages the fault path handed out, folded into the
-//     memory manager's accounting off the critical path.
+//     root callers' charges (mm/charge.hpp) off the critical path.
 // With kernel paging off (`mm.kernel_paging=0`), a fault allocates and zeroes its page on
 // the spot and logs nothing: the two paths can be measured against each other.
 
@@ -27,11 +27,17 @@ u32 user_page_holders(u64 phys);
 
 u64 zero_page();
 
-// A zeroed page for a fault in `space_id` at `va`: from the PCache (and logged), or
-// allocated and zeroed now when kernel paging is off or the PCache is empty. Called with
+class MemoryAccount;
+
+// A zeroed page for a fault at `va` by a process whose pages are charged to `account`:
+// from the PCache, logged in the OPLog (which charges it when folded), or allocated,
+// zeroed and charged now when kernel paging is off or the PCache is empty. Called with
 // interrupts off (the fault path holds the process's vm_lock), so the PCache lock is taken
 // without saving and clearing the interrupt flag again.
-Result<u64> take_fault_page(u64 space_id, uptr va);
+Result<u64> take_fault_page(MemoryAccount* account, uptr va);
+// Folds the OPLog now (the refill worker does it off the critical path): readers of an
+// account's charge call it first.
+void fold_oplog();
 
 struct PagingStats {
     u64 pcache_hits, pcache_misses, oplog_folded, refills;

@@ -1,11 +1,13 @@
 // In-kernel tests of the user-page mechanism under the memory manager: share counts (the
-// last holder frees), the zero page, and a storm of fault pages taken, shared and released
-// on every CPU at once that must neither deadlock nor leak a page.
+// last holder frees), the zero page, root-caller charges (taken back when the page is
+// freed, by whoever frees it), and a storm of fault pages taken, charged, shared and
+// released on every CPU at once that must neither deadlock, leak a page nor lose a charge.
 
 #include "arch/interrupts.hpp"
 #include "arch/mmu.hpp"
 #include "debug/log.hpp"
 #include "ktest/ktest.hpp"
+#include "mm/charge.hpp"
 #include "mm/physical.hpp"
 #include "mm/user_pages.hpp"
 #include "sched/cpu.hpp"
@@ -16,6 +18,7 @@ namespace kernel {
 namespace {
 
 struct StormWorker {
+    mm::MemoryAccount* account = nullptr;  // every worker's pages are charged to one account
     u32 failures = 0;
     u32 wrong_contents = 0;
     u64 pages = 0;
@@ -27,7 +30,7 @@ void storm(void* raw) {
     auto* w = static_cast<StormWorker*>(raw);
     for (u32 i = 0; i < kStormRounds; ++i) {
         arch::disable_interrupts();  // as on the fault path
-        Result<u64> page = mm::take_fault_page(0, 0);
+        Result<u64> page = mm::take_fault_page(w->account, 0);  // charged when the OPLog is folded
         arch::enable_interrupts();
         if (!page.ok()) {
             ++w->failures;
@@ -64,12 +67,48 @@ KTEST(user_pages_zero_page_is_never_freed) {
     KEXPECT_EQ(mm::zero_page(), zero);
 }
 
+KTEST(user_pages_charges_follow_the_page) {
+    mm::MemoryAccount* account = mm::MemoryAccount::create();
+    KASSERT_TRUE(account != nullptr);
+    Result<u64> a = mm::alloc_page_phys(), b = mm::alloc_page_phys();
+    KASSERT_TRUE(a.ok() && b.ok());
+    mm::charge_page(a.value(), account);
+    mm::charge_page(b.value(), nullptr);  // nobody's
+    KEXPECT_EQ(account->pages(), u64{1});
+    mm::user_page_share(a.value());  // a second mapping (fork): still one page, one charge
+    mm::user_page_release(a.value());
+    KEXPECT_EQ(account->pages(), u64{1});
+    mm::free_page_phys(b.value());
+    KEXPECT_EQ(account->pages(), u64{1});
+    mm::user_page_release(a.value());  // the last holder frees: the charge goes with it
+    KEXPECT_EQ(account->pages(), u64{0});
+    // The fault path's pages: charged when the OPLog is folded, unless freed before.
+    arch::disable_interrupts();  // as on the fault path
+    Result<u64> kept = mm::take_fault_page(account, 0), early = mm::take_fault_page(account, 0);
+    arch::enable_interrupts();
+    KASSERT_TRUE(kept.ok() && early.ok());
+    mm::user_page_release(early.value());
+    mm::fold_oplog();
+    KEXPECT_EQ(account->pages(), u64{1});
+    mm::user_page_release(kept.value());
+    KEXPECT_EQ(account->pages(), u64{0});
+    // An account whose process is gone lives while a page is charged to it.
+    Result<u64> c = mm::alloc_page_phys();
+    KASSERT_TRUE(c.ok());
+    mm::charge_page(c.value(), account);
+    account->close();
+    mm::free_page_phys(c.value());  // and is freed with it
+}
+
 // One storm: a thread per CPU, all at once; the number of pages they took.
 u64 run_storm(ktest::Context& ctx) {
     StormWorker workers[kMaxCpus];
     Thread* threads[kMaxCpus] = {};
+    mm::MemoryAccount* account = mm::MemoryAccount::create();
+    KEXPECT(account != nullptr);
     for (u32 i = 0; i < g_cpu_count; ++i) {
         if (!__atomic_load_n(&g_cpus[i].online, __ATOMIC_ACQUIRE)) continue;
+        workers[i].account = account;
         threads[i] = thread_create("ktest-page-storm", storm, &workers[i], kPriorityDefault, u64{1} << i);
         KEXPECT(threads[i] != nullptr);
     }
@@ -82,6 +121,11 @@ u64 run_storm(ktest::Context& ctx) {
         KEXPECT_EQ(workers[i].failures, 0u);
         KEXPECT_EQ(workers[i].wrong_contents, 0u);
         total += workers[i].pages;
+    }
+    if (account) {
+        mm::fold_oplog();
+        KEXPECT_EQ(account->pages(), u64{0});  // every page charged, every charge taken back
+        account->close();
     }
     return total;
 }

@@ -50,7 +50,7 @@ Result<void> load_segments(AddressSpace& space, const loader::ElfImage& image, c
                 TRY(table.protect(page, previous_flags | flags | arch::kPageUser));
                 continue;
             }
-            TRY(space.map_anonymous(page, 1, flags));
+            TRY(space.map_anonymous(page, 1, flags, root_caller_account()));  // (execve's caller)
         }
         TRY(space.write(bias + s.vaddr, file + s.offset, s.filesz));
         previous_flags = flags;
@@ -96,7 +96,8 @@ Result<uptr> build_linux_stack(AddressSpace& space, const LinuxArguments& args, 
     if (area_size > kStackPages * arch::kPageSize / 2) return Error::OutOfRange;  // E2BIG
     // Only the pages the arguments fill are mapped now: the rest of a Linux stack is the
     // memory manager's, mapped when first touched (its range reaches kLinuxStackLimit down).
-    TRY(space.map_anonymous(kStackTop - area_size, area_size / arch::kPageSize, arch::kPageWrite));
+    TRY(space.map_anonymous(kStackTop - area_size, area_size / arch::kPageSize, arch::kPageWrite,
+                            root_caller_account()));
     auto* area = static_cast<u8*>(kmalloc(area_size));
     if (!area) return Error::NoMemory;
     memset(area, 0, area_size);

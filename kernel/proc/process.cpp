@@ -4,6 +4,7 @@
 #include "lib/string.hpp"
 #include "sched/cpu.hpp"
 #include "mm/heap.hpp"
+#include "mm/user_pages.hpp"
 #include "object/kernel_page.hpp"
 #include "shim/linux.hpp"
 
@@ -25,6 +26,7 @@ Result<RefPtr<Process>> Process::create_in(const char* name, RefPtr<AddressSpace
     auto* p = new (memory) Process();
     p->space_ = space;
     p->pid_ = allocate_id();
+    p->memory_account_ = mm::MemoryAccount::create();
     snformat(p->name_, sizeof(p->name_), "%s", name);
     return RefPtr<Process>::adopt(p);
 }
@@ -128,6 +130,7 @@ void Process::apply_io_permissions() { arch::set_io_bitmap(current_cpu().arch, i
 
 Process::~Process() {
     if (linux_) shim::release_linux_state(linux_);
+    if (memory_account_) memory_account_->close();
     for (Grant& g : grants_)
         if (g.object) g.object->unref();
     if (io_bitmap_) kfree(io_bitmap_);
@@ -136,6 +139,17 @@ Process::~Process() {
         (void)buffer_spaces_[i]->unmap(ipc_window(), next_ipc_slot_);
         buffer_spaces_[i]->unref();
     }
+}
+
+u64 Process::charged_pages() const {
+    if (!memory_account_) return 0;
+    mm::fold_oplog();
+    return memory_account_->pages();
+}
+
+mm::MemoryAccount* root_caller_account() {
+    UserContext* u = current_thread()->user;
+    return u ? u->home->memory_account() : nullptr;
 }
 
 }  // namespace kernel

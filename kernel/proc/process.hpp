@@ -4,6 +4,7 @@
 // with thread migration the process is the root caller of every chain its threads start.
 
 #include "mm/address_space.hpp"
+#include "mm/charge.hpp"
 #include "object/handle_table.hpp"
 #include "lib/string.hpp"
 #include "object/object.hpp"
@@ -44,6 +45,10 @@ public:
     u64 in_service_ns() const { return __atomic_load_n(&in_service_ns_, __ATOMIC_RELAXED); }
     u64 ipc_calls() const { return __atomic_load_n(&ipc_calls_, __ATOMIC_RELAXED); }
     i64 kernel_bytes() const { return __atomic_load_n(&kernel_bytes_, __ATOMIC_RELAXED); }
+    // User pages charged to it as root caller (mm/charge.hpp): its anonymous memory and the
+    // page-cache pages services allocated on its calls.
+    mm::MemoryAccount* memory_account() const { return memory_account_; }
+    u64 charged_pages() const;  // folds the OPLog first
 
     // IPC buffers (paper §4.1: arguments beyond six words). Each thread of the process gets a
     // page at an address unique system-wide (a per-process window), mapped owned in the home
@@ -137,6 +142,7 @@ private:
         KernelObject* object;
         bool writable;
     };
+    mm::MemoryAccount* memory_account_ = nullptr;  // closed with the process
     shim::LinuxProcess* linux_ = nullptr;  // owned
     ServiceHost service_host_ = nullptr;
     bool privileged_ = false;
@@ -147,5 +153,9 @@ private:
     bool dead_ = false;
     i64 exit_code_ = 0;
 };
+
+// The account of the running thread's root caller (its home process), for pages allocated
+// on its behalf; nullptr on a kernel thread.
+mm::MemoryAccount* root_caller_account();
 
 }  // namespace kernel

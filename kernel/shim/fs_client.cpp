@@ -619,6 +619,7 @@ i64 host_ops(FsSpace& space, u64 op, u64 a, u64 b, u64 c, u64 e) {
     case kPageAlloc: {
         Result<u64> phys = mm::alloc_page_phys();  // zeroed; the file's reference
         if (!phys.ok()) return 0;
+        mm::charge_page(phys.value(), root_caller_account());  // the process whose call this is
         Result<uptr> va = space.map_frame(phys.value(), true);
         if (!va.ok()) {
             mm::free_page_phys(phys.value());

@@ -155,7 +155,9 @@ u64 now_ns() { return uptime_ns(); }
 // reference, each mapping another, and the last release frees the frame.
 void* page_alloc() {
     Result<u64> phys = mm::alloc_page_phys();  // zeroed
-    return phys.ok() ? arch::phys_to_ptr<void>(phys.value()) : nullptr;
+    if (!phys.ok()) return nullptr;
+    mm::charge_page(phys.value(), root_caller_account());  // the process whose call this is
+    return arch::phys_to_ptr<void>(phys.value());
 }
 void page_ref(void* const* pages, usize count) {
     for (usize i = 0; i < count; ++i)

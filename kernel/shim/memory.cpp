@@ -474,7 +474,7 @@ Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool
         }
         // The policy-free fast path (paper §4.5): a pre-zeroed page from the PCache, logged
         // in the OPLog for the memory manager; no call leaves the kernel.
-        Result<u64> page = mm::take_fault_page(space.id(), va);
+        Result<u64> page = mm::take_fault_page(l->process->memory_account(), va);
         if (!page.ok()) return Resolved::OutOfMemory;
         slot.value().fill(page.value(), flags | arch::kPageOwned);
         return Resolved::Yes;  // a new translation: nothing to flush anywhere
@@ -493,8 +493,10 @@ Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool
     bool flush_others = other_threads(*l);
     if (flush_others && !may_flush_others) return Resolved::No;
     // Copy on write (or the first write after reads of the zero page).
-    Result<u64> copy = phys == mm::zero_page() ? mm::take_fault_page(space.id(), va) : mm::alloc_page_phys();
+    mm::MemoryAccount* account = l->process->memory_account();
+    Result<u64> copy = phys == mm::zero_page() ? mm::take_fault_page(account, va) : mm::alloc_page_phys();
     if (!copy.ok()) return Resolved::OutOfMemory;
+    if (phys != mm::zero_page()) mm::charge_page(copy.value(), account);
     if (phys != mm::zero_page())
         memcpy(arch::phys_to_ptr<u8>(copy.value()), arch::phys_to_ptr<const u8>(phys), arch::kPageSize);
     bool owned = false;
@@ -531,6 +533,7 @@ Resolved install_file_page_locked(LinuxProcess* l, AddressSpace& space, uptr add
             mm::user_page_release(phys);
             return Resolved::OutOfMemory;
         }
+        mm::charge_page(copy.value(), l->process->memory_account());
         memcpy(arch::phys_to_ptr<u8>(copy.value()), arch::phys_to_ptr<const u8>(phys), arch::kPageSize);
         mm::user_page_release(phys);
         phys = copy.value();
@@ -825,7 +828,7 @@ i64 map_range_once(u64 addr, u64 length, u64 prot, u64 flags, MappedFile* file, 
     // its pages; everything else — private anonymous memory, files — when it is touched.
     bool populate = !file && (flags & kMapShared);
     if (populate) {
-        if (!space.map_anonymous(va, pages, arch::kPageWrite).ok()) {
+        if (!space.map_anonymous(va, pages, arch::kPageWrite, root_caller_account()).ok()) {
             (void)space.unmap(va, pages);
             *shortage = Shortage::Populate;
             return -kENOMEM;

@@ -192,6 +192,9 @@ i64 generate(u32 pid, const char* name, char* buffer, usize capacity) TA_NO_THRE
         MemoryUsage usage = p->exited ? MemoryUsage{} : memory_usage(*p);
         t.add("\nVmSize:\t%8llu kB\nVmRSS:\t%8llu kB\n", (unsigned long long)(usage.mapped_bytes / 1024),
               (unsigned long long)(usage.resident_pages * 4));
+        // Tessera's own line: the user pages charged to it as root caller (mm/charge.hpp),
+        // the page cache it caused included — a memory cgroup's usage, per process.
+        t.add("Charged:\t%8llu kB\n", (unsigned long long)(p->process->charged_pages() * 4));
         t.add("Threads:\t%u\n", p->live_threads ? p->live_threads : 1);
         // The process's pending set and its first thread's mask (Linux shows the thread's).
         u64 blocked = p->threads.empty() ? 0 : p->threads.front()->linux_blocked;

@@ -110,7 +110,8 @@ void sys_account_query(arch::TrapFrame& f) {
     if (f.rdi != tessera::kAccountSelf) return set(f, tessera::kErrInvalidArgs);
     account_current_thread();  // include the slice in progress
     Process& p = *user().home;
-    tessera::AccountInfo info{p.cpu_ns(), p.in_service_ns(), p.ipc_calls(), static_cast<u64>(p.kernel_bytes())};
+    tessera::AccountInfo info{p.cpu_ns(), p.in_service_ns(), p.ipc_calls(), static_cast<u64>(p.kernel_bytes()),
+                              p.charged_pages()};
     if (!UserOut<tessera::AccountInfo>(f.rsi).write(info)) return set(f, tessera::kErrFault);
     set(f, tessera::kOk);
 }
