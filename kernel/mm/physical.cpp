@@ -192,7 +192,6 @@ void drain_page_cache() {
         if (!g_buddy.free(cache.pages[--cache.count] >> kPageShift, 0).ok()) LOG_ERROR("mm: bad free from page cache");
 }
 
-
 PhysicalStats physical_stats() {
     PhysicalStats s{};
     {
