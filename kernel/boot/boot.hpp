@@ -36,6 +36,8 @@ void compose_services();
 // The isolation class the manifest gives service `name` (config::kIC0..kIC2), or -1 when
 // there is no manifest or it does not name the service. After compose_services.
 int service_isolation_class(StringView name);
+// Whether the manifest coalesces services `a` and `b` (one group, one class).
+bool services_coalesced(StringView a, StringView b);
 
 // The kernel's serial monitor (until the Linux shell exists): a few diagnostic commands.
 void boot_monitor(const CommandLine& cmdline);

@@ -92,6 +92,17 @@ int service_isolation_class(StringView name) {
     return -1;
 }
 
+bool services_coalesced(StringView a, StringView b) {
+    const config::ServicePlacement* first = nullptr;
+    const config::ServicePlacement* second = nullptr;
+    for (usize i = 0; i < g_manifest.count; ++i) {
+        if (StringView(g_manifest.services[i].name) == a) first = &g_manifest.services[i];
+        if (StringView(g_manifest.services[i].name) == b) second = &g_manifest.services[i];
+    }
+    return first && second && first->grouped() && first->isolation_class == second->isolation_class &&
+           StringView(first->group) == StringView(second->group);
+}
+
 void compose_services() {
     if (ic1::ic0_init().ok()) publish_module(tessera::service::g_module, ic1::ic0_process_ref(), nullptr, "ic0");
 

@@ -20,6 +20,10 @@ namespace kernel {
 struct Thread;
 }
 
+namespace kernel::ic1 {
+class Domain;
+}
+
 namespace kernel::shim::fsc {
 
 using fs::Credentials;
@@ -36,6 +40,7 @@ bool start_program();
 // A thread ends: the FS stack it kept (IC2) goes back to the FS's pool.
 void release_thread_stack(Thread* t);
 bool in_domain();   // IC1
+ic1::Domain* domain();  // IC1: the FS's domain (the memory manager's too when coalesced)
 bool in_program();  // IC2
 // The isolation check (fs.fault_test): makes the FS store to a kernel variable. True when
 // PKS stopped it: the variable is intact and the FS's domain is dead (every later file call

@@ -25,6 +25,7 @@
 #include "shim/fs_client.hpp"
 #include "shim/console.hpp"
 #include "shim/linux.hpp"
+#include "shim/mm_client.hpp"
 #include "time/clock.hpp"
 
 namespace kernel {
@@ -213,7 +214,9 @@ void linux_boot() {
     memory_configure();
     pmc::boot();  // the process manager, where the manifest places it
     fs::set_env(kEnv);  // the kernel-linked FS's, and through fs_client.cpp the separate FS's host side
-    if (!fsc::attach_module() && fsc::start_program()) return;  // booted on the FS program's thread
+    bool fs_module = fsc::attach_module();
+    mmc::boot();  // the memory manager: in the FS's module when the manifest coalesces them
+    if (!fs_module && fsc::start_program()) return;  // booted on the FS program's thread
     boot_file_system();
 }
 

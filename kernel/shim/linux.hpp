@@ -168,25 +168,6 @@ void release_linux_memory(LinuxProcess& l);
 // devfs, the console.
 void linux_boot();
 void boot_file_system();  // fs_host.cpp: from linux_boot, or the FS program's thread at IC2
-// The lock of a service that runs preemptible, IC1 or IC2 (fs_host.cpp): a sleeping lock
-// the kernel takes around every call into it. Never taken with a spinlock held. Uncontended,
-// it is one atomic operation each way; waiters sleep under g_linux_lock, so the FS's waits
-// (which sleep under g_linux_lock) give up both at once.
-class ServiceLock {
-public:
-    void lock();
-    void unlock();
-    bool held() const;  // by the current thread
-    void lock_locked() TA_REQ(g_linux_lock);
-    void unlock_locked() TA_REQ(g_linux_lock);
-
-private:
-    enum : u32 { kFree, kHeld, kContended };
-    bool release();  // true when a waiter may be asleep
-    u32 state_ = kFree;
-    Thread* owner_ = nullptr;  // written by the owner only
-    WaitQueue waiters_;
-};
 extern ServiceLock g_fs_lock;  // the FS's, when it runs as a service
 bool linux_ready();
 // Ends the calling Linux process with a wait status (exit code << 8, or the signal).

@@ -10,7 +10,7 @@
 // under it can wake a thread blocked inside the FS without a lost wakeup.
 
 #include "lib/list.hpp"
-#include "memory/vmas.hpp"
+#include "memory/vspace.hpp"
 #include "sched/thread.hpp"
 #include "sched/wait_queue.hpp"
 #include "sync/spinlock.hpp"
@@ -86,17 +86,44 @@ struct SignalAction {
     u64 mask = 0;
 };
 
+extern SpinLock g_linux_lock;
+struct MappedFile;  // memory.cpp
+
+// The lock of a service that runs preemptible, IC1 or IC2 (fs_host.cpp): a sleeping lock
+// the kernel takes around every call into it. Never taken with a spinlock held. Uncontended,
+// it is one atomic operation each way; waiters sleep under g_linux_lock, so the FS's waits
+// (which sleep under g_linux_lock) give up both at once.
+class ServiceLock {
+public:
+    void lock();
+    void unlock();
+    bool held() const;  // by the current thread
+    void lock_locked() TA_REQ(g_linux_lock);
+    void unlock_locked() TA_REQ(g_linux_lock);
+
+private:
+    enum : u32 { kFree, kHeld, kContended };
+    bool release();  // true when a waiter may be asleep
+    u32 state_ = kFree;
+    Thread* owner_ = nullptr;  // written by the owner only
+    WaitQueue waiters_;
+};
+
 struct LinuxProcess {
     Process* process = nullptr;  // the owner (not a reference: it owns us)
 
-    // Memory (the memory manager's first step, kernel/shim/memory.cpp): the ranges and the
-    // lock that orders faults, mmap and fork of this process (never held while touching
-    // user memory through a user address).
-    memory::VmaSet* vmas = nullptr;  // owned
+    // Memory (kernel/shim/memory.cpp). The layout is the VSpace of this process's slot,
+    // which the memory manager writes (nullptr for a vfork child still on its parent's
+    // memory); the files its ranges name by handle (handle h is mapped_files[h - 1], one
+    // reference each); vm_writer, held around every change of the layout and the page
+    // tables' catching up with it; vm_lock, held around page-table changes and the fault
+    // path (never while touching user memory through a user address).
+    memory::VSpace* vspace = nullptr;
+    MappedFile** mapped_files = nullptr;
+    u32 mapped_file_capacity = 0;
+    u32 range_hint = 0;  // the range a fault found last (the fault path tries it first)
+    ServiceLock vm_writer;
     SpinLock vm_lock;
-    uptr brk_start = 0;   // end of the loaded image, page aligned
-    uptr brk = 0;         // current break
-    uptr brk_mapped = 0;  // pages are mapped up to here
     uptr image_start = 0, image_end = 0;  // the loaded ELF's ranges, for /proc/<pid>/maps
     uptr stack_top = 0;
     uptr bus_error_address = 0;  // a fault past the end of a mapped file (SIGBUS)

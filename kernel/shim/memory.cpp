@@ -1,11 +1,19 @@
-// Linux memory, first step of the memory manager (DESIGN §1; issue 5): the policy — which
-// ranges exist (services/memory/vmas), what a fault in them means, copy-on-write at fork —
-// runs here, linked into the kernel (IC0) until the memory manager service exists; the
-// mechanism it uses is kernel/mm/user_pages (share counts, the zero page, the PCache of
-// pre-zeroed pages and the OPLog). Anonymous memory is mapped when first touched: reads
-// map the shared zero page, writes a PCache page; fork shares every private page
-// read-only and copies it on the first write. MAP_SHARED anonymous memory is populated
-// when mapped.
+// Linux memory: the kernel's side of the memory manager (DESIGN §1, paper §4.5).
+//
+// The layout of each address space — which ranges exist, with what protection, where mmap
+// puts them, how far brk goes — is the memory manager's (services/memory/manager.hpp),
+// wherever the manifest placed it (mm_client.hpp). It writes each process's VSpace, a
+// co-managed object this file reads without calling anyone; a change is a call to the
+// manager under the process's vm_writer, after which this file brings the page tables in
+// line with the new layout under vm_lock (a fault that raced with the change is undone
+// there). What a fault in a range means — the zero page, a PCache page logged in the OPLog,
+// a file page, a copy on write — is decided here, on the kernel's mechanism
+// (kernel/mm/user_pages: share counts, the zero page, the PCache and the OPLog); moving
+// the slow-path decisions (file pages, copy on write) into the manager is the next step.
+//
+// Anonymous memory is mapped when first touched: reads map the shared zero page, writes a
+// PCache page; fork shares every private page read-only and copies it on the first write.
+// MAP_SHARED anonymous memory is populated when mapped.
 //
 // File mappings (and exec's segments) are ranges naming a file and are filled on first
 // touch from the FS's page cache. With the shared page cache (the default; the FS and the
@@ -25,9 +33,11 @@
 #include "proc/loader.hpp"
 #include "sched/cpu.hpp"
 #include "sched/scheduler.hpp"
-#include "shim/fs_client.hpp"
+#include "memory/manager.hpp"
 #include "shim/fd_table.hpp"
+#include "shim/fs_client.hpp"
 #include "shim/linux.hpp"
+#include "shim/mm_client.hpp"
 #include "syscall/user_ptr.hpp"
 #include "time/clock.hpp"
 
@@ -35,26 +45,21 @@ namespace kernel::shim {
 
 using namespace linux_errno;
 
-namespace {
-
-using memory::Vma;
-using memory::VmaKind;
-
-void* vma_alloc(usize bytes) {
-    void* p = kmalloc(bytes);
-    if (p) memset(p, 0, bytes);
-    return p;
-}
-// A file mapped into address spaces: one FS node reference, counted by the ranges that
-// name it. Ranges change under a process's vm_lock, and the FS must never be called with
-// that held (the FS lock orders first: /proc/<pid>/maps reads ranges under it), so the last
-// reference does not drop the node at once: it queues the file, and the memory calls
-// drop queued files after releasing vm_lock (drop_unmapped_files).
+// A file mapped into an address space: one FS node reference, held by the process's file
+// table (its ranges name it by handle) and by faults reading a page of it. The FS must
+// never be called with vm_lock held, so the last reference does not drop the node at once:
+// it queues the file, and the memory calls drop queued files once they hold no lock
+// (drop_unmapped_files).
 struct MappedFile {
     u32 refs = 0;
     fs::Node* node = nullptr;
     MappedFile* next_dead = nullptr;
 };
+
+namespace {
+
+using memory::Range;
+using memory::VmaKind;
 
 SpinLock g_dead_files_lock;
 MappedFile* g_dead_files TA_GUARDED(g_dead_files_lock) = nullptr;
@@ -69,16 +74,15 @@ void mapped_file_unref(void* file) {
     g_dead_files = f;
 }
 
-const memory::VmaSet::Allocator kVmaAllocator = {vma_alloc, kfree, mapped_file_ref, mapped_file_unref};
-
 bool g_shared_page_cache = true;  // mm.page_cache=separate turns it off (see the top)
 bool g_parallel_fork = true;       // mm.parallel_fork=0 turns it off (fork_pages_locked)
 usize g_total_pages = ~usize{0};   // the machine's memory in pages (for overcommit checks), set once
 
-// Mappable user addresses for mmap without MAP_FIXED: above the program and below the
-// kernel-managed window (IPC buffers).
-constexpr uptr kMmapFloor = AddressSpace::kDynamicBase;
-constexpr uptr kMmapCeiling = AddressSpace::kKernelWindowBase;
+// Mappable user addresses for mmap without MAP_FIXED (the manager places ranges there):
+// above the program and below the kernel-managed window (IPC buffers).
+static_assert(memory::kMmapFloor == AddressSpace::kDynamicBase && memory::kMmapCeiling == AddressSpace::kKernelWindowBase);
+constexpr uptr kMmapFloor = memory::kMmapFloor;
+constexpr uptr kMmapCeiling = memory::kMmapCeiling;
 
 // PROT_NONE pages stay mapped but without the user bit: user accesses fault with the
 // present bit set (SEGV_ACCERR, as Linux reports them).
@@ -113,17 +117,120 @@ void protect_present(AddressSpace& space, uptr va, usize pages, u64 prot) {
 // Whose ranges describe the calling process's memory: its own, or — for a vfork child
 // still running in its parent's address space — the parent's.
 LinuxProcess* memory_owner(LinuxProcess* l) {
-    if (!l->vmas && l->vfork_parent) return l->vfork_parent;
+    if (!l->vspace && l->vfork_parent) return l->vfork_parent;
     return l;
 }
 
-// RLIMIT_AS: whether `more` bytes fit beside what the process has mapped.
-bool within_address_limit(const LinuxProcess& l, u64 more) TA_REQ(l.vm_lock) {
-    u64 limit = l.limits[kRlimitAs].soft;
-    if (limit == kRlimInfinity) return true;
-    u64 mapped = 0;
-    for (usize i = 0; i < l.vmas->count(); ++i) mapped += l.vmas->at(i).end - l.vmas->at(i).start;
-    return mapped + more <= limit;
+// The ranges of a VSpace, read directly: with vm_writer held no change is under way; without
+// it (the OOM killer) what is read is an estimate. Either way nothing read is trusted: the
+// count is clamped and a range that is not a page-aligned user range is skipped.
+usize range_count(const memory::VSpace& vs) { return min<usize>(vs.count, memory::kMaxRanges); }
+bool sane(const Range& r) {
+    return r.start < r.end && r.end <= arch::kUserTop && is_aligned<u64>(r.start | r.end, arch::kPageSize);
+}
+
+// --- the file table: what the handles in a process's ranges name -------------------------
+
+MappedFile* file_of(const LinuxProcess& l, u32 handle) TA_REQ(l.vm_lock) {
+    return handle != memory::kNoFile && handle <= l.mapped_file_capacity ? l.mapped_files[handle - 1] : nullptr;
+}
+
+// The handle of `file` in the owner's table, which takes a reference of its own (an entry
+// for the same node is reused); kNoFile when out of memory. Under vm_writer.
+u32 add_file(LinuxProcess& l, MappedFile* file) {
+    u32 free_slot = ~0u;
+    for (u32 i = 0; i < l.mapped_file_capacity; ++i) {
+        if (l.mapped_files[i] && l.mapped_files[i]->node == file->node) return i + 1;
+        if (!l.mapped_files[i] && free_slot == ~0u) free_slot = i;
+    }
+    if (free_slot == ~0u) {
+        u32 capacity = l.mapped_file_capacity ? l.mapped_file_capacity * 2 : 8;
+        auto** grown = static_cast<MappedFile**>(kmalloc(capacity * sizeof(MappedFile*)));
+        if (!grown) return memory::kNoFile;
+        memset(grown, 0, capacity * sizeof(MappedFile*));
+        MappedFile** old;
+        {
+            IrqSpinLockGuard guard(l.vm_lock);  // (the fault path reads the table under it)
+            if (l.mapped_file_capacity) memcpy(grown, l.mapped_files, l.mapped_file_capacity * sizeof(MappedFile*));
+            old = l.mapped_files;
+            free_slot = l.mapped_file_capacity;
+            l.mapped_files = grown;
+            l.mapped_file_capacity = capacity;
+        }
+        kfree(old);
+    }
+    mapped_file_ref(file);
+    IrqSpinLockGuard guard(l.vm_lock);
+    l.mapped_files[free_slot] = file;
+    return free_slot + 1;
+}
+
+// Lets go of the files no range names any more. Under vm_writer; the nodes go at the next
+// drop_unmapped_files.
+void sweep_files(LinuxProcess& l) {
+    if (!l.mapped_file_capacity) return;
+    constexpr u32 kTracked = 1024;  // handles beyond are kept (a process with that many files)
+    u64 named[kTracked / 64] = {};
+    const memory::VSpace& vs = *l.vspace;
+    for (usize i = 0; i < range_count(vs); ++i) {
+        u32 handle = vs.ranges[i].file;
+        if (handle != memory::kNoFile && handle <= kTracked) named[(handle - 1) / 64] |= u64{1} << ((handle - 1) % 64);
+    }
+    for (u32 i = 0; i < l.mapped_file_capacity && i < kTracked; ++i) {
+        if (!l.mapped_files[i] || (named[i / 64] & (u64{1} << (i % 64)))) continue;
+        MappedFile* gone;
+        {
+            IrqSpinLockGuard guard(l.vm_lock);
+            gone = l.mapped_files[i];
+            l.mapped_files[i] = nullptr;
+        }
+        mapped_file_unref(gone);
+    }
+}
+
+void release_files(LinuxProcess& l) {
+    MappedFile** files;
+    u32 capacity;
+    {
+        IrqSpinLockGuard guard(l.vm_lock);
+        files = l.mapped_files;
+        capacity = l.mapped_file_capacity;
+        l.mapped_files = nullptr;
+        l.mapped_file_capacity = 0;
+    }
+    for (u32 i = 0; i < capacity; ++i)
+        if (files[i]) mapped_file_unref(files[i]);
+    kfree(files);
+}
+
+// Fork: the child's table is the parent's, with references of its own. Under the parent's
+// vm_writer.
+bool copy_files(LinuxProcess& parent, LinuxProcess& child) {
+    if (!parent.mapped_file_capacity) return true;
+    auto** files = static_cast<MappedFile**>(kmalloc(parent.mapped_file_capacity * sizeof(MappedFile*)));
+    if (!files) return false;
+    for (u32 i = 0; i < parent.mapped_file_capacity; ++i) {
+        files[i] = parent.mapped_files[i];
+        if (files[i]) mapped_file_ref(files[i]);
+    }
+    child.mapped_files = files;
+    child.mapped_file_capacity = parent.mapped_file_capacity;
+    return true;
+}
+
+// The range holding `address`, for a syscall that can wait for the manager (vm_writer not
+// held by the caller); false when there is none.
+bool find_range(LinuxProcess& l, u64 address, Range* out) {
+    for (;;) {
+        memory::Lookup found;
+        {
+            IrqSpinLockGuard guard(l.vm_lock);
+            found = memory::lookup(*l.vspace, address, out);
+        }
+        if (found != memory::Lookup::kBusy) return found == memory::Lookup::kFound;
+        l.vm_writer.lock();  // the manager is writing: wait for the change to end
+        l.vm_writer.unlock();
+    }
 }
 
 }  // namespace
@@ -131,12 +238,14 @@ bool within_address_limit(const LinuxProcess& l, u64 more) TA_REQ(l.vm_lock) {
 MemoryUsage memory_usage(LinuxProcess& p) {
     // Counted when asked, by walking the page tables under the ranges (for /proc and the
     // OOM killer; nothing is counted on the fault path). A vfork child uses its parent's.
-    LinuxProcess& owner = !p.vmas && p.vfork_parent ? *p.vfork_parent : p;
+    LinuxProcess& owner = !p.vspace && p.vfork_parent ? *p.vfork_parent : p;
     MemoryUsage usage;
-    if (!owner.vmas || !owner.process) return usage;
+    if (!owner.vspace || !owner.process) return usage;
     IrqSpinLockGuard guard(owner.vm_lock);
-    for (usize i = 0; i < owner.vmas->count(); ++i) {
-        const Vma& v = owner.vmas->at(i);
+    const memory::VSpace& vs = *owner.vspace;
+    for (usize i = 0; i < range_count(vs); ++i) {
+        Range v = vs.ranges[i];
+        if (!sane(v)) continue;
         usage.mapped_bytes += v.end - v.start;
         arch::for_each_user_page_in(owner.process->address_space().root(), v.start, v.end,
                                     {&usage.resident_pages, [](void* raw, uptr, u64, u32 flags) {
@@ -195,11 +304,16 @@ u32 segment_prot(const loader::ElfSegment& s) {
     return kProtRead | (s.write ? kProtWrite : 0) | (s.execute ? kProtExec : 0);
 }
 
-// Exec's ranges for one segment mapped from `file`: the whole pages of file bytes map the
-// file; a page where the file bytes end and zeroes (.bss) begin is filled now (it differs
-// from the file); the rest of .bss is anonymous.
-bool map_segment_from_file(LinuxProcess& l, AddressSpace& space, const loader::ElfSegment& s, uptr bias,
-                           MappedFile* file, const u8* data) TA_REQ(l.vm_lock) {
+bool map_fixed(LinuxProcess& l, uptr start, uptr end, u32 prot, u32 file = memory::kNoFile, u64 offset = 0) {
+    return mmc::map(l.pm_slot, start, end - start, memory::map_attributes(prot, VmaKind::Private, true, file), offset,
+                    memory::kUnlimited) >= 0;
+}
+
+// Exec's ranges for one segment mapped from file `handle`: the whole pages of file bytes
+// map the file; a page where the file bytes end and zeroes (.bss) begin is filled now (it
+// differs from the file); the rest of .bss is anonymous.
+bool map_segment_from_file(LinuxProcess& l, AddressSpace& space, const loader::ElfSegment& s, uptr bias, u32 handle,
+                           const u8* data) {
     u32 prot = segment_prot(s);
     uptr start = align_down<uptr>(bias + s.vaddr, arch::kPageSize);
     uptr file_end = bias + s.vaddr + s.filesz;
@@ -207,24 +321,23 @@ bool map_segment_from_file(LinuxProcess& l, AddressSpace& space, const loader::E
     bool partial = s.memsz > s.filesz && file_end % arch::kPageSize != 0;
     uptr file_pages_end = partial ? align_down<uptr>(file_end, arch::kPageSize) : align_up<uptr>(file_end, arch::kPageSize);
     u64 offset = align_down<u64>(s.offset, arch::kPageSize);
-    if (file_pages_end > start && !l.vmas->map(start, file_pages_end - start, prot, VmaKind::Private, file, offset))
-        return false;
+    if (file_pages_end > start && !map_fixed(l, start, file_pages_end, prot, handle, offset)) return false;
     uptr anonymous = max(start, file_pages_end);
     if (partial) {
+        IrqSpinLockGuard guard(l.vm_lock);
         if (!space.map_anonymous(anonymous, 1, page_flags(prot)).ok()) return false;
         uptr from = max<uptr>(anonymous, bias + s.vaddr);
         if (!space.write(from, data + s.offset + (from - (bias + s.vaddr)), file_end - from).ok()) return false;
     }
-    return anonymous >= end || l.vmas->map(anonymous, end - anonymous, prot, VmaKind::Private);
+    return anonymous >= end || map_fixed(l, anonymous, end, prot);
 }
 }  // namespace
 
 bool setup_linux_memory(LinuxProcess& l, const loader::ElfImage& image, const LinuxEntry& entry, fs::Node* file,
                         const u8* data) {
-    if (!l.vmas) {
-        l.vmas = knew<memory::VmaSet>(kVmaAllocator);
-        if (!l.vmas) return false;
-    }
+    // Exec gives the process a VSpace of its own (a vfork child ran on its parent's).
+    if (!l.vspace) l.vspace = mmc::vspace(l.pm_slot);
+    if (!l.vspace) return false;
     MappedFile* mapped = nullptr;
     if (file) {
         mapped = knew<MappedFile>();
@@ -233,42 +346,43 @@ bool setup_linux_memory(LinuxProcess& l, const loader::ElfImage& image, const Li
         mapped->node = file;
         mapped_file_ref(mapped);  // ours, while the ranges are made
     }
-    bool ok = true;
-    {
-        IrqSpinLockGuard guard(l.vm_lock);
-        l.vmas->clear();
-        l.image_start = ~uptr{0};
-        l.image_end = 0;
-        AddressSpace& space = l.process->address_space();
-        for (usize i = 0; i < image.segment_count && ok; ++i) {
-            const loader::ElfSegment& s = image.segments[i];
-            uptr start = align_down<uptr>(entry.bias + s.vaddr, arch::kPageSize);
-            uptr end = align_up<uptr>(entry.bias + s.vaddr + s.memsz, arch::kPageSize);
-            l.image_start = min(l.image_start, start);
-            l.image_end = max(l.image_end, end);
-            if (mapped) {
-                ok = map_segment_from_file(l, space, s, entry.bias, mapped, data);
-                continue;
-            }
-            // Copied in by the loader. Two segments may share a boundary page; it gets both
-            // permissions (the loader maps it so).
-            u32 prot = segment_prot(s);
-            if (const Vma* previous = l.vmas->find(start)) prot |= previous->prot;
-            ok = l.vmas->map(start, end - start, prot, VmaKind::Private);
+    l.vm_writer.lock();
+    bool ok = mmc::reset(l.pm_slot, entry.brk_start) >= 0;
+    sweep_files(l);  // the old image's
+    u32 handle = ok && mapped ? add_file(l, mapped) : memory::kNoFile;
+    ok = ok && (!mapped || handle != memory::kNoFile);
+    l.image_start = ~uptr{0};
+    l.image_end = 0;
+    AddressSpace& space = l.process->address_space();
+    for (usize i = 0; i < image.segment_count && ok; ++i) {
+        const loader::ElfSegment& s = image.segments[i];
+        uptr start = align_down<uptr>(entry.bias + s.vaddr, arch::kPageSize);
+        uptr end = align_up<uptr>(entry.bias + s.vaddr + s.memsz, arch::kPageSize);
+        l.image_start = min(l.image_start, start);
+        l.image_end = max(l.image_end, end);
+        if (mapped) {
+            ok = map_segment_from_file(l, space, s, entry.bias, handle, data);
+            continue;
         }
-        // The stack may grow to 8 MiB (RLIMIT_STACK); the loader mapped its top.
-        ok = ok && l.vmas->map(entry.stack_top - kLinuxStackLimit, kLinuxStackLimit, kProtRead | kProtWrite,
-                               VmaKind::Private);
-        l.brk_start = l.brk = l.brk_mapped = entry.brk_start;
-        l.stack_top = entry.stack_top;
+        // Copied in by the loader. Two segments may share a boundary page; it gets both
+        // permissions (the loader maps it so).
+        u32 prot = segment_prot(s);
+        Range previous;
+        if (memory::lookup(*l.vspace, start, &previous) == memory::Lookup::kFound) prot |= previous.prot;
+        ok = map_fixed(l, start, end, prot);
     }
+    // The stack may grow to 8 MiB (RLIMIT_STACK); the loader mapped its top.
+    ok = ok && map_fixed(l, entry.stack_top - kLinuxStackLimit, entry.stack_top, kProtRead | kProtWrite);
+    l.stack_top = entry.stack_top;
+    l.vm_writer.unlock();
     if (mapped) mapped_file_unref(mapped);
     drop_unmapped_files();
     return ok;
 }
 
 namespace {
-enum class Resolved : u8 { No, Yes, YesFlushOthers, NeedFilePage, BeyondFile, OutOfMemory };
+// Busy: the memory manager is changing the layout; the fault waits for it and looks again.
+enum class Resolved : u8 { No, Yes, YesFlushOthers, NeedFilePage, BeyondFile, OutOfMemory, Busy };
 
 // What a fault in a file range needs from the FS: page `index` of `file`, and for a read
 // fault the neighbours to map with it if the page cache has them (fault-around, as Linux
@@ -277,6 +391,7 @@ enum class Resolved : u8 { No, Yes, YesFlushOthers, NeedFilePage, BeyondFile, Ou
 // (there are no default values: an anonymous fault does not pay for initialising it).
 struct FileFault {
     MappedFile* file;  // a reference, taken under vm_lock
+    u32 handle;        // the range's name for it
     u64 index;
     u64 around_first;
     usize around_count;
@@ -366,7 +481,7 @@ bool resolve_user_fault(uptr address, bool write, bool execute, bool interrupts_
     LinuxProcess* l = u->home->linux_state();
     if (!l || u->depth) return false;
     l = memory_owner(l);
-    if (!l->vmas) return false;
+    if (!l->vspace) return false;
     AddressSpace& space = u->home->address_space();
     bool may_flush_others = interrupts_on;
     Resolved r = resolve_once(l, space, address, write, execute, may_flush_others);
@@ -377,6 +492,14 @@ bool resolve_user_fault(uptr address, bool write, bool execute, bool interrupts_
 namespace {
 bool resolve_user_fault_rest(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
                              bool may_flush_others, Resolved r) {
+    // The manager is changing the layout (the kernel never waits for it under a spinlock):
+    // wait for the change outside them, then look again. Not from a context that cannot
+    // sleep, nor from inside a change of our own.
+    for (int waits = 0; r == Resolved::Busy && may_flush_others && !l->vm_writer.held() && waits < 1000; ++waits) {
+        l->vm_writer.lock();
+        l->vm_writer.unlock();
+        r = resolve_once(l, space, address, write, execute, may_flush_others);
+    }
     // Out of memory: make room and try the fault again.
     int kills = 0;
     while (r == Resolved::OutOfMemory && relieve_memory_pressure(may_flush_others, &kills))
@@ -444,18 +567,26 @@ namespace {
 Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
                         bool may_flush_others, FileFault* need) {
     uptr va = align_down<uptr>(address, arch::kPageSize);
-    const Vma* v = l->vmas->find(va);
-    if (!v || v->prot == 0) return Resolved::No;
+    // The layout as the manager left it, read without a call (vspace.hpp): the range copied
+    // out and checked; while the manager writes, the slow path.
+    Range range;
+    memory::Lookup found = memory::lookup(*l->vspace, va, &range, &l->range_hint);
+    if (found != memory::Lookup::kFound) [[unlikely]]
+        return found == memory::Lookup::kBusy ? Resolved::Busy : Resolved::No;
+    const Range* v = &range;
+    if (v->prot == 0) return Resolved::No;
     if ((write && !(v->prot & kProtWrite)) || (execute && !(v->prot & kProtExec))) return Resolved::No;
     arch::PageTable table(space.root());
     u32 flags = page_flags(v->prot);
     Result<arch::PageSlot> slot = table.slot(va);  // one walk to test and, below, to fill
     if (!slot.ok()) return slot.error() == Error::NoMemory ? Resolved::OutOfMemory : Resolved::No;
     if (!slot.value().present()) {
-        if (v->file) {
+        if (v->file != memory::kNoFile) {
             *need = {};
-            need->file = static_cast<MappedFile*>(v->file);
+            need->file = file_of(*l, v->file);
+            if (!need->file) return Resolved::No;  // a handle the process never had
             mapped_file_ref(need->file);
+            need->handle = v->file;
             need->index = (v->offset + (va - v->start)) / arch::kPageSize;
             if (!write && (v->kind == VmaKind::Shared || g_shared_page_cache)) {
                 uptr window = align_down<uptr>(va, kFaultAround * arch::kPageSize);
@@ -515,10 +646,13 @@ Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool
 Resolved install_file_page_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write,
                                   const FileFault& need, u64 phys) {
     uptr va = align_down<uptr>(address, arch::kPageSize);
-    const Vma* v = l->vmas->find(va);
-    if (!v || v->file != need.file || (v->offset + (va - v->start)) / arch::kPageSize != need.index) {
+    Range range;
+    const Range* v = &range;
+    if (memory::lookup(*l->vspace, va, &range, &l->range_hint) != memory::Lookup::kFound ||
+        v->file != need.handle || file_of(*l, v->file) != need.file ||
+        (v->offset + (va - v->start)) / arch::kPageSize != need.index) {
         mm::user_page_release(phys);
-        return Resolved::NeedFilePage;  // unmapped or replaced meanwhile: look again
+        return Resolved::NeedFilePage;  // unmapped, replaced or changing meanwhile: look again
     }
     arch::PageTable table(space.root());
     if (table.translate(va).ok()) {  // another thread of ours mapped it meanwhile
@@ -550,9 +684,18 @@ Resolved install_file_page_locked(LinuxProcess* l, AddressSpace& space, uptr add
 
 bool address_mapped(uptr address) {
     LinuxProcess* l = memory_owner(current_linux());
-    if (!l->vmas) return false;
-    IrqSpinLockGuard guard(l->vm_lock);
-    return l->vmas->find(address) != nullptr;
+    if (!l->vspace) return false;
+    Range range;
+    for (int attempt = 0; attempt < 64; ++attempt) {  // (called where it cannot wait for the manager)
+        memory::Lookup found;
+        {
+            IrqSpinLockGuard guard(l->vm_lock);
+            found = memory::lookup(*l->vspace, address, &range);
+        }
+        if (found != memory::Lookup::kBusy) return found == memory::Lookup::kFound;
+        arch::pause();
+    }
+    return false;
 }
 
 namespace {
@@ -560,7 +703,7 @@ namespace {
 struct ForkWalk {
     AddressSpace* parent_space;
     AddressSpace* child_space;
-    const Vma* vma;  // the range being walked
+    const Range* vma;  // the range being walked
     bool failed;
 };
 
@@ -605,7 +748,7 @@ constexpr u32 kForkJobClosed = 1u << 31;    // in ForkJob::state, above the help
 
 struct ForkPiece {
     uptr start, end;
-    const Vma* vma;
+    const Range* vma;
 };
 
 struct ForkJob {
@@ -651,12 +794,14 @@ bool prepare_fork_pieces(LinuxProcess& parent, ForkJob& job) {
         ForkJob* job;
         arch::PageTable child_table;
         ForkWalk overflow;  // pieces beyond the capacity, copied at once
-        const Vma* vma;
+        const Range* vma;
         bool failed;
     } prep{&job, arch::PageTable(job.child_space->root()), {job.parent_space, job.child_space, nullptr, false},
            nullptr, false};
-    for (usize i = 0; i < parent.vmas->count() && !prep.failed; ++i) {
-        prep.vma = &parent.vmas->at(i);
+    const memory::VSpace& vs = *parent.vspace;
+    for (usize i = 0; i < range_count(vs) && !prep.failed; ++i) {
+        prep.vma = &vs.ranges[i];
+        if (!sane(*prep.vma)) continue;
         arch::for_each_user_table_in(job.parent_space->root(), prep.vma->start, prep.vma->end,
                                      {&prep, [](void* raw, uptr va, u64, u32) {
             auto* p = static_cast<Prepare*>(raw);
@@ -678,18 +823,20 @@ bool prepare_fork_pieces(LinuxProcess& parent, ForkJob& job) {
 }
 
 void fork_pages_locked(LinuxProcess& parent, ForkWalk& walk) TA_REQ(parent.vm_lock) {
+    const memory::VSpace& vs = *parent.vspace;  // (parent.vm_writer is held: no change under way)
     // Every page in the parent's ranges (the walk reads only the page tables that cover
     // them). Pages outside every range (the kernel-managed window: IPC buffers) are not
     // the program's.
     ForkJob& job = g_fork_job;
     u64 span = 0;
-    for (usize i = 0; i < parent.vmas->count(); ++i) span += parent.vmas->at(i).end - parent.vmas->at(i).start;
+    for (usize i = 0; i < range_count(vs); ++i)
+        if (sane(vs.ranges[i])) span += vs.ranges[i].end - vs.ranges[i].start;
     bool parallel = g_parallel_fork && g_cpus_online > 1 && span >= kParallelForkPieces * 512 * arch::kPageSize &&
                     !__atomic_exchange_n(&job.busy, true, __ATOMIC_ACQUIRE);
     if (!parallel) {
-        for (usize i = 0; i < parent.vmas->count() && !walk.failed; ++i) {
-            walk.vma = &parent.vmas->at(i);
-            fork_range(walk, walk.vma->start, walk.vma->end);
+        for (usize i = 0; i < range_count(vs) && !walk.failed; ++i) {
+            walk.vma = &vs.ranges[i];
+            if (sane(*walk.vma)) fork_range(walk, walk.vma->start, walk.vma->end);
         }
         return;
     }
@@ -724,86 +871,89 @@ void fork_pages_locked(LinuxProcess& parent, ForkWalk& walk) TA_REQ(parent.vm_lo
 }  // namespace
 
 bool fork_memory(LinuxProcess& parent, LinuxProcess& child, AddressSpace& parent_space, AddressSpace& child_space) {
-    if (!parent.vmas) return child_space.copy_owned_pages_from(parent_space).ok();
-    child.vmas = knew<memory::VmaSet>(kVmaAllocator);
-    if (!child.vmas) return false;
+    if (!parent.vspace) return child_space.copy_owned_pages_from(parent_space).ok();
+    child.vspace = mmc::vspace(child.pm_slot);
+    if (!child.vspace) return false;
     ForkWalk walk{&parent_space, &child_space, nullptr, false};
-    {
+    parent.vm_writer.lock();  // the layout holds still while it is copied and its pages shared
+    bool ok = mmc::copy(child.pm_slot, parent.pm_slot) >= 0 && copy_files(parent, child);
+    if (ok) {
         IrqSpinLockGuard guard(parent.vm_lock);
-        if (!child.vmas->copy_from(*parent.vmas)) return false;
         fork_pages_locked(parent, walk);
         // The parent's pages just lost their write permission: this CPU drops its
         // translations now; other threads' CPUs below, once interrupts are on again.
         arch::activate_root(parent_space.root(), parent_space.pcid());
     }
-    if (other_threads(parent)) arch::tlb_shootdown(0, ~usize{0} / arch::kPageSize);
-    return !walk.failed;
+    parent.vm_writer.unlock();
+    if (ok && other_threads(parent)) arch::tlb_shootdown(0, ~usize{0} / arch::kPageSize);
+    return ok && !walk.failed;
 }
 
 void release_file_mappings(LinuxProcess& l) {
-    if (!l.vmas) return;
-    {
-        IrqSpinLockGuard guard(l.vm_lock);
-        l.vmas->clear();
-    }
+    release_files(l);
     drop_unmapped_files();
 }
 
 void release_linux_memory(LinuxProcess& l) {
     // Any file this still references is queued and dropped by the next memory call (this
-    // runs wherever the process's last reference goes, which may hold the FS lock).
-    if (l.vmas) kdelete(l.vmas);
-    l.vmas = nullptr;
+    // runs wherever the process's last reference goes, which may hold the FS lock). The
+    // VSpace stays with the slot.
+    release_files(l);
+    l.vspace = nullptr;
 }
 
 i64 sys_brk(arch::TrapFrame& f) {
     LinuxProcess* l = memory_owner(current_linux());
-    if (!l->vmas) return -kENOMEM;
-    u64 want = f.rdi;
-    if (want < l->brk_start || want > l->brk_start + 1 * GiB) return static_cast<i64>(l->brk);
-    uptr needed = align_up<uptr>(want, arch::kPageSize);
-    AddressSpace& space = current_process().address_space();
-    if (needed > l->brk_mapped) {
-        IrqSpinLockGuard guard(l->vm_lock);
-        // Linux refuses to grow the heap into another mapping, or past RLIMIT_DATA/AS.
-        for (uptr at = l->brk_mapped; at < needed; at += arch::kPageSize)
-            if (l->vmas->find(at)) return static_cast<i64>(l->brk);
-        if (needed - l->brk_start > l->limits[kRlimitData].soft || !within_address_limit(*l, needed - l->brk_mapped))
-            return static_cast<i64>(l->brk);
-        if (!l->vmas->map(l->brk_mapped, needed - l->brk_mapped, kProtRead | kProtWrite, VmaKind::Private))
-            return static_cast<i64>(l->brk);  // Linux: failure leaves the break unchanged
-        l->brk_mapped = needed;
-    } else if (needed < l->brk_mapped) {
-        {
-            IrqSpinLockGuard guard(l->vm_lock);
-            if (!l->vmas->unmap(needed, l->brk_mapped - needed)) return static_cast<i64>(l->brk);
-        }
-        (void)space.unmap(needed, (l->brk_mapped - needed) / arch::kPageSize);
-        l->brk_mapped = needed;
-    }
-    l->brk = want;
-    return static_cast<i64>(want);
+    if (!l->vspace) return -kENOMEM;
+    const memory::VSpace& vs = *l->vspace;
+    l->vm_writer.lock();
+    u64 mapped_before = vs.brk_mapped;
+    i64 r = mmc::brk(l->pm_slot, f.rdi, current_linux()->limits[kRlimitData].soft,
+                     current_linux()->limits[kRlimitAs].soft);
+    // The heap's range shrank: its pages go (the manager's word is checked: a heap end
+    // inside user memory, below the old one).
+    u64 mapped_after = vs.brk_mapped;
+    if (r >= 0 && mapped_after < mapped_before && is_aligned<u64>(mapped_after, arch::kPageSize) &&
+        mapped_before <= arch::kUserTop)
+        (void)current_process().address_space().unmap(mapped_after, (mapped_before - mapped_after) / arch::kPageSize);
+    if (r < 0) r = static_cast<i64>(vs.brk);  // Linux: failure leaves the break unchanged
+    l->vm_writer.unlock();
+    return r;
 }
 
 namespace {
-// Why a mapping failed for want of memory: not at all, the ranges' own bookkeeping (a few
-// bytes of kernel memory, worth the OOM killer), or populating shared anonymous memory
-// (worth reclaiming the page cache for, not killing: the request itself may be the hog).
-enum class Shortage { None, Bookkeeping, Populate };
+// Shared anonymous memory (and shared /dev/zero) is populated when mapped, so that fork
+// shares its pages. A page a racing fault put there first stays.
+bool populate(LinuxProcess& l, AddressSpace& space, uptr va, usize pages, u64 prot) {
+    mm::MemoryAccount* account = root_caller_account();
+    arch::PageTable table(space.root());
+    for (usize i = 0; i < pages; ++i) {
+        uptr at = va + i * arch::kPageSize;
+        Result<u64> page = mm::alloc_page_phys();  // zeroed
+        if (!page.ok()) return false;
+        mm::charge_page(page.value(), account);
+        IrqSpinLockGuard guard(l.vm_lock);
+        if (table.translate(at).ok() || !table.map(at, page.value(), arch::kPageWrite | arch::kPageUser | arch::kPageOwned).ok())
+            mm::free_page_phys(page.value());
+    }
+    IrqSpinLockGuard guard(l.vm_lock);
+    protect_present(space, va, pages, prot);
+    return true;
+}
+
+// Why a mapping failed for want of memory: not at all, or populating shared anonymous
+// memory (worth reclaiming the page cache for, not killing: the request itself may be the
+// hog). The layout itself needs no kernel memory: the VSpace is the slot's.
+enum class Shortage { None, Populate };
 
 // mmap's work once the file (or none) is known, once. *shortage: it failed because memory
 // ran out (not the address space or a limit).
 i64 map_range_once(u64 addr, u64 length, u64 prot, u64 flags, MappedFile* file, u64 offset, Shortage* shortage) {
     LinuxProcess* l = memory_owner(current_linux());
-    if (!l->vmas) return -kENOMEM;
+    if (!l->vspace) return -kENOMEM;
     usize pages = align_up<u64>(length, arch::kPageSize) / arch::kPageSize;
     usize bytes = pages * arch::kPageSize;
     AddressSpace& space = current_process().address_space();
-    {
-        // RLIMIT_AS (counting a MAP_FIXED replacement as new: conservative).
-        IrqSpinLockGuard guard(l->vm_lock);
-        if (!within_address_limit(*l, bytes)) return -kENOMEM;
-    }
     // Memory the mapping may need pages for (private writable without MAP_NORESERVE, or
     // shared anonymous, which is populated now) that is larger than the machine is refused
     // outright, as Linux's default overcommit heuristic does: nothing could make room for
@@ -811,55 +961,51 @@ i64 map_range_once(u64 addr, u64 length, u64 prot, u64 flags, MappedFile* file, 
     bool accountable = (!(flags & kMapShared) && (prot & kProtWrite) && !(flags & kMapNoreserve)) ||
                        (!file && (flags & kMapShared));
     if (accountable && pages > g_total_pages) return -kENOMEM;
-    uptr va;
-    if (flags & kMapFixed) {
+    bool fixed = flags & kMapFixed;
+    if (fixed) {
         if (!is_aligned<u64>(addr, arch::kPageSize) || !arch::is_user_address(addr) ||
             pages > (arch::kUserTop - addr) / arch::kPageSize)
             return -kEINVAL;
         if (addr + bytes > AddressSpace::kKernelWindowBase && addr < AddressSpace::kKernelWindowEnd) return -kEINVAL;
-        (void)space.unmap(addr, pages);
-        va = addr;
-    } else {
-        IrqSpinLockGuard guard(l->vm_lock);
-        va = l->vmas->find_free(bytes, kMmapFloor, kMmapCeiling);
-        if (!va) return -kENOMEM;
     }
-    // Shared anonymous memory (and shared /dev/zero) is populated now, so that fork shares
-    // its pages; everything else — private anonymous memory, files — when it is touched.
-    bool populate = !file && (flags & kMapShared);
-    if (populate) {
-        if (!space.map_anonymous(va, pages, arch::kPageWrite, root_caller_account()).ok()) {
-            (void)space.unmap(va, pages);
-            *shortage = Shortage::Populate;
-            return -kENOMEM;
-        }
-        protect_present(space, va, pages, prot);
-    }
-    IrqSpinLockGuard guard(l->vm_lock);
     VmaKind kind = (flags & kMapShared) ? VmaKind::Shared : VmaKind::Private;
-    if (!l->vmas->map(va, bytes, static_cast<u32>(prot & 7), kind, file, offset)) {
-        if (populate) (void)space.unmap(va, pages);
-        *shortage = Shortage::Bookkeeping;
-        return -kENOMEM;
+    l->vm_writer.lock();
+    u32 handle = file ? add_file(*l, file) : memory::kNoFile;
+    i64 va = file && handle == memory::kNoFile
+                 ? -kENOMEM
+                 : mmc::map(l->pm_slot, fixed ? addr : 0, bytes,
+                            memory::map_attributes(static_cast<u32>(prot & 7), kind, fixed, handle), offset,
+                            current_linux()->limits[kRlimitAs].soft);
+    if (va >= 0 && (static_cast<u64>(va) % arch::kPageSize || !arch::is_user_address(static_cast<u64>(va)) ||
+                    pages > (arch::kUserTop - static_cast<u64>(va)) / arch::kPageSize)) {
+        LOG_ERROR("mm: the memory manager placed a mapping of pid %u at %#llx, outside user memory: refused",
+                  l->pid, static_cast<unsigned long long>(va));
+        va = -kENOMEM;
     }
-    return static_cast<i64>(va);
+    if (va >= 0) {
+        // What the range replaced (MAP_FIXED) goes, with anything a racing fault mapped.
+        if (fixed) (void)space.unmap(static_cast<u64>(va), pages);
+        if (!file && kind == VmaKind::Shared && !populate(*l, space, static_cast<u64>(va), pages, prot)) {
+            (void)mmc::unmap(l->pm_slot, static_cast<u64>(va), bytes);
+            (void)space.unmap(static_cast<u64>(va), pages);
+            *shortage = Shortage::Populate;
+            va = -kENOMEM;
+        }
+    }
+    if (file || fixed) sweep_files(*l);  // a failed mapping's file, and the files it replaced
+    l->vm_writer.unlock();
+    return va;
 }
 
-// mmap does not fail because the kernel's memory ran out, as Linux's does not: room is
-// made as for a fault (reclaim, then the OOM killer), and the mapping is tried again. Shared
-// anonymous memory that cannot be populated gets the page cache's reclaim only.
+// mmap does not fail because the kernel's memory ran out, as Linux's does not: shared
+// anonymous memory that cannot be populated gets the page cache's reclaim, and the mapping
+// is tried again.
 i64 map_range(u64 addr, u64 length, u64 prot, u64 flags, MappedFile* file, u64 offset) {
-    int kills = 0;
     for (;;) {
         Shortage shortage = Shortage::None;
         i64 r = map_range_once(addr, length, prot, flags, file, offset, &shortage);
         if (shortage == Shortage::None) return r;
-        bool may_sleep = arch::interrupts_enabled();
-        if (shortage == Shortage::Populate) {
-            if (!may_sleep || fsc::reclaim_pages(kReclaimBatch) == 0) return r;
-        } else if (!relieve_memory_pressure(may_sleep, &kills)) {
-            return r;
-        }
+        if (!arch::interrupts_enabled() || fsc::reclaim_pages(kReclaimBatch) == 0) return r;
     }
 }
 }  // namespace
@@ -915,13 +1061,14 @@ i64 sys_munmap(arch::TrapFrame& f) {
     if (f.rdi + pages * arch::kPageSize > AddressSpace::kKernelWindowBase && f.rdi < AddressSpace::kKernelWindowEnd)
         return -kEINVAL;
     LinuxProcess* l = memory_owner(current_linux());
-    if (!l->vmas) return -kENOMEM;
-    {
-        IrqSpinLockGuard guard(l->vm_lock);
-        if (!l->vmas->unmap(f.rdi, pages * arch::kPageSize)) return -kENOMEM;
-    }
-    (void)current_process().address_space().unmap(f.rdi, pages);
-    return 0;
+    if (!l->vspace) return -kENOMEM;
+    l->vm_writer.lock();
+    i64 r = mmc::unmap(l->pm_slot, f.rdi, pages * arch::kPageSize);
+    if (r >= 0) (void)current_process().address_space().unmap(f.rdi, pages);
+    sweep_files(*l);
+    l->vm_writer.unlock();
+    drop_unmapped_files();
+    return r < 0 ? r : 0;
 }
 
 i64 sys_mprotect(arch::TrapFrame& f) {
@@ -930,15 +1077,17 @@ i64 sys_mprotect(arch::TrapFrame& f) {
     usize pages = align_up<u64>(f.rsi, arch::kPageSize) / arch::kPageSize;
     if (pages > (arch::kUserTop - f.rdi) / arch::kPageSize) return -kEINVAL;
     LinuxProcess* l = memory_owner(current_linux());
-    if (!l->vmas) return -kENOMEM;
+    if (!l->vspace) return -kENOMEM;
+    if (pages == 0) return 0;
     AddressSpace& space = current_process().address_space();
-    {
+    l->vm_writer.lock();
+    i64 r = mmc::protect(l->pm_slot, f.rdi, pages * arch::kPageSize, f.rdx & 7);  // -ENOMEM: part is not mapped
+    if (r >= 0) {
         IrqSpinLockGuard guard(l->vm_lock);
-        int r = l->vmas->protect(f.rdi, pages * arch::kPageSize, static_cast<u32>(f.rdx & 7));
-        if (r == 0) return -kENOMEM;  // Linux: part of the range is not mapped
-        if (r < 0) return -kENOMEM;
         protect_present(space, f.rdi, pages, f.rdx);
     }
+    l->vm_writer.unlock();
+    if (r < 0) return r;
     arch::tlb_shootdown(f.rdi, pages);
     return 0;
 }
@@ -949,12 +1098,11 @@ namespace {
 // shared memory when `refuse_shared`.
 i64 check_range(LinuxProcess& l, u64 start, usize pages, bool refuse_shared) {
     if (!arch::is_user_address(start) || pages > (arch::kUserTop - start) / arch::kPageSize) return -kENOMEM;
-    IrqSpinLockGuard guard(l.vm_lock);
     for (u64 at = start, end = start + pages * arch::kPageSize; at < end;) {
-        const Vma* v = l.vmas->find(at);
-        if (!v) return -kENOMEM;
-        if (refuse_shared && v->kind == VmaKind::Shared) return -kEINVAL;
-        at = v->end;
+        Range v;
+        if (!find_range(l, at, &v)) return -kENOMEM;
+        if (refuse_shared && v.kind == VmaKind::Shared) return -kEINVAL;
+        at = v.end;
     }
     return 0;
 }
@@ -969,7 +1117,7 @@ i64 sys_madvise(arch::TrapFrame& f) {
     // MADV_DONTNEED on private anonymous memory: the pages go; the next touch reads zero.
     // Shared pages are not dropped: they are the only copy.
     LinuxProcess* l = memory_owner(current_linux());
-    if (!l->vmas) return -kENOMEM;
+    if (!l->vspace) return -kENOMEM;
     usize pages = pages_of(f.rsi);
     if (i64 r = check_range(*l, f.rdi, pages, true); r < 0) return r;
     (void)current_process().address_space().unmap(f.rdi, pages);
@@ -987,7 +1135,7 @@ i64 sys_msync(arch::TrapFrame& f) {
     usize pages = pages_of(f.rsi);
     if (!pages) return 0;
     LinuxProcess* l = memory_owner(current_linux());
-    if (!l->vmas) return -kENOMEM;
+    if (!l->vspace) return -kENOMEM;
     return check_range(*l, f.rdi, pages, false);
 }
 
@@ -998,7 +1146,7 @@ i64 sys_mincore(arch::TrapFrame& f) {
     usize pages = pages_of(f.rsi);
     if (!pages) return 0;
     LinuxProcess* l = memory_owner(current_linux());
-    if (!l->vmas) return -kENOMEM;
+    if (!l->vspace) return -kENOMEM;
     if (i64 r = check_range(*l, f.rdi, pages, false); r < 0) return r;
     constexpr usize kChunk = 4096;  // pages per copy out
     auto* residency = static_cast<u8*>(kmalloc(kChunk));
@@ -1033,20 +1181,16 @@ i64 lock_range(arch::TrapFrame& f, bool lock) {
     usize pages = pages_of(f.rsi + (f.rdi - start));
     if (!pages) return 0;
     LinuxProcess* l = memory_owner(current_linux());
-    if (!l->vmas) return -kENOMEM;
+    if (!l->vspace) return -kENOMEM;
     if (i64 r = check_range(*l, start, pages, false); r < 0 || !lock) return r;
     u64 limit = current_linux()->limits[kRlimitMemlock].soft;
     if (euid_of(*current_linux()) != 0 && limit != kRlimInfinity && pages > limit / arch::kPageSize) return -kENOMEM;
     if (pages > g_total_pages) return -kENOMEM;
     for (usize i = 0; i < pages; ++i) {
         uptr at = start + i * arch::kPageSize;
-        u32 prot;
-        {
-            IrqSpinLockGuard guard(l->vm_lock);
-            const Vma* v = l->vmas->find(at);
-            if (!v) return -kENOMEM;  // unmapped meanwhile
-            prot = v->prot;
-        }
+        Range v;
+        if (!find_range(*l, at, &v)) return -kENOMEM;  // unmapped meanwhile
+        u32 prot = v.prot;
         if (!(prot & (kProtRead | kProtWrite))) continue;  // PROT_NONE: nothing to make present
         u32 word, seen;
         if (!arch::copy_from_user(&word, at, sizeof(word))) return -kENOMEM;

@@ -125,20 +125,21 @@ i64 generate_global(const char* name, Text& t) TA_NO_THREAD_SAFETY_ANALYSIS {
     return -kENOENT;
 }
 
-// /proc/<pid>/maps from the memory manager's ranges, in Linux's layout. Names: the
-// executable for the loaded image, [heap] and [stack]; other file mappings are copies in
-// this first step and show as anonymous.
-i64 maps(LinuxProcess& p, Text& t) TA_NO_THREAD_SAFETY_ANALYSIS {
-    LinuxProcess* owner = !p.vmas && p.vfork_parent ? p.vfork_parent : &p;
-    if (!owner->vmas) return t.result();
-    IrqSpinLockGuard guard(owner->vm_lock);
-    const memory::VmaSet& vmas = *owner->vmas;
-    for (usize i = 0; i < vmas.count(); ++i) {
-        const memory::Vma& v = vmas.at(i);
+// /proc/<pid>/maps from the memory manager's ranges (the process's VSpace, held still by
+// its vm_writer), in Linux's layout. Names: the executable for the loaded image, [heap]
+// and [stack]; other file mappings show as anonymous.
+i64 maps(LinuxProcess& p, Text& t) {
+    LinuxProcess* owner = !p.vspace && p.vfork_parent ? p.vfork_parent : &p;
+    if (!owner->vspace) return t.result();
+    owner->vm_writer.lock();
+    const memory::VSpace& vs = *owner->vspace;
+    usize count = min<usize>(vs.count, memory::kMaxRanges);
+    for (usize i = 0; i < count; ++i) {
+        const memory::Range& v = vs.ranges[i];
         const char* label = "";
         if (v.start >= owner->image_start && v.end <= owner->image_end)
             label = owner->exe_path;
-        else if (v.start < owner->brk && v.end > owner->brk_start)
+        else if (v.start < vs.brk && v.end > vs.brk_start)
             label = "[heap]";
         else if (v.start < owner->stack_top && v.end >= owner->stack_top)
             label = "[stack]";
@@ -154,6 +155,7 @@ i64 maps(LinuxProcess& p, Text& t) TA_NO_THREAD_SAFETY_ANALYSIS {
         }
         t.add("\n");
     }
+    owner->vm_writer.unlock();
     return t.result();
 }
 

@@ -262,7 +262,7 @@ void exit_linux_process(u32 wait_status) {
     close_all_files(*l);
     // A vfork child that did not exec runs on its parent's memory; a parent killed while
     // its vfork child runs leaves its memory to the child (freed with the last reference).
-    bool owns_memory = l->vmas != nullptr && !memory_lent(*l);
+    bool owns_memory = l->vspace != nullptr && !memory_lent(*l);
     if (owns_memory) release_file_mappings(*l);
     // A killed process's memory goes back before its parent hears of the exit (Linux's
     // exit_mm comes before exit_notify), so a parent reaping an OOM victim can use it at
@@ -370,23 +370,16 @@ i64 do_fork(arch::TrapFrame& f, u64 flags, u64 new_stack, u64 parent_tid, u64 ch
     auto* cl = knew<LinuxProcess>();
     if (!cl) return -kENOMEM;
     child->set_linux_state(cl);  // freed with the child from here on
-    if (share) {
-        // vfork: the child runs in our space; it needs ranges of its own only once it execs.
-        cl->vmas = nullptr;
-    } else if (!fork_memory(*pl, *cl, parent.address_space(), child->address_space())) {
-        return -kENOMEM;
-    }
+    cl->pm_slot = pmc::take_slot();  // (its VSpace is the slot's)
+    if (cl->pm_slot == pm::kNoSlot) return -kEAGAIN;  // as Linux when it runs out of pids
+    // vfork: the child runs in our space; it needs ranges of its own only once it execs.
+    if (!share && !fork_memory(*pl, *cl, parent.address_space(), child->address_space())) return -kENOMEM;
     cl->process = child.get();
     cl->pid = child->pid();
-    cl->pm_slot = pmc::take_slot();
-    if (cl->pm_slot == pm::kNoSlot) return -kEAGAIN;  // as Linux when it runs out of pids
     if (i64 r = pmc::created(cl->pm_slot, cl->pid, pl->pm_slot); r < 0) return r;
-    cl->brk_start = pl->brk_start;
     cl->image_start = pl->image_start;
     cl->image_end = pl->image_end;
     cl->stack_top = pl->stack_top;
-    cl->brk = pl->brk;
-    cl->brk_mapped = pl->brk_mapped;
     cl->umask = pl->umask;
     memcpy(cl->limits, pl->limits, sizeof(cl->limits));
     memcpy(cl->exe_path, pl->exe_path, sizeof(cl->exe_path));

@@ -15,6 +15,7 @@
 #include "fs/pipe.hpp"
 #include "fs/procfs.hpp"
 #include "fs/vfs.hpp"
+#include "memory/manager.hpp"
 #include "lib/string.hpp"
 #include "tessera/service.hpp"
 
@@ -209,12 +210,19 @@ constexpr u64 kExports = 0
 #define FS_EXPORT(name, function) +1
 #include "fs/exports.def"
 #undef FS_EXPORT
+#define MM_EXPORT(name, function) +1
+#include "memory/exports.def"
+#undef MM_EXPORT
     ;
 Entry g_entries[kExports];
 }  // namespace
 Module g_module = {kModuleMagic, g_entries, 0, {}, {}, 0};
 }  // namespace tessera::service
 
+// The FS's exports, then the memory manager's (services/memory/exports.def): the module is
+// the domain of the group a manifest coalesces them into (`perf`), where the kernel calls
+// the manager's functions as it calls the FS's (kernel/shim/mm_client.cpp).
+//
 // The entry point the loader calls once, inside the domain: the export table is filled
 // here (function addresses are only known after relocation) and the FS gets its Env.
 extern "C" const tessera::service::Module* tessera_module_entry() {
@@ -223,6 +231,9 @@ extern "C" const tessera::service::Module* tessera_module_entry() {
 #define FS_EXPORT(name, function) g_entries[i++] = {#name, reinterpret_cast<Handler>(&function)};
 #include "fs/exports.def"
 #undef FS_EXPORT
+#define MM_EXPORT(name, function) g_entries[i++] = {#name, reinterpret_cast<Handler>(&function)};
+#include "memory/exports.def"
+#undef MM_EXPORT
     g_module.count = i;
     fs::set_env(fs::ic1::kEnv);
     return &g_module;

@@ -1,0 +1,397 @@
+// The shim's client of the memory manager (mm_client.hpp): the VSpaces, and how a call
+// crosses into the manager wherever the manifest placed it.
+//
+// A VSpace is four contiguous pages, allocated for a process slot the first time the slot
+// has a process with memory of its own and kept for the slot's later processes, so that
+// its mapping into the manager never has to be taken down (no TLB shootdown of the
+// manager's view). The manager sees it at IC1 in its domain's window (with its PKS key), at
+// IC2 in its address space at kProgramVSpaces + slot × kVSpaceBytes, linked in at its
+// kernel address. A restarted manager gets the same VSpaces mapped again: no process loses
+// its layout.
+//
+// Calls carry up to six words and no pointer the kernel has to copy: the VSpace a call
+// works on is named by its address in the manager's view. One lock serialises the calls
+// (as the process manager's client does); the callers — the memory syscalls — already
+// serialise per process (LinuxProcess::vm_writer), so what it costs is calls of different
+// processes waiting for each other, which a later step can lift.
+
+#include "shim/mm_client.hpp"
+
+#include "arch/user.hpp"
+#include "boot/boot.hpp"
+#include "config/manifest.hpp"
+#include "debug/log.hpp"
+#include "ic1/domain.hpp"
+#include "ipc/fastpath.hpp"
+#include "ipc/service.hpp"
+#include "lib/string.hpp"
+#include "loader/cpio.hpp"
+#include "mm/physical.hpp"
+#include "proc/loader.hpp"
+#include "process/manager.hpp"
+#include "sched/cpu.hpp"
+#include "sched/scheduler.hpp"
+#include "shim/fs_client.hpp"
+#include "shim/linux.hpp"
+#include "time/clock.hpp"
+
+namespace kernel::shim::mmc {
+
+namespace {
+
+enum Export : usize {
+#define MM_EXPORT(name, function) k_##name,
+#include "memory/exports.def"
+#undef MM_EXPORT
+    kExportCount
+};
+constexpr const char* kExportNames[] = {
+#define MM_EXPORT(name, function) #name,
+#include "memory/exports.def"
+#undef MM_EXPORT
+};
+// The linked-in build's functions (IC0, the fallback, and the boot thread's calls).
+const uptr kLinked[] = {
+#define MM_EXPORT(name, function) reinterpret_cast<uptr>(&function),
+#include "memory/exports.def"
+#undef MM_EXPORT
+};
+
+constexpr unsigned kVSpaceOrder = 2;
+static_assert((usize{1} << kVSpaceOrder) * arch::kPageSize == memory::kVSpaceBytes);
+constexpr uptr kProgramVSpaces = 0x0000500000000000;  // IC2: where the VSpaces are in the program
+
+struct Granted {
+    memory::VSpace* kernel;  // nullptr until the slot first needs one
+    u64 phys;
+    uptr view;  // the manager's address for it
+};
+Granted g_spaces[pm::kSlots];
+SpinLock g_spaces_lock;  // making a VSpace and its view
+
+ic1::Domain* g_domain = nullptr;  // IC1
+bool g_coalesced = false;          // IC1, in the FS's domain
+uptr g_functions[kExportCount];    // IC1: the exported functions' addresses
+Service* g_service = nullptr;      // IC2: its entry (a reference), in its process
+Process* g_program = nullptr;      // IC2: its process
+ServiceLock g_lock;
+
+constexpr i64 kEAGAIN = 11;
+
+using Function = u64 (*)(u64, u64, u64, u64, u64, u64);
+
+// The manager's address for the VSpace at `phys` of `slot`: 0 when it cannot be mapped.
+uptr grant(u32 slot, u64 phys) {
+    if (g_domain) {
+        Result<uptr> va = g_domain->map_range(phys, memory::kVSpaceBytes, true);
+        return va.ok() ? va.value() : 0;
+    }
+    if (g_program) {
+        uptr va = kProgramVSpaces + slot * memory::kVSpaceBytes;
+        bool ok = g_program->address_space()
+                      .map_physical(va, phys, memory::kVSpaceBytes / arch::kPageSize, arch::kPageWrite)
+                      .ok();
+        return ok ? va : 0;
+    }
+    return reinterpret_cast<uptr>(arch::phys_to_ptr<u8>(phys));
+}
+
+// IC2: an upcall on the calling thread with a stack taken from the manager's pool.
+i64 program_call(Export function, const u64 (&arguments)[6], u64* result) {
+    Thread* t = current_thread();
+    if (!t->user || !arch::interrupts_enabled()) return tessera::kErrNoSyscall;
+    Result<uptr> stack = g_service->take_stack(t->user->home);
+    if (!stack.ok()) return tessera::kErrNoMemory;
+    arch::disable_interrupts();
+    g_service->owner().address_space().activate();
+    tessera::service::Message message{{arguments[0], arguments[1], arguments[2], arguments[3], arguments[4],
+                                       arguments[5]},
+                                      function};
+    i64 status = ipc_upcall(*g_service, &message, stack.value());
+    *result = message.words[0];
+    ipc_activate_current_space();
+    arch::enable_interrupts();
+    g_service->return_stack(stack.value());
+    return status;
+}
+
+// Whether the calling thread can enter the manager where it is: an IC2 manager only from a
+// user thread with interrupts on. The boot thread cannot; it lays out the first programs
+// with the linked-in code on the kernel's view (before any manager call could be made).
+bool callable() { return !g_service || (current_thread()->user && arch::interrupts_enabled()); }
+
+// One call, under g_lock (or at boot): the status, the function's value in *result.
+i64 call_once(Export function, const u64 (&arguments)[6], u64* result) {
+    if (g_domain) {
+        ic1::DomainCall domain_call(*g_domain);
+        return domain_call.call(g_functions[function], arguments, result);
+    }
+    if (g_service) return program_call(function, arguments, result);
+    *result = reinterpret_cast<Function>(kLinked[function])(arguments[0], arguments[1], arguments[2], arguments[3],
+                                                             arguments[4], arguments[5]);
+    return tessera::kOk;
+}
+
+bool attach_module(bool may_coalesce);
+bool start_program();
+
+// A manager that crashed is started again and gets every VSpace mapped again: no process
+// loses its layout. A few times only; after that calls fail. One coalesced with the FS died
+// with the FS's domain (one failure domain): it comes back in a domain of its own
+// (lib/memory.ic1), so that programs can still start and map memory. Under g_lock.
+constexpr u32 kMaxRestarts = 3;
+u32 g_restarts = 0;
+
+bool restart() {
+    if (g_restarts == kMaxRestarts) return false;
+    ++g_restarts;
+    bool ok;
+    if (g_domain) {
+        g_domain = nullptr;  // dead; its PKS key stays used
+        g_coalesced = false;
+        ok = attach_module(false);
+    } else {
+        g_service->unref();
+        __atomic_store_n(&g_service, nullptr, __ATOMIC_RELEASE);
+        g_program = nullptr;
+        ok = start_program();
+    }
+    IrqSpinLockGuard guard(g_spaces_lock);
+    for (u32 slot = 0; ok && slot < pm::kSlots; ++slot) {
+        if (!g_spaces[slot].kernel) continue;
+        g_spaces[slot].view = grant(slot, g_spaces[slot].phys);
+        ok = g_spaces[slot].view != 0;
+    }
+    if (ok)
+        LOG_WARN("mm: the memory manager crashed and was restarted (%s, restart %u of %u); every VSpace is kept",
+                 g_domain ? "IC1" : "IC2", g_restarts, kMaxRestarts);
+    return ok;
+}
+
+// mm.fault_test=N: the N-th call is preceded by a store from the manager into kernel
+// memory, which its isolation must stop; the manager is then restarted and the call made.
+u64 g_fault_test_at = 0;
+u64 g_calls = 0;
+
+void fault_test() {
+    static volatile u64 canary = 0x5afe;
+    u64 arguments[6] = {reinterpret_cast<u64>(&canary), 0, 0, 0, 0, 0};
+    u64 ignored;
+    i64 status = call_once(k_mm_fault_for_test, arguments, &ignored);
+    bool stopped = status == tessera::kErrCalleeFailed && canary == 0x5afe;
+    LOG_INFO("mm: fault test: the memory manager stored to kernel memory: %s; canary %s",
+             !stopped ? "NOT STOPPED" : g_domain ? "stopped by PKS" : "stopped by the MMU (it is a ring-3 process)",
+             canary == 0x5afe ? "intact" : "OVERWRITTEN");
+}
+
+[[gnu::noinline]] i64 failed(Export function, i64 status) {
+    if (status == tessera::kErrNoMemory) return -linux_errno::kENOMEM;  // no stack to run on
+    static bool said = false;
+    if (!said) {
+        said = true;
+        LOG_ERROR("mm: %s: the memory manager is gone (status %lld): calls that change an address space fail with "
+                  "EAGAIN from now on",
+                  kExportNames[function], static_cast<long long>(status));
+    }
+    return -kEAGAIN;
+}
+
+bool has_vspace(u32 slot) { return slot < pm::kSlots && g_spaces[slot].kernel; }
+
+// A call on the VSpace of `slot` — and for fork's copy, `from`'s too — each named to the
+// manager by its address in the manager's view (the kernel's when the boot thread runs the
+// linked-in code: it cannot enter an IC2 manager). Slots without a VSpace are not called
+// about.
+i64 call(Export function, u32 slot, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 = 0, u64 a5 = 0,
+         u32 from = pm::kNoSlot) {
+    if (!has_vspace(slot) || (from != pm::kNoSlot && !has_vspace(from))) return -linux_errno::kENOMEM;
+    memory::VSpace& vs = *g_spaces[slot].kernel;
+    bool linked = !callable();
+    u64 result = 0;
+    // (A restarted manager sees the VSpaces at new addresses: made again for the retry.)
+    auto arguments_now = [&](u64 (&arguments)[6]) {
+        arguments[0] = linked ? reinterpret_cast<u64>(&vs) : g_spaces[slot].view;
+        arguments[1] = from == pm::kNoSlot ? a1
+                       : linked            ? reinterpret_cast<u64>(g_spaces[from].kernel)
+                                           : g_spaces[from].view;
+        arguments[2] = a2, arguments[3] = a3, arguments[4] = a4, arguments[5] = a5;
+    };
+    u64 arguments[6];
+    arguments_now(arguments);
+    if (linked) {
+        result = reinterpret_cast<Function>(kLinked[function])(arguments[0], arguments[1], arguments[2], arguments[3],
+                                                                arguments[4], arguments[5]);
+        return static_cast<i64>(result);
+    }
+    g_lock.lock();
+    if (++g_calls == g_fault_test_at && (g_domain || g_service)) [[unlikely]]
+        fault_test();
+    i64 status = call_once(function, arguments, &result);
+    if ((status == tessera::kErrCalleeFailed || status == tessera::kErrDead) && restart()) [[unlikely]] {
+        arguments_now(arguments);
+        status = call_once(function, arguments, &result);
+    }
+    if (status != tessera::kOk) [[unlikely]] {
+        // A manager that died halfway through a write left the sequence odd: the fault path
+        // would wait for it forever. The layout stays as far as it got.
+        u32 sequence = __atomic_load_n(&vs.sequence, __ATOMIC_RELAXED);
+        if (sequence & 1) __atomic_store_n(&vs.sequence, sequence + 1, __ATOMIC_RELEASE);
+    }
+    g_lock.unlock();
+    if (status != tessera::kOk) [[unlikely]]
+        return failed(function, status);
+    return static_cast<i64>(result);
+}
+
+// --- placing the manager ---------------------------------------------------------------
+
+// The functions of `module`, by name; false when one is missing or outside the domain.
+bool find_exports(ic1::Domain& domain) {
+    const tessera::service::Module& module = domain.module();
+    for (usize i = 0; i < kExportCount; ++i) {
+        g_functions[i] = 0;
+        for (u64 e = 0; e < module.count; ++e)
+            if (StringView(module.entries[e].name) == StringView(kExportNames[i]) &&
+                domain.contains(reinterpret_cast<uptr>(module.entries[e].handler), 1))
+                g_functions[i] = reinterpret_cast<uptr>(module.entries[e].handler);
+        if (!g_functions[i]) return false;
+    }
+    return true;
+}
+
+bool attach_module(bool may_coalesce) {
+    if (service_isolation_class("memory-manager") != config::kIC1) return false;
+    if (may_coalesce && services_coalesced("memory-manager", "fs")) {
+        ic1::Domain* fs = fsc::domain();
+        if (!fs || !find_exports(*fs)) {
+            LOG_ERROR("mm: the manifest coalesces the memory manager with the FS at IC1, but the FS %s: linked in "
+                      "instead",
+                      fs ? "module does not export the manager's functions" : "is not in a module");
+            return false;
+        }
+        g_domain = fs;
+        g_coalesced = true;
+        return true;
+    }
+    const BootInfo& boot = boot_info();
+    const char* why = nullptr;
+    Result<loader::CpioEntry> file =
+        loader::cpio_find(arch::phys_to_ptr<const u8>(boot.initrd_phys), boot.initrd_size, "lib/memory.ic1", &why);
+    if (!file.ok()) {
+        LOG_ERROR("mm: the manifest places the memory manager at IC1 but lib/memory.ic1 is not in the boot archive: "
+                  "linked in instead");
+        return false;
+    }
+    Result<ic1::Domain*> loaded = ic1::load_module("memory", file.value().data, file.value().size);
+    if (!loaded.ok()) {
+        LOG_ERROR("mm: the memory manager module did not load: linked in instead");
+        return false;
+    }
+    if (!find_exports(*loaded.value())) {
+        LOG_ERROR("mm: the memory manager module does not export manager.hpp's functions: linked in instead");
+        loaded.value()->kill("export table mismatch");
+        return false;
+    }
+    g_domain = loaded.value();
+    return true;
+}
+
+enum HostOp : u64 { kAttach = 0 };  // ic2_program.cpp's
+Process* g_starting = nullptr;       // the IC2 manager being started
+bool g_attach_failed = false;
+
+// The manager program's host operation, from its own thread: its entry (once), after which
+// the kernel calls it.
+i64 program_host(u64 op, u64 a, u64, u64, u64) {
+    UserContext* u = current_thread()->user;
+    Process& self = *u->domain;
+    if (__atomic_load_n(&g_service, __ATOMIC_ACQUIRE) || u->depth || self.dead()) return -linux_errno::kEPERM;
+    if (op != kAttach) return -linux_errno::kENOSYS;
+    Process* none = nullptr;  // (the spawning thread may not know the process yet)
+    if (!__atomic_compare_exchange_n(&g_starting, &none, &self, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return -linux_errno::kEPERM;
+    Result<RefPtr<Service>> entry = self.handles().get<Service>(a, tessera::kRightCall);
+    if (!entry.ok() || entry.value()->placement() != Placement::User) {
+        LOG_ERROR("mm: the memory manager program's entry is not usable (handle %llu)",
+                  static_cast<unsigned long long>(a));
+        __atomic_store_n(&g_attach_failed, true, __ATOMIC_RELEASE);
+        return -linux_errno::kEINVAL;
+    }
+    __atomic_store_n(&g_service, entry.release_value().leak(), __ATOMIC_RELEASE);
+    return 0;
+}
+
+bool start_program() {
+    if (service_isolation_class("memory-manager") != config::kIC2) return false;
+    __atomic_store_n(&g_starting, nullptr, __ATOMIC_RELEASE);  // (a restart's predecessor is dead)
+    __atomic_store_n(&g_attach_failed, false, __ATOMIC_RELEASE);
+    Result<RefPtr<Process>> started = spawn_from_boot_archive("bin/memory-service", 0, false, StringView(), program_host);
+    if (!started.ok()) {
+        LOG_ERROR("mm: the manifest places the memory manager at IC2 but bin/memory-service did not start: linked "
+                  "in instead");
+        return false;
+    }
+    Process& program = *started.value();
+    // It attaches within a few thousand instructions; one that neither attaches nor dies
+    // within this is hung.
+    u64 deadline = uptime_ns() + 10 * kNsPerSec;
+    while (!__atomic_load_n(&g_service, __ATOMIC_ACQUIRE) && !program.dead() &&
+           !__atomic_load_n(&g_attach_failed, __ATOMIC_ACQUIRE) && uptime_ns() < deadline)
+        sleep_ns(kNsPerMs);
+    if (__atomic_load_n(&g_service, __ATOMIC_ACQUIRE)) {
+        g_program = &program;  // (the service's reference keeps it)
+        return true;
+    }
+    LOG_ERROR("mm: the memory manager program %s: linked in instead",
+              program.dead() ? "ended before it attached" : "did not attach");
+    program.mark_dead(-1);
+    return false;
+}
+
+}  // namespace
+
+void boot() {
+    (void)kernel_command_line().get_u64("mm.fault_test", &g_fault_test_at);
+    if (!attach_module(true)) (void)start_program();
+    LOG_INFO("mm: the memory manager runs %s; each process's VSpace is granted to it",
+             g_coalesced ? "in the FS's PKS domain (IC1, coalesced)"
+             : g_domain  ? "in its own PKS domain (IC1)"
+             : g_service ? "in its own process (IC2)"
+                         : "linked into the kernel (IC0)");
+}
+
+const char* placement() {
+    return g_coalesced ? "IC1 (coalesced with the FS)" : g_domain ? "IC1" : g_service ? "IC2" : "IC0";
+}
+
+memory::VSpace* vspace(u32 slot) {
+    if (slot >= pm::kSlots) return nullptr;
+    if (memory::VSpace* vs = __atomic_load_n(&g_spaces[slot].kernel, __ATOMIC_ACQUIRE)) return vs;
+    Result<u64> pages = mm::alloc_pages_phys(kVSpaceOrder);  // zeroed: no ranges
+    if (!pages.ok()) return nullptr;
+    IrqSpinLockGuard guard(g_spaces_lock);
+    if (g_spaces[slot].kernel) {  // (a slot has one process at a time: not expected)
+        mm::free_pages_phys(pages.value(), kVSpaceOrder);
+        return g_spaces[slot].kernel;
+    }
+    uptr view = grant(slot, pages.value());
+    if (!view) {
+        mm::free_pages_phys(pages.value(), kVSpaceOrder);
+        return nullptr;
+    }
+    g_spaces[slot].phys = pages.value();
+    g_spaces[slot].view = view;
+    __atomic_store_n(&g_spaces[slot].kernel, arch::phys_to_ptr<memory::VSpace>(pages.value()), __ATOMIC_RELEASE);
+    return g_spaces[slot].kernel;
+}
+
+i64 reset(u32 slot, u64 brk_start) { return call(k_mm_reset, slot, brk_start); }
+i64 map(u32 slot, u64 start, u64 length, u64 attributes, u64 offset, u64 as_limit) {
+    return call(k_mm_map, slot, start, length, attributes, offset, as_limit);
+}
+i64 unmap(u32 slot, u64 start, u64 length) { return call(k_mm_unmap, slot, start, length); }
+i64 protect(u32 slot, u64 start, u64 length, u64 prot) { return call(k_mm_protect, slot, start, length, prot); }
+i64 brk(u32 slot, u64 want, u64 data_limit, u64 as_limit) { return call(k_mm_brk, slot, want, data_limit, as_limit); }
+i64 copy(u32 to, u32 from) { return call(k_mm_copy, to, 0, 0, 0, 0, 0, from); }
+
+}  // namespace kernel::shim::mmc

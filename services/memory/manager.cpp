@@ -1,0 +1,237 @@
+// The memory manager's decisions (manager.hpp), on the VSpace the kernel hands each call.
+// Every change runs inside a Writing section, so the kernel's fault path, which reads the
+// VSpace concurrently, sees either the old layout or the new one (vspace.hpp).
+
+#include "memory/manager.hpp"
+
+#include "lib/string.hpp"
+
+namespace memory {
+namespace {
+
+class Writing {
+public:
+    explicit Writing(VSpace& vs) : vs_(vs) {
+        __atomic_store_n(&vs_.sequence, vs_.sequence | 1, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        // A manager restarted after a crash mid-write finds what was written; the count
+        // at least stays in bounds.
+        if (vs_.count > kMaxRanges) vs_.count = kMaxRanges;
+    }
+    ~Writing() { __atomic_store_n(&vs_.sequence, vs_.sequence + 1, __ATOMIC_RELEASE); }
+    Writing(const Writing&) = delete;
+    Writing& operator=(const Writing&) = delete;
+
+private:
+    VSpace& vs_;
+};
+
+usize index_of(const VSpace& vs, u64 address) {  // the first range ending above `address`
+    usize low = 0, high = vs.count;
+    while (low < high) {
+        usize mid = (low + high) / 2;
+        if (vs.ranges[mid].end <= address)
+            low = mid + 1;
+        else
+            high = mid;
+    }
+    return low;
+}
+
+const Range* find(const VSpace& vs, u64 address) {
+    usize i = index_of(vs, address);
+    return i < vs.count && vs.ranges[i].start <= address ? &vs.ranges[i] : nullptr;
+}
+
+void erase(VSpace& vs, usize first, usize last) {  // [first, last)
+    memmove(vs.ranges + first, vs.ranges + last, (vs.count - last) * sizeof(Range));
+    vs.count -= static_cast<u32>(last - first);
+}
+
+void insert(VSpace& vs, usize index, const Range& range) {
+    memmove(vs.ranges + index + 1, vs.ranges + index, (vs.count - index) * sizeof(Range));
+    vs.ranges[index] = range;
+    ++vs.count;
+}
+
+// Cuts the range straddling `address`, if any, so that none does. Needs room for one range.
+void split_at(VSpace& vs, u64 address) {
+    usize i = index_of(vs, address);
+    if (i == vs.count || vs.ranges[i].start >= address) return;
+    Range right = vs.ranges[i];
+    right.start = address;
+    if (right.file != kNoFile) right.offset += address - vs.ranges[i].start;
+    vs.ranges[i].end = address;
+    insert(vs, i + 1, right);
+}
+
+// Whether `b` continues `a` so that one range can say both.
+bool mergeable(const Range& a, const Range& b) {
+    return a.end == b.start && a.prot == b.prot && a.kind == b.kind && a.file == b.file &&
+           (a.file == kNoFile || a.offset + (a.end - a.start) == b.offset);
+}
+
+// Merges the ranges around index `i` (the ones just changed) with their neighbours.
+void merge_around(VSpace& vs, usize first, usize last) {
+    if (last < vs.count) last += 1;
+    if (first > 0) first -= 1;
+    for (usize i = last; i > first; --i) {
+        if (i >= vs.count) continue;
+        if (mergeable(vs.ranges[i - 1], vs.ranges[i])) {
+            vs.ranges[i - 1].end = vs.ranges[i].end;
+            erase(vs, i, i + 1);
+        }
+    }
+}
+
+bool room_for(const VSpace& vs, usize more) { return vs.count + more <= kMaxRanges; }
+
+bool straddles(const VSpace& vs, u64 address) {
+    usize i = index_of(vs, address);
+    return i < vs.count && vs.ranges[i].start < address;
+}
+// Room for the splits that cutting [start, end) out of the ranges makes, and `more`.
+bool room_to_cut(const VSpace& vs, u64 start, u64 end, usize more = 0) {
+    return room_for(vs, (straddles(vs, start) ? 1 : 0) + (straddles(vs, end) ? 1 : 0) + more);
+}
+
+void remove(VSpace& vs, u64 start, u64 end) {  // needs room_to_cut
+    split_at(vs, start);
+    split_at(vs, end);
+    usize first = index_of(vs, start);
+    usize last = first;
+    while (last < vs.count && vs.ranges[last].start < end) ++last;
+    erase(vs, first, last);
+}
+
+u64 mapped_bytes(const VSpace& vs) {
+    u64 total = 0;
+    for (usize i = 0; i < vs.count; ++i) total += vs.ranges[i].end - vs.ranges[i].start;
+    return total;
+}
+
+bool overlaps(const VSpace& vs, u64 start, u64 end) {
+    usize i = index_of(vs, start);
+    return i < vs.count && vs.ranges[i].start < end;
+}
+
+u64 find_free(const VSpace& vs, u64 length, u64 floor, u64 ceiling) {
+    u64 candidate = floor;
+    for (usize i = index_of(vs, floor); i < vs.count; ++i) {
+        const Range& r = vs.ranges[i];
+        if (r.end <= candidate) continue;
+        if (r.start >= candidate + length) break;
+        candidate = r.end;
+    }
+    return candidate + length <= ceiling && candidate + length > candidate ? candidate : 0;
+}
+
+bool page_aligned(u64 start, u64 length) { return start % kPage == 0 && length % kPage == 0 && start + length >= start; }
+
+// Records [start, end) (which holds no range any more, or a replaced one) with `range`'s
+// attributes. Needs room_to_cut(start, end, 1).
+void put(VSpace& vs, u64 start, u64 end, Range range) {
+    remove(vs, start, end);
+    range.start = start;
+    range.end = end;
+    usize index = index_of(vs, start);
+    insert(vs, index, range);
+    merge_around(vs, index, index);
+}
+
+}  // namespace
+
+i64 reset(VSpace* vs, u64 brk_start) {
+    Writing w(*vs);
+    vs->count = 0;
+    vs->brk_start = vs->brk = vs->brk_mapped = brk_start;
+    return 0;
+}
+
+i64 map(VSpace* vs, u64 start, u64 length, u64 attributes, u64 offset, u64 as_limit) {
+    if (length == 0 || !page_aligned(start, length)) return -kEINVAL;
+    Writing w(*vs);
+    // RLIMIT_AS, counting a MAP_FIXED replacement as new (conservative).
+    if (as_limit != kUnlimited && mapped_bytes(*vs) + length > as_limit) return -kENOMEM;
+    if (!(attributes & kAttrFixed)) {
+        start = find_free(*vs, length, kMmapFloor, kMmapCeiling);
+        if (!start) return -kENOMEM;
+    }
+    if (!room_to_cut(*vs, start, start + length, 1)) return -kENOMEM;
+    Range range{};
+    range.prot = static_cast<u8>(attributes & 7);
+    range.kind = attributes & kAttrShared ? VmaKind::Shared : VmaKind::Private;
+    range.file = static_cast<u32>(attributes >> 32);
+    range.offset = range.file != kNoFile ? offset : 0;
+    put(*vs, start, start + length, range);
+    return static_cast<i64>(start);
+}
+
+i64 unmap(VSpace* vs, u64 start, u64 length) {
+    if (!page_aligned(start, length)) return -kEINVAL;
+    Writing w(*vs);
+    if (!overlaps(*vs, start, start + length)) return 0;
+    if (!room_to_cut(*vs, start, start + length)) return -kENOMEM;
+    remove(*vs, start, start + length);
+    return 0;
+}
+
+i64 protect(VSpace* vs, u64 start, u64 length, u64 prot) {
+    if (!page_aligned(start, length)) return -kEINVAL;
+    u64 end = start + length;
+    Writing w(*vs);
+    for (u64 at = start; at < end;) {  // every page must be mapped, as mprotect requires
+        const Range* r = find(*vs, at);
+        if (!r) return -kENOMEM;
+        at = r->end;
+    }
+    if (!room_to_cut(*vs, start, end)) return -kENOMEM;
+    split_at(*vs, start);
+    split_at(*vs, end);
+    usize first = index_of(*vs, start), last = first;
+    for (; last < vs->count && vs->ranges[last].end <= end; ++last) vs->ranges[last].prot = static_cast<u8>(prot & 7);
+    if (last > first) merge_around(*vs, first, last - 1);
+    return 0;
+}
+
+i64 brk(VSpace* vs, u64 want, u64 data_limit, u64 as_limit) {
+    Writing w(*vs);
+    if (want < vs->brk_start || want - vs->brk_start > (u64{1} << 30)) return static_cast<i64>(vs->brk);
+    u64 needed = (want + kPage - 1) & ~(kPage - 1);
+    if (needed > vs->brk_mapped) {
+        // Linux refuses to grow the heap into another mapping, or past RLIMIT_DATA/AS.
+        u64 more = needed - vs->brk_mapped;
+        if (overlaps(*vs, vs->brk_mapped, needed) || needed - vs->brk_start > data_limit ||
+            !room_to_cut(*vs, vs->brk_mapped, needed, 1) ||
+            (as_limit != kUnlimited && mapped_bytes(*vs) + more > as_limit))
+            return static_cast<i64>(vs->brk);
+        Range heap{};
+        heap.prot = kProtRead | kProtWrite;
+        put(*vs, vs->brk_mapped, needed, heap);
+        vs->brk_mapped = needed;
+    } else if (needed < vs->brk_mapped) {
+        if (!room_to_cut(*vs, needed, vs->brk_mapped)) return static_cast<i64>(vs->brk);
+        remove(*vs, needed, vs->brk_mapped);
+        vs->brk_mapped = needed;
+    }
+    vs->brk = want;
+    return static_cast<i64>(want);
+}
+
+i64 copy(VSpace* to, const VSpace* from) {
+    Writing w(*to);
+    usize count = from->count > kMaxRanges ? kMaxRanges : from->count;
+    memcpy(to->ranges, from->ranges, count * sizeof(Range));
+    to->count = static_cast<u32>(count);
+    to->brk_start = from->brk_start;
+    to->brk = from->brk;
+    to->brk_mapped = from->brk_mapped;
+    return 0;
+}
+
+i64 fault_for_test(u64 target) {
+    *reinterpret_cast<volatile u64*>(target) = 0xbad;
+    return 0;
+}
+
+}  // namespace memory

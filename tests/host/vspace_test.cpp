@@ -1,0 +1,174 @@
+// The memory manager's decisions on a VSpace (services/memory/manager.hpp): mmap over
+// ranges, partial munmap splits, mprotect over holes, gap search, merging, the break,
+// fork's copy, the range limit, and the kernel's lookup while the manager writes.
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "memory/manager.hpp"
+
+namespace {
+
+using namespace memory;
+
+std::unique_ptr<VSpace> fresh() {
+    auto vs = std::make_unique<VSpace>();
+    reset(vs.get(), 0);
+    return vs;
+}
+
+i64 fixed(VSpace* vs, u64 page, u64 pages, u32 prot, VmaKind kind = VmaKind::Private, u32 file = kNoFile,
+          u64 offset = 0) {
+    return map(vs, page * kPage, pages * kPage, map_attributes(prot, kind, true, file), offset, kUnlimited);
+}
+
+// "start-end:prot" for every range, in pages, for compact expectations.
+std::string describe(const VSpace& vs) {
+    std::string out;
+    for (usize i = 0; i < vs.count; ++i) {
+        const Range& r = vs.ranges[i];
+        if (!out.empty()) out += " ";
+        out += std::to_string(r.start / kPage) + "-" + std::to_string(r.end / kPage) + ":" + std::to_string(r.prot);
+    }
+    return out;
+}
+
+const Range* find(const VSpace& vs, u64 address) {
+    static Range found;
+    return lookup(vs, address, &found) == Lookup::kFound ? &found : nullptr;
+}
+
+TEST(VSpaceTest, MapFindAndReplace) {
+    auto vs = fresh();
+    ASSERT_EQ(fixed(vs.get(), 10, 5, 3), i64(10 * kPage));
+    ASSERT_EQ(fixed(vs.get(), 20, 2, 1), i64(20 * kPage));
+    EXPECT_EQ(describe(*vs), "10-15:3 20-22:1");
+    EXPECT_EQ(find(*vs, 10 * kPage)->prot, 3u);
+    EXPECT_EQ(find(*vs, 15 * kPage - 1)->start, 10 * kPage);
+    EXPECT_EQ(find(*vs, 15 * kPage), nullptr);
+    EXPECT_EQ(find(*vs, 9 * kPage), nullptr);
+    // MAP_FIXED over the middle of the first and the start of a hole.
+    ASSERT_GE(fixed(vs.get(), 12, 6, 7, VmaKind::Shared), 0);
+    EXPECT_EQ(describe(*vs), "10-12:3 12-18:7 20-22:1");
+    EXPECT_EQ(find(*vs, 13 * kPage)->kind, VmaKind::Shared);
+    EXPECT_EQ(map(vs.get(), kPage + 1, kPage, map_attributes(3, VmaKind::Private, true, 0), 0, kUnlimited), -kEINVAL);
+}
+
+TEST(VSpaceTest, PartialUnmapSplits) {
+    auto vs = fresh();
+    ASSERT_GE(fixed(vs.get(), 0, 10, 3), 0);
+    ASSERT_EQ(unmap(vs.get(), 4 * kPage, 2 * kPage), 0);
+    EXPECT_EQ(describe(*vs), "0-4:3 6-10:3");
+    ASSERT_EQ(unmap(vs.get(), 0, kPage), 0);
+    EXPECT_EQ(describe(*vs), "1-4:3 6-10:3");
+    ASSERT_EQ(unmap(vs.get(), 3 * kPage, 5 * kPage), 0);  // across a hole
+    EXPECT_EQ(describe(*vs), "1-3:3 8-10:3");
+    ASSERT_EQ(unmap(vs.get(), 50 * kPage, kPage), 0);  // nothing there: fine
+    EXPECT_EQ(describe(*vs), "1-3:3 8-10:3");
+}
+
+TEST(VSpaceTest, ProtectSplitsRefusesHolesAndMergesBack) {
+    auto vs = fresh();
+    ASSERT_GE(fixed(vs.get(), 0, 8, 3), 0);
+    EXPECT_EQ(protect(vs.get(), 2 * kPage, 2 * kPage, 1), 0);
+    EXPECT_EQ(describe(*vs), "0-2:3 2-4:1 4-8:3");
+    ASSERT_GE(fixed(vs.get(), 10, 2, 3), 0);
+    EXPECT_EQ(protect(vs.get(), 6 * kPage, 6 * kPage, 0), -kENOMEM);  // pages 8-9 are a hole
+    EXPECT_EQ(describe(*vs), "0-2:3 2-4:1 4-8:3 10-12:3");
+    EXPECT_EQ(protect(vs.get(), 0, 8 * kPage, 0), 0);  // one range again, as Linux merges
+    EXPECT_EQ(describe(*vs), "0-8:0 10-12:3");
+}
+
+TEST(VSpaceTest, NeighboursMergeOnlyWhenTheyAgree) {
+    auto vs = fresh();
+    ASSERT_GE(fixed(vs.get(), 0, 2, 3), 0);
+    ASSERT_GE(fixed(vs.get(), 2, 2, 3), 0);
+    ASSERT_GE(fixed(vs.get(), 4, 2, 3, VmaKind::Shared), 0);
+    EXPECT_EQ(vs->count, 2u);
+    // A file range merges with the next only if the file continues there.
+    ASSERT_GE(fixed(vs.get(), 10, 2, 1, VmaKind::Private, 7, 0), 0);
+    ASSERT_GE(fixed(vs.get(), 12, 2, 1, VmaKind::Private, 7, 2 * kPage), 0);
+    ASSERT_GE(fixed(vs.get(), 14, 2, 1, VmaKind::Private, 7, 0), 0);
+    EXPECT_EQ(describe(*vs), "0-4:3 4-6:3 10-14:1 14-16:1");
+}
+
+TEST(VSpaceTest, FindFreeTakesTheLowestGap) {
+    auto vs = fresh();
+    u64 base = kMmapFloor / kPage;
+    ASSERT_GE(fixed(vs.get(), base, 10, 3), 0);
+    ASSERT_GE(fixed(vs.get(), base + 12, 10, 1), 0);
+    u64 attributes = map_attributes(3, VmaKind::Private, false, 0);
+    EXPECT_EQ(map(vs.get(), 0, 2 * kPage, attributes, 0, kUnlimited), i64((base + 10) * kPage));
+    EXPECT_EQ(map(vs.get(), 0, 3 * kPage, attributes, 0, kUnlimited), i64((base + 22) * kPage));
+    // RLIMIT_AS counts what is mapped.
+    EXPECT_EQ(map(vs.get(), 0, kPage, attributes, 0, 25 * kPage), -kENOMEM);
+    EXPECT_GE(map(vs.get(), 0, kPage, attributes, 0, 26 * kPage), 0);
+}
+
+TEST(VSpaceTest, BreakGrowsAsOneRangeAndStopsAtMappings) {
+    auto vs = fresh();
+    reset(vs.get(), 100 * kPage);
+    EXPECT_EQ(brk(vs.get(), 100 * kPage + 10, kUnlimited, kUnlimited), i64(100 * kPage + 10));
+    for (u64 i = 2; i < 40; ++i) ASSERT_EQ(brk(vs.get(), (100 + i) * kPage, kUnlimited, kUnlimited), i64((100 + i) * kPage));
+    EXPECT_EQ(describe(*vs), "100-139:3");
+    EXPECT_EQ(brk(vs.get(), 99 * kPage, kUnlimited, kUnlimited), i64(139 * kPage));  // below the start: refused
+    ASSERT_GE(fixed(vs.get(), 150, 1, 1), 0);
+    EXPECT_EQ(brk(vs.get(), 151 * kPage, kUnlimited, kUnlimited), i64(139 * kPage));  // into a mapping
+    EXPECT_EQ(brk(vs.get(), 145 * kPage, 40 * kPage, kUnlimited), i64(139 * kPage));  // past RLIMIT_DATA
+    EXPECT_EQ(brk(vs.get(), 110 * kPage, kUnlimited, kUnlimited), i64(110 * kPage));  // shrinks
+    EXPECT_EQ(describe(*vs), "100-110:3 150-151:1");
+    EXPECT_EQ(vs->brk_mapped, 110 * kPage);
+}
+
+TEST(VSpaceTest, CopyForFork) {
+    auto parent = fresh(), child = fresh();
+    ASSERT_GE(fixed(parent.get(), 0, 4, 3), 0);
+    ASSERT_GE(fixed(parent.get(), 8, 4, 3, VmaKind::Shared), 0);
+    ASSERT_GE(fixed(child.get(), 100, 1, 1), 0);
+    ASSERT_EQ(copy(child.get(), parent.get()), 0);
+    EXPECT_EQ(describe(*child), describe(*parent));
+    ASSERT_EQ(unmap(parent.get(), 0, 4 * kPage), 0);
+    EXPECT_EQ(describe(*child), "0-4:3 8-12:3");  // independent copies
+}
+
+TEST(VSpaceTest, FullChangesNothing) {
+    auto vs = fresh();
+    for (u64 i = 0; vs->count < kMaxRanges; ++i) ASSERT_GE(fixed(vs.get(), i * 2, 1, 3), 0);
+    std::string before = describe(*vs);
+    EXPECT_EQ(fixed(vs.get(), 100000, 1, 3), -kENOMEM);
+    EXPECT_EQ(unmap(vs.get(), 0, 1), -kEINVAL);
+    EXPECT_EQ(protect(vs.get(), 2 * kPage, kPage, 1), 0);  // whole range: no split needed, fits
+    EXPECT_EQ(unmap(vs.get(), 4 * kPage, kPage), 0);  // one range fewer
+    EXPECT_EQ(vs->count, kMaxRanges - 1);
+}
+
+// File ranges keep each part's file offset right when split.
+TEST(VSpaceTest, FileRangesTrackOffsets) {
+    auto vs = fresh();
+    ASSERT_GE(fixed(vs.get(), 10, 8, 1, VmaKind::Private, 5, 2 * kPage), 0);
+    ASSERT_EQ(unmap(vs.get(), 12 * kPage, 2 * kPage), 0);  // [10,12) and [14,18)
+    EXPECT_EQ(find(*vs, 15 * kPage)->offset, 6 * kPage);   // 2 pages + (14 - 10) pages
+    EXPECT_EQ(find(*vs, 10 * kPage)->offset, 2 * kPage);
+    ASSERT_EQ(protect(vs.get(), 16 * kPage, kPage, 3), 0);  // [14,16) [16,17) [17,18)
+    EXPECT_EQ(find(*vs, 17 * kPage)->offset, 9 * kPage);
+    EXPECT_EQ(find(*vs, 17 * kPage)->file, 5u);
+}
+
+// The kernel's reader: never blocks on the manager, and never trusts its counts.
+TEST(VSpaceTest, LookupSaysBusyWhileTheManagerWritesAndClampsCounts) {
+    auto vs = fresh();
+    ASSERT_GE(fixed(vs.get(), 10, 5, 3), 0);
+    Range r;
+    EXPECT_EQ(lookup(*vs, 11 * kPage, &r), Lookup::kFound);
+    vs->sequence |= 1;
+    EXPECT_EQ(lookup(*vs, 11 * kPage, &r), Lookup::kBusy);
+    vs->sequence += 1;
+    vs->count = 0xffffffff;  // a manager gone wrong
+    vs->ranges[0].start = 20 * kPage;  // and a range that does not hold what it is found for
+    EXPECT_EQ(lookup(*vs, 11 * kPage, &r), Lookup::kNone);
+    EXPECT_NE(lookup(*vs, ~u64{0} - 1, &r), Lookup::kFound);
+}
+
+}  // namespace
