@@ -9,6 +9,9 @@
 #include "sync/spinlock.hpp"
 
 namespace kernel::mm {
+
+bool detail::g_kernel_paging = true;
+using detail::g_kernel_paging;
 namespace {
 
 // PageFrame::refcount counts the mappings beyond the first: 0 for a page with one owner
@@ -43,7 +46,6 @@ OpRecord g_oplog[kOpLogSize] TA_GUARDED(g_pcache_lock);
 usize g_oplog_count TA_GUARDED(g_pcache_lock) = 0;
 
 WaitQueue g_refill_wanted;
-bool g_kernel_paging = true;
 u64 g_hits = 0, g_misses = 0, g_folded = 0, g_refills = 0;  // statistics (atomics)
 
 void fold_locked() TA_REQ(g_pcache_lock) {

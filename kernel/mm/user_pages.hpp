@@ -39,6 +39,12 @@ Result<u64> take_fault_page(MemoryAccount* account, uptr va);
 // account's charge call it first.
 void fold_oplog();
 
+// Whether the fast path is on (mm.kernel_paging, once at boot). Inline: every fault asks.
+namespace detail {
+extern bool g_kernel_paging;
+}
+inline bool kernel_paging() { return detail::g_kernel_paging; }
+
 struct PagingStats {
     u64 pcache_hits, pcache_misses, oplog_folded, refills;
     usize pcache_pages;  // pre-zeroed pages waiting in the PCache now

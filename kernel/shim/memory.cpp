@@ -482,6 +482,13 @@ bool resolve_user_fault(uptr address, bool write, bool execute, bool interrupts_
     if (!l || u->depth) return false;
     l = memory_owner(l);
     if (!l->vspace) return false;
+    // With kernel paging off, a fault takes the paper's slow path (Figure 8's comparison): it
+    // asks the memory manager first, on the faulting thread. What the kernel then maps it
+    // checks against the VSpace, which a change may have overtaken the answer in.
+    if (!mm::kernel_paging() && interrupts_on) [[unlikely]] {
+        i64 answer = mmc::fault(l->pm_slot, align_down<uptr>(address, arch::kPageSize), write);
+        if (answer == memory::kFaultUnmapped || answer == memory::kFaultDenied) return false;
+    }
     AddressSpace& space = u->home->address_space();
     bool may_flush_others = interrupts_on;
     Resolved r = resolve_once(l, space, address, write, execute, may_flush_others);

@@ -393,5 +393,9 @@ i64 unmap(u32 slot, u64 start, u64 length) { return call(k_mm_unmap, slot, start
 i64 protect(u32 slot, u64 start, u64 length, u64 prot) { return call(k_mm_protect, slot, start, length, prot); }
 i64 brk(u32 slot, u64 want, u64 data_limit, u64 as_limit) { return call(k_mm_brk, slot, want, data_limit, as_limit); }
 i64 copy(u32 to, u32 from) { return call(k_mm_copy, to, 0, 0, 0, 0, 0, from); }
+i64 fault(u32 slot, u64 address, bool write) {
+    if (!callable()) return -kEAGAIN;
+    return call(k_mm_fault, slot, address, write);
+}
 
 }  // namespace kernel::shim::mmc

@@ -229,6 +229,14 @@ i64 copy(VSpace* to, const VSpace* from) {
     return 0;
 }
 
+i64 fault(VSpace* vs, u64 address, u64 write) {
+    const Range* r = find(*vs, address);
+    if (!r) return kFaultUnmapped;
+    if (r->prot == 0 || (write && !(r->prot & kProtWrite))) return kFaultDenied;
+    if (r->file != kNoFile || r->kind == VmaKind::Shared) return kFaultKernel;
+    return write ? kFaultNewPage : kFaultZeroPage;
+}
+
 i64 fault_for_test(u64 target) {
     *reinterpret_cast<volatile u64*>(target) = 0xbad;
     return 0;

@@ -49,6 +49,18 @@ i64 protect(VSpace* vs, u64 start, u64 length, u64 prot);
 i64 brk(VSpace* vs, u64 want, u64 data_limit, u64 as_limit);
 // fork: `to` becomes a copy of `from`.
 i64 copy(VSpace* to, const VSpace* from);
+// What a fault at `address` (a write when `write`) means, when the kernel asks (with kernel
+// paging off every fault does: paper Figure 8's slow path). The kernel checks the answer
+// against the VSpace before it acts, as it must for any answer that a change of the layout
+// may overtake.
+enum FaultAnswer : i64 {
+    kFaultUnmapped = 0,  // no range: SIGSEGV (SEGV_MAPERR)
+    kFaultDenied = 1,    // the range does not allow it: SIGSEGV (SEGV_ACCERR)
+    kFaultZeroPage = 2,  // a read of private anonymous memory: the shared zero page
+    kFaultNewPage = 3,   // a write of private anonymous memory: a zeroed page of its own
+    kFaultKernel = 4,    // a file page, shared memory: the kernel's own slow path
+};
+i64 fault(VSpace* vs, u64 address, u64 write);
 // The isolation check (mm.fault_test): stores to `target`, which the kernel points at its
 // own memory; the manager's PKS domain or address space must stop it.
 i64 fault_for_test(u64 target);
