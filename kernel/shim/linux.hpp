@@ -164,8 +164,8 @@ bool address_mapped(uptr address);
 bool fork_memory(LinuxProcess& parent, LinuxProcess& child, AddressSpace& parent_space, AddressSpace& child_space);
 void release_linux_memory(LinuxProcess& l);
 
-// Boot (fs_host.cpp): the process manager, the FS service with the initramfs unpacked,
-// devfs, the console.
+// Boot (fs_host.cpp): the process manager, the FS service with the initramfs unpacked, the
+// memory manager (mm_client.hpp), devfs, the console.
 void linux_boot();
 void boot_file_system();  // fs_host.cpp: from linux_boot, or the FS program's thread at IC2
 extern ServiceLock g_fs_lock;  // the FS's, when it runs as a service
