@@ -64,6 +64,29 @@ void fold_locked() TA_REQ(g_pcache_lock) {
     g_oplog_count = 0;
 }
 
+// Puts up to `pages` pre-zeroed pages into the PCache (fewer when it fills or memory runs
+// out); how many it put.
+usize refill(usize pages) {
+    usize added = 0;
+    for (; added < pages; ++added) {
+        {
+            IrqSpinLockGuard guard(g_pcache_lock);
+            if (g_pcache_count >= kPCacheSize) break;
+        }
+        Result<u64> page = alloc_page_phys();  // zeroed by the allocator
+        if (!page.ok()) break;
+        IrqSpinLockGuard guard(g_pcache_lock);
+        if (g_pcache_count >= kPCacheSize) {
+            free_page_phys(page.value());
+            break;
+        }
+        fold_locked();  // (see OpRecord; nearly always empty by now)
+        frame_of(page.value())->owner = reinterpret_cast<void*>(kOwnerPCache);
+        g_pcache[g_pcache_count++] = page.value();
+    }
+    return added;
+}
+
 void refill_worker(void*) {
     for (;;) {
         // Fold the log first, then top the cache up.
@@ -71,22 +94,7 @@ void refill_worker(void*) {
             IrqSpinLockGuard guard(g_pcache_lock);
             fold_locked();
         }
-        for (;;) {
-            {
-                IrqSpinLockGuard guard(g_pcache_lock);
-                if (g_pcache_count >= kPCacheSize) break;
-            }
-            Result<u64> page = alloc_page_phys();  // zeroed by the allocator
-            if (!page.ok()) break;
-            IrqSpinLockGuard guard(g_pcache_lock);
-            if (g_pcache_count >= kPCacheSize) {
-                free_page_phys(page.value());
-                break;
-            }
-            fold_locked();  // (see OpRecord; nearly always empty by now)
-            frame_of(page.value())->owner = reinterpret_cast<void*>(kOwnerPCache);
-            g_pcache[g_pcache_count++] = page.value();
-        }
+        (void)refill(kPCacheSize);
         __atomic_fetch_add(&g_refills, 1, __ATOMIC_RELAXED);
         IrqSpinLockGuard guard(g_pcache_lock);
         while (g_pcache_count >= kLowWater && g_oplog_count < kOpLogSize / 2)
@@ -124,30 +132,35 @@ u32 user_page_holders(u64 phys) {
 
 u64 zero_page() { return g_zero_page; }
 
-Result<u64> take_fault_page(MemoryAccount* account, uptr va) {
-    if (g_kernel_paging) {
-        bool wake = false;
-        u64 phys = 0;
-        {
-            SpinLockGuard guard(g_pcache_lock);  // interrupts are off already (see the header)
-            if (g_pcache_count) {
-                phys = g_pcache[--g_pcache_count];
-                if (g_oplog_count == kOpLogSize) [[unlikely]]
-                    fold_locked();  // the worker has not come: fold here
-                g_oplog[g_oplog_count++] = {account, va, phys};
-                wake = g_pcache_count < kLowWater || g_oplog_count >= kOpLogSize / 2;
-            }
-        }
-        if (wake) g_refill_wanted.wake_one();
-        if (phys) {
-            __atomic_fetch_add(&g_hits, 1, __ATOMIC_RELAXED);
-            return phys;
+u64 take_pcache_page(MemoryAccount* account, uptr va) {
+    if (!g_kernel_paging) return 0;
+    bool wake = false;
+    u64 phys = 0;
+    {
+        SpinLockGuard guard(g_pcache_lock);  // interrupts are off already (see the header)
+        if (g_pcache_count) {
+            phys = g_pcache[--g_pcache_count];
+            if (g_oplog_count == kOpLogSize) [[unlikely]]
+                fold_locked();  // the worker has not come: fold here
+            g_oplog[g_oplog_count++] = {account, va, phys};
+            wake = g_pcache_count < kLowWater || g_oplog_count >= kOpLogSize / 2;
         }
     }
+    if (wake) g_refill_wanted.wake_one();
+    if (phys) __atomic_fetch_add(&g_hits, 1, __ATOMIC_RELAXED);
+    return phys;
+}
+
+Result<u64> take_fault_page(MemoryAccount* account, uptr va) {
+    if (u64 phys = take_pcache_page(account, va)) return phys;
     __atomic_fetch_add(&g_misses, 1, __ATOMIC_RELAXED);
     Result<u64> page = alloc_page_phys();  // zeroes it now, on the faulting thread
     if (page.ok()) charge_page(page.value(), account);
     return page;
+}
+
+void refill_pcache(usize pages) {
+    if (g_kernel_paging) (void)refill(min(pages, kPCacheSize));
 }
 
 void fold_oplog() {

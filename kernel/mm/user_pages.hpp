@@ -29,12 +29,18 @@ u64 zero_page();
 
 class MemoryAccount;
 
-// A zeroed page for a fault at `va` by a process whose pages are charged to `account`:
-// from the PCache, logged in the OPLog (which charges it when folded), or allocated,
-// zeroed and charged now when kernel paging is off or the PCache is empty. Called with
-// interrupts off (the fault path holds the process's vm_lock), so the PCache lock is taken
-// without saving and clearing the interrupt flag again.
+// A pre-zeroed page from the PCache for a fault at `va` by a process whose pages are
+// charged to `account`, logged in the OPLog (which charges it when folded); 0 when the
+// PCache is empty or kernel paging is off. Called with interrupts off (the fault path holds
+// the process's vm_lock), so the PCache lock is taken without saving and clearing the
+// interrupt flag again.
+u64 take_pcache_page(MemoryAccount* account, uptr va);
+// The same, or else a page allocated, zeroed and charged now (the slow path's).
 Result<u64> take_fault_page(MemoryAccount* account, uptr va);
+// Puts up to `pages` pre-zeroed pages into the PCache now, on the calling thread: the
+// memory manager's answer to a fault that found it empty (services/memory/manager.hpp).
+// Interrupts on, no spinlock held (it zeroes the pages).
+void refill_pcache(usize pages);
 // Folds the OPLog now (the refill worker does it off the critical path): readers of an
 // account's charge call it first.
 void fold_oplog();

@@ -6,10 +6,18 @@
 // co-managed object this file reads without calling anyone; a change is a call to the
 // manager under the process's vm_writer, after which this file brings the page tables in
 // line with the new layout under vm_lock (a fault that raced with the change is undone
-// there). What a fault in a range means — the zero page, a PCache page logged in the OPLog,
-// a file page, a copy on write — is decided here, on the kernel's mechanism
-// (kernel/mm/user_pages: share counts, the zero page, the PCache and the OPLog); moving
-// the slow-path decisions (file pages, copy on write) into the manager is the next step.
+// there).
+//
+// Faults (paper §4.5). The kernel serves the common one alone, without a call: a first
+// touch of private anonymous memory maps the shared zero page (a read) or a pre-zeroed
+// PCache page logged in the OPLog (a write), on the kernel's mechanism (kernel/mm/
+// user_pages: share counts, the zero page, the PCache and the OPLog). Every other fault —
+// a file page, copy on write, a write to shared memory, an empty PCache — asks the manager
+// on the faulting thread what it means (manager.hpp's fault) and carries the answer out
+// after checking it against the VSpace and the page tables; the page-cache policy
+// (fault-around, a copy or the FS's page) and the PCache refill on that path are the
+// manager's. Where no call can be made (interrupts off) the linked-in copy of the
+// manager's code answers.
 //
 // Anonymous memory is mapped when first touched: reads map the shared zero page, writes a
 // PCache page; fork shares every private page read-only and copies it on the first write.
@@ -381,27 +389,29 @@ bool setup_linux_memory(LinuxProcess& l, const loader::ElfImage& image, const Li
 }
 
 namespace {
-// Busy: the memory manager is changing the layout; the fault waits for it and looks again.
-enum class Resolved : u8 { No, Yes, YesFlushOthers, NeedFilePage, BeyondFile, OutOfMemory, Busy };
+// How far a fault got. Busy: the memory manager is changing the layout; the fault waits
+// for the change and looks again. AskManager: not the fast path; the manager says what it
+// means. Again: an answer that the layout or the page tables overtook; look again.
+enum class Resolved : u8 { No, Yes, YesFlushOthers, BeyondFile, OutOfMemory, Busy, AskManager, Again };
 
-// What a fault in a file range needs from the FS: page `index` of `file`, and for a read
-// fault the neighbours to map with it if the page cache has them (fault-around, as Linux
-// does for up to 16 pages): pages [around_first, around_first + around_count) of the file
-// at addresses from around_va. resolve_locked fills every field when it asks for a page
-// (there are no default values: an anonymous fault does not pay for initialising it).
+// What a fault in a file range needs from the FS, as the manager's answer and the range
+// say: page `index` of `file`, and for a read fault the neighbours to map with it if the
+// page cache has them (fault-around): pages [around_first, around_first + around_count) of
+// the file at addresses from around_va. `copy`: the process gets its own copy of the page.
 struct FileFault {
     MappedFile* file;  // a reference, taken under vm_lock
     u32 handle;        // the range's name for it
+    bool copy;
     u64 index;
     u64 around_first;
     usize around_count;
     uptr around_va;
 };
-constexpr usize kFaultAround = 16;
+using memory::kFaultAround;
 constexpr usize kReclaimBatch = 64;  // page-cache pages dropped per reclaim under pressure
 
-Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
-                        bool may_flush_others, FileFault* need) TA_REQ(l->vm_lock);
+Resolved resolve_fast_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
+                             u64* state) TA_REQ(l->vm_lock);
 Resolved install_file_page_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write,
                                   const FileFault& need, u64 phys) TA_REQ(l->vm_lock);
 
@@ -430,8 +440,8 @@ Resolved resolve_once(LinuxProcess* l, AddressSpace& space, uptr address, bool w
                       bool may_flush_others);
 // The uncommon ends of a fault, out of line so that the common one (an anonymous page)
 // does not pay for their stack frames.
-[[gnu::noinline]] Resolved resolve_file_fault(LinuxProcess* l, AddressSpace& space, uptr address, bool write,
-                                              bool execute, bool may_flush_others, FileFault need);
+[[gnu::noinline]] Resolved ask_manager(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
+                                       bool may_flush_others, u64 state);
 [[gnu::noinline]] bool resolve_user_fault_rest(LinuxProcess* l, AddressSpace& space, uptr address, bool write,
                                                bool execute, bool may_flush_others, Resolved r);
 
@@ -482,13 +492,6 @@ bool resolve_user_fault(uptr address, bool write, bool execute, bool interrupts_
     if (!l || u->depth) return false;
     l = memory_owner(l);
     if (!l->vspace) return false;
-    // With kernel paging off, a fault takes the paper's slow path (Figure 8's comparison): it
-    // asks the memory manager first, on the faulting thread. What the kernel then maps it
-    // checks against the VSpace, which a change may have overtaken the answer in.
-    if (!mm::kernel_paging() && interrupts_on) [[unlikely]] {
-        i64 answer = mmc::fault(l->pm_slot, align_down<uptr>(address, arch::kPageSize), write);
-        if (answer == memory::kFaultUnmapped || answer == memory::kFaultDenied) return false;
-    }
     AddressSpace& space = u->home->address_space();
     bool may_flush_others = interrupts_on;
     Resolved r = resolve_once(l, space, address, write, execute, may_flush_others);
@@ -518,64 +521,36 @@ bool resolve_user_fault_rest(LinuxProcess* l, AddressSpace& space, uptr address,
     if (r == Resolved::YesFlushOthers) arch::tlb_shootdown(align_down<uptr>(address, arch::kPageSize), 1);
     return r == Resolved::Yes || r == Resolved::YesFlushOthers;
 }
-}  // namespace
 
-namespace {
-// One attempt at a fault: the ranges say what it means; a file page comes from the FS,
-// which is called without vm_lock, and only where no spinlock is held (interrupts on: the
-// FS takes its lock; a kernel copy under a lock gets EFAULT).
+// One attempt at a fault: the fast path in the kernel, else the manager's answer carried
+// out. An answer that a change overtook is asked for again, a few times.
 Resolved resolve_once(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
                       bool may_flush_others) {
-    FileFault need;
-    Resolved r;
-    {
-        IrqSpinLockGuard guard(l->vm_lock);
-        r = resolve_locked(l, space, address, write, execute, may_flush_others, &need);
-    }
-    if (r == Resolved::NeedFilePage) return resolve_file_fault(l, space, address, write, execute, may_flush_others, need);
-    drop_unmapped_files();
-    return r;
-}
-
-// The fault is in a file range: the page comes from the FS, called without vm_lock.
-Resolved resolve_file_fault(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
-                            bool may_flush_others, FileFault need) {
-    Resolved r = Resolved::NeedFilePage;
     for (int attempt = 0; attempt < 4; ++attempt) {
-        if (attempt > 0) {
-            need = {};
+        u64 state = 0;
+        Resolved r;
+        {
             IrqSpinLockGuard guard(l->vm_lock);
-            r = resolve_locked(l, space, address, write, execute, may_flush_others, &need);
+            r = resolve_fast_locked(l, space, address, write, execute, &state);
         }
-        if (r != Resolved::NeedFilePage) break;
-        u8* page = nullptr;
-        u8* around[kFaultAround];
-        i64 got = may_flush_others ? fsc::file_page_around(need.file->node, need.index, need.around_first,
-                                                           need.around_count, &page, around)
-                                   : -kEFAULT;
-        if (got == 0) {
-            {
-                IrqSpinLockGuard guard(l->vm_lock);
-                r = install_file_page_locked(l, space, address, write, need, fsc::page_phys(page));
-            }
-            map_around(l, space, need, around, r == Resolved::Yes);
-        } else {
-            r = got == -kEINVAL ? Resolved::BeyondFile : got == -kENOMEM ? Resolved::OutOfMemory : Resolved::No;
-        }
-        mapped_file_unref(need.file);
-        if (r != Resolved::NeedFilePage) break;  // else the ranges changed meanwhile: look again
+        if (r == Resolved::AskManager) r = ask_manager(l, space, address, write, execute, may_flush_others, state);
+        if (r != Resolved::Again) return r;
     }
-    drop_unmapped_files();
-    return r == Resolved::NeedFilePage ? Resolved::No : r;
+    // The answers never fitted what the kernel found: a manager that is wrong about the
+    // layout it keeps. The process gets SIGSEGV; nothing is mapped on its word.
+    LOG_WARN("mm: the memory manager's answers for a fault at %llx in pid %u do not fit its VSpace: SIGSEGV",
+             static_cast<unsigned long long>(address), l->pid);
+    return Resolved::No;
 }
-}  // namespace
 
-namespace {
-Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
-                        bool may_flush_others, FileFault* need) {
+// The kernel's own part, under vm_lock: the layout as the manager left it, read without a
+// call (vspace.hpp) and checked; a never-touched page of private anonymous memory is
+// served here — reads map the shared zero page, writes a pre-zeroed page from the PCache
+// logged in the OPLog (paper §4.5: no call leaves the kernel). Everything else asks the
+// manager, with what the kernel found in *state.
+Resolved resolve_fast_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
+                             u64* state) {
     uptr va = align_down<uptr>(address, arch::kPageSize);
-    // The layout as the manager left it, read without a call (vspace.hpp): the range copied
-    // out and checked; while the manager writes, the slow path.
     Range range;
     memory::Lookup found = memory::lookup(*l->vspace, va, &range, &l->range_hint);
     if (found != memory::Lookup::kFound) [[unlikely]]
@@ -584,68 +559,178 @@ Resolved resolve_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool
     if (v->prot == 0) return Resolved::No;
     if ((write && !(v->prot & kProtWrite)) || (execute && !(v->prot & kProtExec))) return Resolved::No;
     arch::PageTable table(space.root());
-    u32 flags = page_flags(v->prot);
     Result<arch::PageSlot> slot = table.slot(va);  // one walk to test and, below, to fill
     if (!slot.ok()) return slot.error() == Error::NoMemory ? Resolved::OutOfMemory : Resolved::No;
-    if (!slot.value().present()) {
-        if (v->file != memory::kNoFile) {
-            *need = {};
-            need->file = file_of(*l, v->file);
-            if (!need->file) return Resolved::No;  // a handle the process never had
-            mapped_file_ref(need->file);
-            need->handle = v->file;
-            need->index = (v->offset + (va - v->start)) / arch::kPageSize;
-            if (!write && (v->kind == VmaKind::Shared || g_shared_page_cache)) {
-                uptr window = align_down<uptr>(va, kFaultAround * arch::kPageSize);
-                uptr first = max<uptr>(window, v->start);
-                uptr last = min<uptr>(window + kFaultAround * arch::kPageSize, v->end);
-                need->around_va = first;
-                need->around_first = (v->offset + (first - v->start)) / arch::kPageSize;
-                need->around_count = (last - first) / arch::kPageSize;
-            }
-            return Resolved::NeedFilePage;
-        }
-        if (!write && v->kind == VmaKind::Private) {
-            // Never-written anonymous memory reads as zero: the shared zero page, read-only.
+    bool present = slot.value().present();
+    if (!present && v->file == memory::kNoFile && v->kind == VmaKind::Private && mm::kernel_paging()) [[likely]] {
+        u32 flags = page_flags(v->prot);
+        if (!write) {
             slot.value().fill(mm::zero_page(), flags & ~arch::kPageWrite);
             return Resolved::Yes;
         }
-        // The policy-free fast path (paper §4.5): a pre-zeroed page from the PCache, logged
-        // in the OPLog for the memory manager; no call leaves the kernel.
-        Result<u64> page = mm::take_fault_page(l->process->memory_account(), va);
+        if (u64 page = mm::take_pcache_page(l->process->memory_account(), va)) {
+            slot.value().fill(page, flags | arch::kPageOwned);
+            return Resolved::Yes;  // a new translation: nothing to flush anywhere
+        }
+        *state = memory::kFaultPCacheEmpty;  // the slow path, where the manager refills it
+    }
+    if (present && !write) return Resolved::No;  // present and readable: a real protection fault
+    *state |= (write ? memory::kFaultWrite : 0) | (execute ? memory::kFaultExecute : 0) |
+              (g_shared_page_cache ? memory::kFaultSharedCache : 0);
+    if (present) {
+        u64 phys = slot.value().phys();
+        *state |= memory::kFaultPresent | (mm::user_page_shared(phys) ? memory::kFaultPageShared : 0);
+    }
+    return Resolved::AskManager;
+}
+
+// The slow path (paper §4.5): the manager says what the fault means, on the faulting
+// thread; the kernel checks the answer against what it finds now and carries it out. With
+// interrupts off no call can be made: the linked-in copy of the manager's code answers;
+// so it does when the manager is gone for good, so that the processes it laid out go on.
+Resolved carry_out_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
+                          bool may_flush_others, u64 answer) TA_REQ(l->vm_lock);
+Resolved file_fault(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool may_flush_others,
+                    u64 answer);
+
+Resolved ask_manager(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
+                     bool may_flush_others, u64 state) {
+    uptr va = align_down<uptr>(address, arch::kPageSize);
+    i64 answer = mmc::fault(l->pm_slot, va, state, may_flush_others);
+    if (answer < 0) answer = mmc::fault(l->pm_slot, va, state, false);
+    switch (memory::fault_kind(static_cast<u64>(answer))) {
+    case memory::kFaultUnmapped:
+    case memory::kFaultDenied: return Resolved::No;
+    case memory::kFaultBusy: return Resolved::Busy;
+    case memory::kFaultFilePage: return file_fault(l, space, address, write, may_flush_others, answer);
+    case memory::kFaultNewPage:
+        if (memory::fault_refill(static_cast<u64>(answer)) && may_flush_others)
+            mm::refill_pcache(memory::fault_refill(static_cast<u64>(answer)));
+        [[fallthrough]];
+    default: {
+        IrqSpinLockGuard guard(l->vm_lock);
+        return carry_out_locked(l, space, address, write, execute, may_flush_others, answer);
+    }
+    }
+}
+
+// Anything but a file page. Each answer is carried out only where it fits the range and
+// the page as they are now; else Again.
+Resolved carry_out_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
+                          bool may_flush_others, u64 answer) {
+    uptr va = align_down<uptr>(address, arch::kPageSize);
+    Range v;
+    memory::Lookup found = memory::lookup(*l->vspace, va, &v, &l->range_hint);
+    if (found == memory::Lookup::kBusy) return Resolved::Busy;
+    if (found == memory::Lookup::kNone || v.prot == 0 || (write && !(v.prot & kProtWrite)) ||
+        (execute && !(v.prot & kProtExec)))
+        return Resolved::Again;  // (changed meanwhile: the fast path refuses it next time)
+    arch::PageTable table(space.root());
+    Result<arch::PageSlot> slot = table.slot(va);
+    if (!slot.ok()) return slot.error() == Error::NoMemory ? Resolved::OutOfMemory : Resolved::No;
+    u32 flags = page_flags(v.prot);
+    bool present = slot.value().present();
+    bool anonymous = v.file == memory::kNoFile;
+    mm::MemoryAccount* account = l->process->memory_account();
+    switch (memory::fault_kind(static_cast<u64>(answer))) {
+    case memory::kFaultZeroPage:
+        if (present || write || !anonymous || v.kind != VmaKind::Private) return Resolved::Again;
+        slot.value().fill(mm::zero_page(), flags & ~arch::kPageWrite);
+        return Resolved::Yes;
+    case memory::kFaultNewPage: {
+        if (present || !anonymous || (!write && v.kind == VmaKind::Private)) return Resolved::Again;
+        Result<u64> page = mm::take_fault_page(account, va);
         if (!page.ok()) return Resolved::OutOfMemory;
         slot.value().fill(page.value(), flags | arch::kPageOwned);
-        return Resolved::Yes;  // a new translation: nothing to flush anywhere
+        return Resolved::Yes;
     }
-    if (!write) return Resolved::No;  // present and readable: a real protection fault
-    u64 phys = slot.value().phys();
-    if (v->kind == VmaKind::Shared || (phys != mm::zero_page() && !mm::user_page_shared(phys))) {
-        // A shared mapping writes its page in place (mprotect left it read-only); the last
-        // holder of a copy-on-write page may too.
+    case memory::kFaultResolved:
+        // Another thread mapped it: done if the entry allows the access now.
+        if (!present) return Resolved::Again;
+        return !write || slot.value().writable() ? Resolved::Yes : Resolved::Again;
+    case memory::kFaultWriteInPlace: {
+        if (!present || !write) return Resolved::Again;
+        u64 phys = slot.value().phys();
+        // Only MAP_SHARED memory, or a private page nobody else holds, is written in place.
+        if (v.kind != VmaKind::Shared && (phys == mm::zero_page() || mm::user_page_shared(phys))) return Resolved::Again;
         if (!table.protect(va, flags | arch::kPageOwned).ok()) return Resolved::No;
         arch::flush_tlb_page(va);  // elsewhere a stale read-only entry only faults again
         return Resolved::Yes;
     }
-    // The page moves: other threads' CPUs must drop the old translation, which needs an
-    // IPI; from a context with interrupts off (a kernel copy under a spinlock) give up.
-    bool flush_others = other_threads(*l);
-    if (flush_others && !may_flush_others) return Resolved::No;
-    // Copy on write (or the first write after reads of the zero page).
-    mm::MemoryAccount* account = l->process->memory_account();
-    Result<u64> copy = phys == mm::zero_page() ? mm::take_fault_page(account, va) : mm::alloc_page_phys();
-    if (!copy.ok()) return Resolved::OutOfMemory;
-    if (phys != mm::zero_page()) mm::charge_page(copy.value(), account);
-    if (phys != mm::zero_page())
-        memcpy(arch::phys_to_ptr<u8>(copy.value()), arch::phys_to_ptr<const u8>(phys), arch::kPageSize);
-    bool owned = false;
-    (void)table.unmap(va, &owned);
-    if (!table.map(va, copy.value(), flags | arch::kPageOwned).ok()) {
-        mm::user_page_release(copy.value());
-        return Resolved::No;
+    case memory::kFaultCopyPage: {
+        if (!present || !write || v.kind != VmaKind::Private) return Resolved::Again;
+        u64 phys = slot.value().phys();
+        // The page moves: other threads' CPUs must drop the old translation, which needs an
+        // IPI; from a context with interrupts off (a kernel copy under a spinlock) give up.
+        bool flush_others = other_threads(*l);
+        if (flush_others && !may_flush_others) return Resolved::No;
+        // Copy on write (or the first write after reads of the zero page).
+        Result<u64> copy = phys == mm::zero_page() ? mm::take_fault_page(account, va) : mm::alloc_page_phys();
+        if (!copy.ok()) return Resolved::OutOfMemory;
+        if (phys != mm::zero_page()) {
+            mm::charge_page(copy.value(), account);
+            memcpy(arch::phys_to_ptr<u8>(copy.value()), arch::phys_to_ptr<const u8>(phys), arch::kPageSize);
+        }
+        bool owned = false;
+        (void)table.unmap(va, &owned);
+        if (!table.map(va, copy.value(), flags | arch::kPageOwned).ok()) {
+            mm::user_page_release(copy.value());
+            return Resolved::No;
+        }
+        arch::flush_tlb_page(va);
+        if (owned) mm::user_page_release(phys);
+        return flush_others ? Resolved::YesFlushOthers : Resolved::Yes;
     }
-    arch::flush_tlb_page(va);
-    if (owned) mm::user_page_release(phys);
-    return flush_others ? Resolved::YesFlushOthers : Resolved::Yes;
+    default: return Resolved::Again;  // not an answer this fault can have
+    }
+}
+
+// A file page: the range and the answer say which and how (the window, a copy); the page
+// comes from the FS, which is called without vm_lock, and only where no spinlock is held
+// (interrupts on: the FS takes its lock; a kernel copy under a lock gets EFAULT).
+Resolved file_fault(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool may_flush_others,
+                    u64 answer) {
+    uptr va = align_down<uptr>(address, arch::kPageSize);
+    FileFault need{};
+    {
+        IrqSpinLockGuard guard(l->vm_lock);
+        Range v;
+        memory::Lookup found = memory::lookup(*l->vspace, va, &v, &l->range_hint);
+        if (found == memory::Lookup::kBusy) return Resolved::Busy;
+        if (found == memory::Lookup::kNone || v.file == memory::kNoFile) return Resolved::Again;
+        // The window must lie in the range and hold the page; a private write is always a copy.
+        u64 back = memory::fault_around_back(answer), count = memory::fault_around_count(answer);
+        need.copy = v.kind == VmaKind::Private && (write || (answer & memory::kFaultCopyNow));
+        if (count && !write && !need.copy && count <= kFaultAround && back < count &&
+            va - back * arch::kPageSize >= v.start && va + (count - back) * arch::kPageSize <= v.end) {
+            need.around_va = va - back * arch::kPageSize;
+            need.around_first = (v.offset + (need.around_va - v.start)) / arch::kPageSize;
+            need.around_count = count;
+        }
+        need.file = file_of(*l, v.file);
+        if (!need.file) return Resolved::No;  // a handle the process never had
+        mapped_file_ref(need.file);
+        need.handle = v.file;
+        need.index = (v.offset + (va - v.start)) / arch::kPageSize;
+    }
+    Resolved r;
+    u8* page = nullptr;
+    u8* around[kFaultAround];
+    i64 got = may_flush_others ? fsc::file_page_around(need.file->node, need.index, need.around_first,
+                                                       need.around_count, &page, around)
+                               : -kEFAULT;
+    if (got == 0) {
+        {
+            IrqSpinLockGuard guard(l->vm_lock);
+            r = install_file_page_locked(l, space, address, write, need, fsc::page_phys(page));
+        }
+        map_around(l, space, need, around, r == Resolved::Yes);
+    } else {
+        r = got == -kEINVAL ? Resolved::BeyondFile : got == -kENOMEM ? Resolved::OutOfMemory : Resolved::No;
+    }
+    mapped_file_unref(need.file);
+    drop_unmapped_files();
+    return r;
 }
 
 // Maps page `phys` of the page cache (the caller's reference, which this consumes) for a
@@ -659,7 +744,7 @@ Resolved install_file_page_locked(LinuxProcess* l, AddressSpace& space, uptr add
         v->file != need.handle || file_of(*l, v->file) != need.file ||
         (v->offset + (va - v->start)) / arch::kPageSize != need.index) {
         mm::user_page_release(phys);
-        return Resolved::NeedFilePage;  // unmapped, replaced or changing meanwhile: look again
+        return Resolved::Again;  // unmapped, replaced or changing meanwhile: look again
     }
     arch::PageTable table(space.root());
     if (table.translate(va).ok()) {  // another thread of ours mapped it meanwhile
@@ -667,8 +752,8 @@ Resolved install_file_page_locked(LinuxProcess* l, AddressSpace& space, uptr add
         return Resolved::Yes;  // a write to it, if it was read-only, faults once more
     }
     u32 flags = page_flags(v->prot);
-    if (v->kind == VmaKind::Private && (write || !g_shared_page_cache)) {
-        // The program's own copy: on its first write, or always with separate page caches.
+    if (v->kind == VmaKind::Private && (write || need.copy)) {
+        // The program's own copy: on its first write, or when the manager keeps its own.
         Result<u64> copy = mm::alloc_page_phys();
         if (!copy.ok()) {
             mm::user_page_release(phys);

@@ -10,10 +10,10 @@
 // its layout.
 //
 // Calls carry up to six words and no pointer the kernel has to copy: the VSpace a call
-// works on is named by its address in the manager's view. One lock serialises the calls
-// (as the process manager's client does); the callers — the memory syscalls — already
-// serialise per process (LinuxProcess::vm_writer), so what it costs is calls of different
-// processes waiting for each other, which a later step can lift.
+// works on is named by its address in the manager's view. Calls run in parallel: the
+// manager keeps no state beyond the VSpaces, the changes of one VSpace are serialised by
+// its process (LinuxProcess::vm_writer), and faults only read. Only a restart needs the
+// manager to itself (see enter()).
 
 #include "shim/mm_client.hpp"
 
@@ -74,7 +74,6 @@ bool g_coalesced = false;          // IC1, in the FS's domain
 uptr g_functions[kExportCount];    // IC1: the exported functions' addresses
 Service* g_service = nullptr;      // IC2: its entry (a reference), in its process
 Process* g_program = nullptr;      // IC2: its process
-ServiceLock g_lock;
 
 constexpr i64 kEAGAIN = 11;
 
@@ -120,7 +119,7 @@ i64 program_call(Export function, const u64 (&arguments)[6], u64* result) {
 // with the linked-in code on the kernel's view (before any manager call could be made).
 bool callable() { return !g_service || (current_thread()->user && arch::interrupts_enabled()); }
 
-// One call, under g_lock (or at boot): the status, the function's value in *result.
+// One call (or, at boot, the linked-in function): the status, the function's value in *result.
 i64 call_once(Export function, const u64 (&arguments)[6], u64* result) {
     if (g_domain) {
         ic1::DomainCall domain_call(*g_domain);
@@ -138,7 +137,8 @@ bool start_program();
 // A manager that crashed is started again and gets every VSpace mapped again: no process
 // loses its layout. A few times only; after that calls fail. One coalesced with the FS died
 // with the FS's domain (one failure domain): it comes back in a domain of its own
-// (lib/memory.ic1), so that programs can still start and map memory. Under g_lock.
+// (lib/memory.ic1), so that programs can still start and map memory. Only with no call
+// inside (restart_after).
 constexpr u32 kMaxRestarts = 3;
 u32 g_restarts = 0;
 
@@ -198,15 +198,53 @@ void fault_test() {
 
 bool has_vspace(u32 slot) { return slot < pm::kSlots && g_spaces[slot].kernel; }
 
+// The door calls pass: g_in_flight counts the calls inside the manager; a restart shuts
+// the door (g_restarting), waits for the calls inside to leave — a dead manager sends them
+// back at once — and opens it again with the generation moved on. A call that finds the
+// door shut waits for the restart on g_restart_lock.
+ServiceLock g_restart_lock;
+u32 g_in_flight = 0;
+bool g_restarting = false;
+u32 g_generation = 0;
+
+u32 enter() {
+    for (;;) {
+        __atomic_fetch_add(&g_in_flight, 1, __ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&g_restarting, __ATOMIC_SEQ_CST)) return __atomic_load_n(&g_generation, __ATOMIC_ACQUIRE);
+        __atomic_fetch_sub(&g_in_flight, 1, __ATOMIC_SEQ_CST);
+        g_restart_lock.lock();
+        g_restart_lock.unlock();
+    }
+}
+
+void leave() { __atomic_fetch_sub(&g_in_flight, 1, __ATOMIC_RELEASE); }
+
+// The manager failed a call made in generation `seen`: restarts it unless another caller
+// did already. False when it cannot be restarted (any more).
+bool restart_after(u32 seen) {
+    g_restart_lock.lock();
+    bool ok = true;
+    if (__atomic_load_n(&g_generation, __ATOMIC_ACQUIRE) == seen) {
+        __atomic_store_n(&g_restarting, true, __ATOMIC_SEQ_CST);
+        while (__atomic_load_n(&g_in_flight, __ATOMIC_SEQ_CST)) sleep_ns(100 * 1000);
+        ok = restart();
+        if (ok) __atomic_store_n(&g_generation, seen + 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&g_restarting, false, __ATOMIC_SEQ_CST);
+    }
+    g_restart_lock.unlock();
+    return ok;
+}
+
 // A call on the VSpace of `slot` — and for fork's copy, `from`'s too — each named to the
-// manager by its address in the manager's view (the kernel's when the boot thread runs the
-// linked-in code: it cannot enter an IC2 manager). Slots without a VSpace are not called
-// about.
+// manager by its address in the manager's view. Where the manager cannot be entered (the
+// boot thread with an IC2 manager, or `linked` asked for: a fault with interrupts off) the
+// linked-in copy of the same code runs on the kernel's view. Slots without a VSpace are not
+// called about.
 i64 call(Export function, u32 slot, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 = 0, u64 a5 = 0,
-         u32 from = pm::kNoSlot) {
+         u32 from = pm::kNoSlot, bool linked = false) {
     if (!has_vspace(slot) || (from != pm::kNoSlot && !has_vspace(from))) return -linux_errno::kENOMEM;
     memory::VSpace& vs = *g_spaces[slot].kernel;
-    bool linked = !callable();
+    linked = linked || !callable();
     u64 result = 0;
     // (A restarted manager sees the VSpaces at new addresses: made again for the retry.)
     auto arguments_now = [&](u64 (&arguments)[6]) {
@@ -217,29 +255,33 @@ i64 call(Export function, u32 slot, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 =
         arguments[2] = a2, arguments[3] = a3, arguments[4] = a4, arguments[5] = a5;
     };
     u64 arguments[6];
-    arguments_now(arguments);
     if (linked) {
+        arguments_now(arguments);
         result = reinterpret_cast<Function>(kLinked[function])(arguments[0], arguments[1], arguments[2], arguments[3],
                                                                 arguments[4], arguments[5]);
         return static_cast<i64>(result);
     }
-    g_lock.lock();
-    if (++g_calls == g_fault_test_at && (g_domain || g_service)) [[unlikely]]
-        fault_test();
-    i64 status = call_once(function, arguments, &result);
-    if ((status == tessera::kErrCalleeFailed || status == tessera::kErrDead) && restart()) [[unlikely]] {
+    i64 status = tessera::kErrDead;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        u32 generation = enter();
+        if (__atomic_add_fetch(&g_calls, 1, __ATOMIC_RELAXED) == g_fault_test_at && (g_domain || g_service))
+            [[unlikely]]
+            fault_test();
         arguments_now(arguments);
         status = call_once(function, arguments, &result);
+        leave();
+        if (status != tessera::kErrCalleeFailed && status != tessera::kErrDead) [[likely]]
+            break;
+        if (!restart_after(generation)) break;
     }
     if (status != tessera::kOk) [[unlikely]] {
-        // A manager that died halfway through a write left the sequence odd: the fault path
-        // would wait for it forever. The layout stays as far as it got.
+        // A manager that died halfway through a change left the sequence odd: the fault path
+        // would wait for it forever. The layout stays as far as it got. (Only a change
+        // writes, and the caller's vm_writer keeps any other change of this VSpace out.)
         u32 sequence = __atomic_load_n(&vs.sequence, __ATOMIC_RELAXED);
-        if (sequence & 1) __atomic_store_n(&vs.sequence, sequence + 1, __ATOMIC_RELEASE);
-    }
-    g_lock.unlock();
-    if (status != tessera::kOk) [[unlikely]]
+        if (function != k_mm_fault && (sequence & 1)) __atomic_store_n(&vs.sequence, sequence + 1, __ATOMIC_RELEASE);
         return failed(function, status);
+    }
     return static_cast<i64>(result);
 }
 
@@ -393,9 +435,8 @@ i64 unmap(u32 slot, u64 start, u64 length) { return call(k_mm_unmap, slot, start
 i64 protect(u32 slot, u64 start, u64 length, u64 prot) { return call(k_mm_protect, slot, start, length, prot); }
 i64 brk(u32 slot, u64 want, u64 data_limit, u64 as_limit) { return call(k_mm_brk, slot, want, data_limit, as_limit); }
 i64 copy(u32 to, u32 from) { return call(k_mm_copy, to, 0, 0, 0, 0, 0, from); }
-i64 fault(u32 slot, u64 address, bool write) {
-    if (!callable()) return -kEAGAIN;
-    return call(k_mm_fault, slot, address, write);
+i64 fault(u32 slot, u64 address, u64 state, bool may_enter) {
+    return call(k_mm_fault, slot, address, state, 0, 0, 0, pm::kNoSlot, !may_enter);
 }
 
 }  // namespace kernel::shim::mmc

@@ -31,8 +31,9 @@ i64 unmap(u32 slot, u64 start, u64 length);
 i64 protect(u32 slot, u64 start, u64 length, u64 prot);
 i64 brk(u32 slot, u64 want, u64 data_limit, u64 as_limit);
 i64 copy(u32 to, u32 from);
-// A fault's meaning (manager.hpp's FaultAnswer); -EAGAIN when the manager cannot be called
-// from here (an IC2 manager, from a context that cannot make an upcall) or is gone.
-i64 fault(u32 slot, u64 address, bool write);
+// What a fault means (manager.hpp's fault: a FaultKind and its details), `state` the
+// kFault* bits of what the kernel found. Without `may_enter` (interrupts are off: no call
+// can be made) the linked-in copy of the manager's code answers, on the kernel's view.
+i64 fault(u32 slot, u64 address, u64 state, bool may_enter);
 
 }  // namespace kernel::shim::mmc

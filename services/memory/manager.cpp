@@ -229,12 +229,37 @@ i64 copy(VSpace* to, const VSpace* from) {
     return 0;
 }
 
-i64 fault(VSpace* vs, u64 address, u64 write) {
-    const Range* r = find(*vs, address);
-    if (!r) return kFaultUnmapped;
-    if (r->prot == 0 || (write && !(r->prot & kProtWrite))) return kFaultDenied;
-    if (r->file != kNoFile || r->kind == VmaKind::Shared) return kFaultKernel;
-    return write ? kFaultNewPage : kFaultZeroPage;
+i64 fault(VSpace* vs, u64 address, u64 state) {
+    // Read as the kernel reads it (a change of the same VSpace may be under way in another
+    // call): a copy of the range, under the sequence count.
+    Range r;
+    Lookup found = lookup(*vs, address, &r);
+    if (found == Lookup::kBusy) return kFaultBusy;
+    if (found == Lookup::kNone) return kFaultUnmapped;
+    bool write = state & kFaultWrite;
+    if (r.prot == 0 || (write && !(r.prot & kProtWrite)) || ((state & kFaultExecute) && !(r.prot & kProtExec)))
+        return kFaultDenied;
+    if (state & kFaultPresent) {
+        if (!write) return kFaultResolved;
+        // MAP_SHARED writes its page in place (mprotect may have left it read-only); a
+        // private page is copied while someone else holds it, else its last holder keeps it.
+        return r.kind == VmaKind::Shared || !(state & kFaultPageShared) ? kFaultWriteInPlace : kFaultCopyPage;
+    }
+    if (r.file == kNoFile) {
+        if (!write && r.kind == VmaKind::Private) return kFaultZeroPage;
+        return kFaultNewPage | (state & kFaultPCacheEmpty ? kPCacheRefill << 16 : 0);
+    }
+    // A file page. A private mapping's write gets its own copy; with separate page caches
+    // every private page is the manager's own copy (the double bookkeeping of Table 3's
+    // baseline). A read that maps the FS's page maps its cached neighbours too, within the
+    // range: the aligned window of kFaultAround pages around it.
+    bool private_copy = r.kind == VmaKind::Private && (write || !(state & kFaultSharedCache));
+    if (write || private_copy) return file_page_answer(private_copy, 0, 0);
+    u64 page = address & ~(kPage - 1);
+    u64 window = page & ~(kFaultAround * kPage - 1);
+    u64 first = window > r.start ? window : r.start;
+    u64 last = window + kFaultAround * kPage < r.end ? window + kFaultAround * kPage : r.end;
+    return file_page_answer(false, (page - first) / kPage, (last - first) / kPage);
 }
 
 i64 fault_for_test(u64 target) {

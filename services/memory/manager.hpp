@@ -49,18 +49,50 @@ i64 protect(VSpace* vs, u64 start, u64 length, u64 prot);
 i64 brk(VSpace* vs, u64 want, u64 data_limit, u64 as_limit);
 // fork: `to` becomes a copy of `from`.
 i64 copy(VSpace* to, const VSpace* from);
-// What a fault at `address` (a write when `write`) means, when the kernel asks (with kernel
-// paging off every fault does: paper Figure 8's slow path). The kernel checks the answer
-// against the VSpace before it acts, as it must for any answer that a change of the layout
-// may overtake.
-enum FaultAnswer : i64 {
-    kFaultUnmapped = 0,  // no range: SIGSEGV (SEGV_MAPERR)
-    kFaultDenied = 1,    // the range does not allow it: SIGSEGV (SEGV_ACCERR)
-    kFaultZeroPage = 2,  // a read of private anonymous memory: the shared zero page
-    kFaultNewPage = 3,   // a write of private anonymous memory: a zeroed page of its own
-    kFaultKernel = 4,    // a file page, shared memory: the kernel's own slow path
+// What a fault means: the slow path of paper §4.5. The kernel serves the common fault
+// itself — a never-touched page of private anonymous memory, from the zero page or the
+// PCache — and calls this for every other fault, on the faulting thread (with kernel
+// paging off, for every fault: Figure 8's baseline). `state` says what the kernel found
+// at `address` (kFault* bits below); the answer says what to do: its kind in the low byte
+// and, for a file page, whether to copy it now and which neighbours to map with it. The
+// page-cache policy is the manager's: with the FS's cache shared (the two coalesced), a
+// read of a private file mapping maps the FS's page and up to kFaultAround cached
+// neighbours; kept separate, the manager takes its own copy. The kernel checks every
+// answer against the VSpace and the page tables before it acts, and looks again when a
+// change overtook it.
+inline constexpr u64 kFaultWrite = 1, kFaultExecute = 2;
+inline constexpr u64 kFaultPresent = 4;      // a page is mapped there
+inline constexpr u64 kFaultPageShared = 8;   // ... with other holders (or it is the zero page)
+inline constexpr u64 kFaultSharedCache = 16;  // the kernel maps the FS's own pages (coalesced)
+inline constexpr u64 kFaultPCacheEmpty = 32;  // anonymous memory, and the PCache had no page for it
+enum FaultKind : u64 {
+    kFaultUnmapped = 0,      // no range: SIGSEGV (SEGV_MAPERR)
+    kFaultDenied = 1,        // the range does not allow it: SIGSEGV (SEGV_ACCERR)
+    kFaultZeroPage = 2,      // a read of untouched private anonymous memory: the shared zero page
+    kFaultNewPage = 3,       // a zeroed page of its own (anonymous memory)
+    kFaultFilePage = 4,      // the file's page (file ranges): see kFaultCopyNow and the window
+    kFaultCopyPage = 5,      // copy on write: a copy of the present page, writable
+    kFaultWriteInPlace = 6,  // write the present page where it is (MAP_SHARED, or its last holder)
+    kFaultResolved = 7,      // mapped as asked already (another thread came first)
+    kFaultBusy = 8,          // the VSpace is being changed: wait for the change, then fault again
 };
-i64 fault(VSpace* vs, u64 address, u64 write);
+inline constexpr u64 kFaultCopyNow = 1u << 8;  // kFaultFilePage: the process's own copy, not the FS's page
+inline constexpr usize kFaultAround = 16;      // the most pages one read fault maps
+// kFaultNewPage after kFaultPCacheEmpty: how many pre-zeroed pages the kernel puts into the
+// PCache first, on the faulting thread (bits 16 up), so that the next faults take the fast
+// path again. The refill is the manager's policy (paper §4.5); the kernel's idle-time worker
+// tops the PCache up too.
+inline constexpr u64 kPCacheRefill = 32;
+inline constexpr u64 fault_refill(u64 answer) { return (answer >> 16) & 0xff; }
+inline constexpr FaultKind fault_kind(u64 answer) { return static_cast<FaultKind>(answer & 0xff); }
+// kFaultFilePage's fault-around window: `count` pages (0: just the one) starting `back`
+// pages below the faulting one.
+inline constexpr u64 fault_around_back(u64 answer) { return (answer >> 16) & 0xff; }
+inline constexpr u64 fault_around_count(u64 answer) { return (answer >> 24) & 0xff; }
+inline constexpr u64 file_page_answer(bool copy, u64 back, u64 count) {
+    return kFaultFilePage | (copy ? kFaultCopyNow : 0) | (back << 16) | (count << 24);
+}
+i64 fault(VSpace* vs, u64 address, u64 state);
 // The isolation check (mm.fault_test): stores to `target`, which the kernel points at its
 // own memory; the manager's PKS domain or address space must stop it.
 i64 fault_for_test(u64 target);

@@ -1,6 +1,7 @@
 // The memory manager's decisions on a VSpace (services/memory/manager.hpp): mmap over
 // ranges, partial munmap splits, mprotect over holes, gap search, merging, the break,
-// fork's copy, the range limit, and the kernel's lookup while the manager writes.
+// fork's copy, the range limit, the kernel's lookup while the manager writes, and what
+// the manager answers for the faults the kernel does not serve alone.
 
 #include <gtest/gtest.h>
 
@@ -169,6 +170,65 @@ TEST(VSpaceTest, LookupSaysBusyWhileTheManagerWritesAndClampsCounts) {
     vs->ranges[0].start = 20 * kPage;  // and a range that does not hold what it is found for
     EXPECT_EQ(lookup(*vs, 11 * kPage, &r), Lookup::kNone);
     EXPECT_NE(lookup(*vs, ~u64{0} - 1, &r), Lookup::kFound);
+}
+
+TEST(VSpaceFaultTest, RefusesWhatTheRangesDoNotAllow) {
+    auto vs = fresh();
+    ASSERT_GE(fixed(vs.get(), 10, 4, kProtRead), 0);
+    ASSERT_GE(fixed(vs.get(), 20, 1, 0), 0);
+    EXPECT_EQ(fault(vs.get(), 5 * kPage, 0), i64(kFaultUnmapped));
+    EXPECT_EQ(fault(vs.get(), 10 * kPage, kFaultWrite), i64(kFaultDenied));
+    EXPECT_EQ(fault(vs.get(), 10 * kPage, kFaultExecute), i64(kFaultDenied));
+    EXPECT_EQ(fault(vs.get(), 20 * kPage, 0), i64(kFaultDenied));  // PROT_NONE
+    // While the manager writes, the answer is to wait, never a guess.
+    vs->sequence |= 1;
+    EXPECT_EQ(fault(vs.get(), 10 * kPage, 0), i64(kFaultBusy));
+}
+
+TEST(VSpaceFaultTest, AnonymousMemoryZeroPageNewPageAndRefill) {
+    auto vs = fresh();
+    ASSERT_GE(fixed(vs.get(), 10, 4, kProtRead | kProtWrite), 0);
+    ASSERT_GE(fixed(vs.get(), 20, 4, kProtRead | kProtWrite, VmaKind::Shared), 0);
+    EXPECT_EQ(fault(vs.get(), 11 * kPage, 0), i64(kFaultZeroPage));
+    EXPECT_EQ(fault(vs.get(), 11 * kPage, kFaultWrite), i64(kFaultNewPage));
+    EXPECT_EQ(fault(vs.get(), 21 * kPage, 0), i64(kFaultNewPage));  // shared memory never maps the zero page
+    // An empty PCache: a new page, and the PCache refilled first.
+    i64 answer = fault(vs.get(), 11 * kPage, kFaultWrite | kFaultPCacheEmpty);
+    EXPECT_EQ(fault_kind(u64(answer)), kFaultNewPage);
+    EXPECT_EQ(fault_refill(u64(answer)), kPCacheRefill);
+}
+
+TEST(VSpaceFaultTest, CopyOnWriteOnlyWhileThePageIsShared) {
+    auto vs = fresh();
+    ASSERT_GE(fixed(vs.get(), 10, 4, kProtRead | kProtWrite), 0);
+    ASSERT_GE(fixed(vs.get(), 20, 4, kProtRead | kProtWrite, VmaKind::Shared), 0);
+    u64 present = kFaultPresent | kFaultWrite;
+    EXPECT_EQ(fault(vs.get(), 10 * kPage, present | kFaultPageShared), i64(kFaultCopyPage));
+    EXPECT_EQ(fault(vs.get(), 10 * kPage, present), i64(kFaultWriteInPlace));  // its last holder
+    EXPECT_EQ(fault(vs.get(), 20 * kPage, present | kFaultPageShared), i64(kFaultWriteInPlace));  // MAP_SHARED
+    EXPECT_EQ(fault(vs.get(), 10 * kPage, kFaultPresent), i64(kFaultResolved));
+}
+
+TEST(VSpaceFaultTest, FilePagesFaultAroundInsideTheRangeAndCopiesWhenCachesAreSeparate) {
+    auto vs = fresh();
+    // File pages 100.. at pages 40..60: the window of page 50 is [48, 64), cut at the end.
+    ASSERT_GE(fixed(vs.get(), 40, 20, kProtRead | kProtWrite, VmaKind::Private, 3, 100 * kPage), 0);
+    u64 answer = u64(fault(vs.get(), 50 * kPage + 17, kFaultSharedCache));
+    EXPECT_EQ(fault_kind(answer), kFaultFilePage);
+    EXPECT_FALSE(answer & kFaultCopyNow);
+    EXPECT_EQ(fault_around_back(answer), 2u);
+    EXPECT_EQ(fault_around_count(answer), 12u);
+    // ... and cut at the start: page 41's window is [32, 48).
+    answer = u64(fault(vs.get(), 41 * kPage, kFaultSharedCache));
+    EXPECT_EQ(fault_around_back(answer), 1u);
+    EXPECT_EQ(fault_around_count(answer), 8u);
+    // A private write, and every private page with separate caches: a copy, alone.
+    EXPECT_EQ(u64(fault(vs.get(), 50 * kPage, kFaultWrite | kFaultSharedCache)), file_page_answer(true, 0, 0));
+    EXPECT_EQ(u64(fault(vs.get(), 50 * kPage, 0)), file_page_answer(true, 0, 0));
+    // A shared mapping maps the FS's page either way, and writes it.
+    ASSERT_GE(fixed(vs.get(), 40, 20, kProtRead | kProtWrite, VmaKind::Shared, 3, 100 * kPage), 0);
+    EXPECT_EQ(u64(fault(vs.get(), 50 * kPage, kFaultWrite)), file_page_answer(false, 0, 0));
+    EXPECT_EQ(fault_around_count(u64(fault(vs.get(), 50 * kPage, 0))), 12u);
 }
 
 }  // namespace
