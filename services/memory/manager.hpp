@@ -2,7 +2,8 @@
 // The memory manager (DESIGN §1, paper §4.5): the layout of every Linux address space —
 // where mmap places a range, what munmap and mprotect leave, how far the break may move,
 // what exec starts a program with and what fork copies — kept in each process's VSpace
-// (vspace.hpp), which the kernel grants it and reads on faults.
+// (vspace.hpp), which the kernel grants it and reads on faults — and what every fault the
+// kernel does not serve alone means (fault() below).
 //
 // It decides; the kernel carries out. A call changes the VSpace and returns; the kernel
 // then brings the page tables in line (unmaps what a range lost, lowers what mprotect
@@ -10,8 +11,9 @@
 // Calls come wherever the manifest placed the manager (kernel/shim/mm_client.cpp): IC1,
 // coalesced into the FS's domain under `perf` (fs/ic1_module.cpp exports these too) or a
 // domain of its own; IC2, a process of its own (ic2_program.cpp); or linked in. The
-// kernel serialises the calls for one VSpace; calls for different ones run in parallel, so
-// the manager keeps no state of its own beyond the objects it is handed.
+// kernel serialises the changes of one VSpace; faults, and calls for other VSpaces, run in
+// parallel with them, so the manager keeps no state of its own beyond the objects it is
+// handed, and reads a VSpace as the kernel does (under its sequence count).
 //
 // Host-tested: tests/host/vspace_test.cpp.
 
