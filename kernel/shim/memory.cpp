@@ -1163,6 +1163,133 @@ i64 sys_munmap(arch::TrapFrame& f) {
     return r < 0 ? r : 0;
 }
 
+namespace {
+// mremap's move of the pages present in [from, from + pages) to the same offsets from `to`,
+// with their flags and ownership (no copy), under vm_lock a batch at a time; the old
+// translations are shot down after each batch. The destination's page tables are made
+// first, so that no page is ever left without a place: false (nothing moved) when they
+// cannot be. A page a racing fault put at the destination meanwhile gives way to the one
+// moved there (the data the program had).
+bool move_pages(LinuxProcess& l, AddressSpace& space, uptr from, uptr to, usize pages) {
+    arch::PageTable table(space.root());
+    uptr end = from + pages * arch::kPageSize;
+    constexpr usize kBatch = 64;
+    struct Collect {
+        struct {
+            uptr va;
+            u64 phys;
+            u32 flags;
+        } pages[kBatch];
+        usize count;
+        bool full;  // ends the walk: the next batch starts after the last page taken
+    } c;
+    auto collect = [&](uptr at) {
+        c.count = 0;
+        c.full = false;
+        arch::for_each_user_page_in(space.root(), at, end, {&c, [](void* raw, uptr va, u64 phys, u32 flags) {
+            auto* c = static_cast<Collect*>(raw);
+            c->pages[c->count++] = {va, phys, flags};
+            c->full = c->count == kBatch;
+        }, &c.full});
+        return c.count > 0;
+    };
+    auto next = [&] { return c.pages[c.count - 1].va + arch::kPageSize; };
+    for (uptr at = from; at < end && collect(at); at = next()) {  // the tables, first
+        IrqSpinLockGuard guard(l.vm_lock);
+        for (usize i = 0; i < c.count; ++i)
+            if (!table.slot(to + (c.pages[i].va - from)).ok()) return false;
+    }
+    for (uptr at = from; at < end && collect(at); at = next()) {
+        bool displaced = false;
+        {
+            IrqSpinLockGuard guard(l.vm_lock);
+            for (usize i = 0; i < c.count; ++i) {
+                const auto& p = c.pages[i];
+                Result<u64> now = table.translate(p.va);
+                if (!now.ok() || (now.value() & ~u64{arch::kPageSize - 1}) != p.phys || !table.unmap(p.va).ok())
+                    continue;  // (no longer what was collected)
+                uptr target = to + (p.va - from);
+                bool owned = false;
+                if (Result<u64> was = table.unmap(target, &owned); was.ok()) {
+                    displaced = true;
+                    if (owned) mm::user_page_release(was.value() & ~u64{arch::kPageSize - 1});
+                }
+                Result<arch::PageSlot> slot = table.slot(target);  // (made above)
+                if (slot.ok()) {
+                    slot.value().fill(p.phys, p.flags);
+                } else if (p.flags & arch::kPageOwned) {
+                    mm::user_page_release(p.phys);
+                }
+            }
+        }
+        arch::tlb_shootdown(c.pages[0].va, (c.pages[c.count - 1].va - c.pages[0].va) / arch::kPageSize + 1);
+        if (displaced)
+            arch::tlb_shootdown(to + (c.pages[0].va - from), (c.pages[c.count - 1].va - c.pages[0].va) / arch::kPageSize + 1);
+    }
+    return true;
+}
+}  // namespace
+
+// mremap(2): the memory manager decides where the range goes (manager.hpp's remap); the
+// kernel moves the pages, drops what a shrink cut off or a MREMAP_FIXED replaced, and
+// populates what shared anonymous memory grew by. old_size 0 (a second mapping of shared
+// memory) is not supported: EINVAL.
+i64 sys_mremap(arch::TrapFrame& f) {
+    u64 old = f.rdi, flags = f.r10, destination = f.r8;
+    u64 old_size = align_up<u64>(f.rsi, arch::kPageSize), new_size = align_up<u64>(f.rdx, arch::kPageSize);
+    if (!is_aligned<u64>(old, arch::kPageSize) || (flags & ~u64{7}) || new_size == 0 || old_size == 0 ||
+        new_size < f.rdx || old_size < f.rsi)
+        return -kEINVAL;
+    if ((flags & (memory::kRemapFixed | memory::kRemapDontUnmap)) && !(flags & memory::kRemapMayMove)) return -kEINVAL;
+    auto user_range = [](u64 start, u64 bytes) {
+        return arch::is_user_address(start) && bytes / arch::kPageSize <= (arch::kUserTop - start) / arch::kPageSize &&
+               !(start + bytes > AddressSpace::kKernelWindowBase && start < AddressSpace::kKernelWindowEnd);
+    };
+    if (!user_range(old, old_size)) return -kEFAULT;
+    if (flags & memory::kRemapFixed) {
+        if (!is_aligned<u64>(destination, arch::kPageSize) || !user_range(destination, new_size)) return -kEINVAL;
+    } else {
+        destination = 0;
+    }
+    LinuxProcess* l = memory_owner(current_linux());
+    if (!l->vspace) return -kENOMEM;
+    AddressSpace& space = current_process().address_space();
+    Range before;
+    l->vm_writer.lock();
+    bool found = memory::lookup(*l->vspace, old, &before) == memory::Lookup::kFound;
+    i64 r = mmc::remap(l->pm_slot, old, old_size, new_size, destination | (flags & 7),
+                       current_linux()->limits[kRlimitAs].soft);
+    u64 to = static_cast<u64>(r);
+    if (r >= 0 && (!found || to % arch::kPageSize || !user_range(to, new_size))) {
+        LOG_ERROR("mm: the memory manager moved a mapping of pid %u to %#llx, outside user memory: refused", l->pid,
+                  static_cast<unsigned long long>(to));
+        r = -kENOMEM;
+    }
+    if (r >= 0) {
+        usize kept = min(old_size, new_size) / arch::kPageSize;
+        bool moved = to != old;
+        bool grows_shared = new_size > old_size && before.kind == VmaKind::Shared && before.file == memory::kNoFile;
+        usize grown = grows_shared ? (new_size - old_size) / arch::kPageSize : 0;
+        if (moved) (void)space.unmap(to, new_size / arch::kPageSize);  // what MREMAP_FIXED replaced
+        bool ok = !grows_shared || populate(*l, space, to + old_size, grown, before.prot);
+        ok = ok && (!moved || move_pages(*l, space, old, to, kept));
+        if (!ok) {
+            // Out of memory for shared pages or page tables: the layout goes back as it was.
+            if (grows_shared) (void)space.unmap(to + old_size, grown);
+            (void)mmc::remap(l->pm_slot, to, new_size, old_size,
+                             moved ? old | memory::kRemapMayMove | memory::kRemapFixed : 0, memory::kUnlimited);
+            r = -kENOMEM;
+        } else {
+            if (new_size < old_size) (void)space.unmap(old + new_size, (old_size - new_size) / arch::kPageSize);
+            if (moved && !(flags & memory::kRemapDontUnmap)) (void)space.unmap(old, kept);  // (raced faults)
+        }
+    }
+    sweep_files(*l);
+    l->vm_writer.unlock();
+    drop_unmapped_files();
+    return r;
+}
+
 i64 sys_mprotect(arch::TrapFrame& f) {
     if (!is_aligned<u64>(f.rdi, arch::kPageSize) || !arch::is_user_address(f.rdi)) return -kEINVAL;
     if (f.rdx & ~u64{kProtRead | kProtWrite | kProtExec | 0x01000000 /* PROT_GROWSDOWN */}) return -kEINVAL;

@@ -434,6 +434,9 @@ i64 map(u32 slot, u64 start, u64 length, u64 attributes, u64 offset, u64 as_limi
 i64 unmap(u32 slot, u64 start, u64 length) { return call(k_mm_unmap, slot, start, length); }
 i64 protect(u32 slot, u64 start, u64 length, u64 prot) { return call(k_mm_protect, slot, start, length, prot); }
 i64 brk(u32 slot, u64 want, u64 data_limit, u64 as_limit) { return call(k_mm_brk, slot, want, data_limit, as_limit); }
+i64 remap(u32 slot, u64 old, u64 old_size, u64 new_size, u64 destination, u64 as_limit) {
+    return call(k_mm_remap, slot, old, old_size, new_size, destination, as_limit);
+}
 i64 copy(u32 to, u32 from) { return call(k_mm_copy, to, 0, 0, 0, 0, 0, from); }
 i64 fault(u32 slot, u64 address, u64 state, bool may_enter) {
     return call(k_mm_fault, slot, address, state, 0, 0, 0, pm::kNoSlot, !may_enter);

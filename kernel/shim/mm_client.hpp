@@ -30,6 +30,7 @@ i64 map(u32 slot, u64 start, u64 length, u64 attributes, u64 offset, u64 as_limi
 i64 unmap(u32 slot, u64 start, u64 length);
 i64 protect(u32 slot, u64 start, u64 length, u64 prot);
 i64 brk(u32 slot, u64 want, u64 data_limit, u64 as_limit);
+i64 remap(u32 slot, u64 old, u64 old_size, u64 new_size, u64 destination, u64 as_limit);
 i64 copy(u32 to, u32 from);
 // What a fault means (manager.hpp's fault: a FaultKind and its details), `state` the
 // kFault* bits of what the kernel found. Without `may_enter` (interrupts are off: no call

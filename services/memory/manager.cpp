@@ -218,6 +218,58 @@ i64 brk(VSpace* vs, u64 want, u64 data_limit, u64 as_limit) {
     return static_cast<i64>(want);
 }
 
+i64 remap(VSpace* vs, u64 old, u64 old_size, u64 new_size, u64 destination, u64 as_limit) {
+    u64 flags = destination & (kPage - 1);
+    u64 to = destination & ~(kPage - 1);
+    if (!page_aligned(old, old_size) || !page_aligned(old, new_size) || new_size == 0 || old_size == 0) return -kEINVAL;
+    Writing w(*vs);
+    const Range* found = find(*vs, old);
+    if (!found || old + old_size > found->end) return -kEFAULT;  // Linux: not one mapping
+    Range moved = *found;
+    if (moved.file != kNoFile) moved.offset += old - moved.start;
+    bool dont_unmap = flags & kRemapDontUnmap;
+    if (dont_unmap && (old_size != new_size || moved.kind != VmaKind::Private || moved.file != kNoFile))
+        return -kEINVAL;
+    u64 growth = new_size > old_size ? new_size - old_size : 0;
+    if (!(flags & kRemapFixed) && !dont_unmap) {
+        if (new_size <= old_size) {  // shrinks where it is
+            if (new_size < old_size) {
+                if (!room_to_cut(*vs, old + new_size, old + old_size)) return -kENOMEM;
+                remove(*vs, old + new_size, old + old_size);
+            }
+            return static_cast<i64>(old);
+        }
+        if (as_limit != kUnlimited && mapped_bytes(*vs) + growth > as_limit) return -kENOMEM;
+        // Grows where it is when the pages after it are free (the range is found again: it
+        // may be followed by a part of itself that is not remapped).
+        if (old + new_size > old && old + new_size <= kMmapCeiling && !overlaps(*vs, old + old_size, old + new_size) &&
+            room_to_cut(*vs, old + old_size, old + new_size, 1)) {
+            Range tail = moved;
+            if (tail.file != kNoFile) tail.offset += old_size;
+            put(*vs, old + old_size, old + new_size, tail);
+            return static_cast<i64>(old);
+        }
+        if (!(flags & kRemapMayMove)) return -kENOMEM;
+    }
+    // Moves.
+    u64 adding = dont_unmap ? new_size : growth;
+    if (as_limit != kUnlimited && mapped_bytes(*vs) + adding > as_limit) return -kENOMEM;
+    if (flags & kRemapFixed) {
+        if (to + new_size < to || (to < old + old_size && old < to + new_size)) return -kEINVAL;  // overlaps
+    } else {
+        to = find_free(*vs, new_size, kMmapFloor, kMmapCeiling);
+        if (!to) return -kENOMEM;
+    }
+    // Room for the splits cutting out the old range and making room for the new one, and
+    // the new one itself.
+    usize cuts = (straddles(*vs, old) ? 1 : 0) + (straddles(*vs, old + old_size) ? 1 : 0) +
+                 (straddles(*vs, to) ? 1 : 0) + (straddles(*vs, to + new_size) ? 1 : 0);
+    if (!room_for(*vs, cuts + 1)) return -kENOMEM;
+    if (!dont_unmap) remove(*vs, old, old + old_size);
+    put(*vs, to, to + new_size, moved);
+    return static_cast<i64>(to);
+}
+
 i64 copy(VSpace* to, const VSpace* from) {
     Writing w(*to);
     usize count = from->count > kMaxRanges ? kMaxRanges : from->count;

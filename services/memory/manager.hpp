@@ -22,7 +22,7 @@
 namespace memory {
 
 // Errors are negative Linux errno values.
-inline constexpr i64 kENOMEM = 12, kEINVAL = 22;
+inline constexpr i64 kEFAULT = 14, kENOMEM = 12, kEINVAL = 22;
 
 // map's attributes word: PROT_* bits, the kind, MAP_FIXED, and the file handle on top.
 inline constexpr u64 kAttrShared = 1u << 8, kAttrFixed = 1u << 9;
@@ -49,6 +49,17 @@ i64 protect(VSpace* vs, u64 start, u64 length, u64 prot);
 // brk(2): the new break; the old one when the request is refused (below the heap's start,
 // into another mapping, past RLIMIT_DATA `data_limit` or RLIMIT_AS `as_limit`), as Linux.
 i64 brk(VSpace* vs, u64 want, u64 data_limit, u64 as_limit);
+// mremap(2): [old, old + old_size), which must lie in one range, becomes new_size bytes
+// long — shrunk or grown where it is when it can be, else moved (with kRemapMayMove) to
+// the lowest gap that fits, or (with kRemapFixed) to the page-aligned address in
+// `destination`'s upper bits, replacing what was there; with kRemapDontUnmap the old range
+// stays (its pages move; Linux allows it for private anonymous memory of the same size).
+// The range keeps its protection, kind and file (a file range's offset moves with it).
+// The range's new address, or -EFAULT (not one mapped range), -EINVAL, -ENOMEM (no room
+// to grow without moving, no gap, RLIMIT_AS `as_limit`, or no room left for a range). The
+// sizes are page multiples, the kernel has checked the addresses' alignment.
+inline constexpr u64 kRemapMayMove = 1, kRemapFixed = 2, kRemapDontUnmap = 4;  // Linux's MREMAP_*
+i64 remap(VSpace* vs, u64 old, u64 old_size, u64 new_size, u64 destination, u64 as_limit);
 // fork: `to` becomes a copy of `from`.
 i64 copy(VSpace* to, const VSpace* from);
 // What a fault means: the slow path of paper §4.5. The kernel serves the common fault

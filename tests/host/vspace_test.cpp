@@ -172,6 +172,51 @@ TEST(VSpaceTest, LookupSaysBusyWhileTheManagerWritesAndClampsCounts) {
     EXPECT_NE(lookup(*vs, ~u64{0} - 1, &r), Lookup::kFound);
 }
 
+TEST(VSpaceRemapTest, ShrinksAndGrowsWhereItIsWhenItCan) {
+    auto vs = fresh();
+    ASSERT_GE(fixed(vs.get(), 10, 8, kProtRead | kProtWrite), 0);
+    ASSERT_GE(fixed(vs.get(), 30, 2, kProtRead), 0);
+    // Shrinking leaves the head.
+    EXPECT_EQ(remap(vs.get(), 10 * kPage, 8 * kPage, 4 * kPage, 0, kUnlimited), i64(10 * kPage));
+    EXPECT_EQ(describe(*vs), "10-14:3 30-32:1");
+    // Growing into free pages stays, and merges into one range.
+    EXPECT_EQ(remap(vs.get(), 10 * kPage, 4 * kPage, 20 * kPage, 0, kUnlimited), i64(10 * kPage));
+    EXPECT_EQ(describe(*vs), "10-30:3 30-32:1");
+    // Blocked by the next range: ENOMEM without MREMAP_MAYMOVE, and RLIMIT_AS holds.
+    EXPECT_EQ(remap(vs.get(), 10 * kPage, 20 * kPage, 21 * kPage, 0, kUnlimited), -kENOMEM);
+    EXPECT_EQ(remap(vs.get(), 30 * kPage, 2 * kPage, 3 * kPage, 0, 22 * kPage), -kENOMEM);
+    // Not one mapped range: EFAULT.
+    EXPECT_EQ(remap(vs.get(), 5 * kPage, kPage, 2 * kPage, kRemapMayMove, kUnlimited), -kEFAULT);
+    EXPECT_EQ(remap(vs.get(), 28 * kPage, 4 * kPage, 8 * kPage, kRemapMayMove, kUnlimited), -kEFAULT);
+}
+
+TEST(VSpaceRemapTest, MovesKeepingAttributesAndFileOffsets) {
+    auto vs = fresh();
+    ASSERT_GE(fixed(vs.get(), 10, 8, kProtRead, VmaKind::Shared, 5, 100 * kPage), 0);
+    ASSERT_GE(fixed(vs.get(), 18, 2, kProtRead | kProtWrite), 0);
+    // Pages 12..16 of the file range, grown to 6 pages: they move to the lowest gap.
+    i64 to = remap(vs.get(), 12 * kPage, 4 * kPage, 6 * kPage, kRemapMayMove, kUnlimited);
+    ASSERT_EQ(to, i64(kMmapFloor));
+    EXPECT_EQ(describe(*vs), "10-12:1 16-18:1 18-20:3 " + std::to_string(kMmapFloor / kPage) + "-" +
+                                 std::to_string(kMmapFloor / kPage + 6) + ":1");
+    const Range* moved = find(*vs, kMmapFloor);
+    EXPECT_EQ(moved->kind, VmaKind::Shared);
+    EXPECT_EQ(moved->file, 5u);
+    EXPECT_EQ(moved->offset, 102 * kPage);
+    // MREMAP_FIXED replaces what is at the destination; an overlap with the source is EINVAL.
+    EXPECT_EQ(remap(vs.get(), 18 * kPage, 2 * kPage, 2 * kPage, (10 * kPage) | kRemapMayMove | kRemapFixed, kUnlimited),
+              i64(10 * kPage));
+    EXPECT_EQ(describe(*vs).substr(0, 16), "10-12:3 16-18:1 ");
+    EXPECT_EQ(remap(vs.get(), 10 * kPage, 2 * kPage, 4 * kPage, (11 * kPage) | kRemapMayMove | kRemapFixed, kUnlimited),
+              -kEINVAL);
+    // MREMAP_DONTUNMAP keeps the source, for private anonymous memory of the same size only.
+    i64 copy = remap(vs.get(), 10 * kPage, 2 * kPage, 2 * kPage, kRemapMayMove | kRemapDontUnmap, kUnlimited);
+    ASSERT_GT(copy, 0);
+    EXPECT_NE(find(*vs, 10 * kPage), nullptr);
+    EXPECT_NE(find(*vs, u64(copy)), nullptr);
+    EXPECT_EQ(remap(vs.get(), 16 * kPage, 2 * kPage, 2 * kPage, kRemapMayMove | kRemapDontUnmap, kUnlimited), -kEINVAL);
+}
+
 TEST(VSpaceFaultTest, RefusesWhatTheRangesDoNotAllow) {
     auto vs = fresh();
     ASSERT_GE(fixed(vs.get(), 10, 4, kProtRead), 0);

@@ -1,8 +1,9 @@
 /* Linux ABI test: the memory manager's semantics. Untouched anonymous memory reads as
  * zero, fork's copies stay private (copy-on-write), MAP_SHARED anonymous memory is shared
  * with a child, MAP_PRIVATE file mappings see the file but keep their writes, partial
- * munmap splits a mapping, mprotect faults carry the address, brk memory is usable, and a
- * large mapping can be made and dropped again and again. Runs on the host's Linux first. */
+ * munmap splits a mapping, mprotect faults carry the address, brk memory is usable, mremap
+ * grows, shrinks and moves mappings with their data, and a large mapping can be made and
+ * dropped again and again. Runs on the host's Linux first. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -336,6 +337,86 @@ int main(void) {
     check(shared_seen, "and all of its writes to 40 MiB of shared memory do");
     munmap(big_priv, priv_size);
     munmap(big_shared, shared_size);
+
+    /* mremap: grow where it is, shrink, move with the data, MREMAP_FIXED, the errors. */
+    {
+        size_t n = 16 * page;
+        /* A reservation to carve from, so that what lies after each mapping is known. */
+        char* area = mmap(NULL, 64 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        munmap(area, 64 * page);
+        char* a = mmap(area, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        for (size_t i = 0; i < n; i += page) a[i] = (char)(i / page + 1);
+        char* grown = mremap(a, n, 2 * n, 0);
+        int kept = grown == a;
+        for (size_t i = 0; kept && i < n; i += page) kept = grown[i] == (char)(i / page + 1);
+        check(kept && grown[n + page] == 0, "mremap grows a mapping in place: its data stays, the new pages read zero");
+        grown[2 * n - 1] = 9;
+        /* A mapping right after it: growing needs a move, which MREMAP_MAYMOVE allows. */
+        char* blocker = mmap(a + 2 * n, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        errno = 0;
+        check(blocker == a + 2 * n && mremap(a, 2 * n, 3 * n, 0) == MAP_FAILED && errno == ENOMEM,
+              "growing into another mapping without MREMAP_MAYMOVE is ENOMEM");
+        char* moved = mremap(a, 2 * n, 3 * n, MREMAP_MAYMOVE);
+        kept = moved != MAP_FAILED && moved != a;
+        for (size_t i = 0; kept && i < n; i += page) kept = moved[i] == (char)(i / page + 1);
+        check(kept && moved[2 * n - 1] == 9 && moved[2 * n] == 0, "MREMAP_MAYMOVE moves it with every page's data");
+        check(faults(a, 0) && fault_address == a, "and the old address is unmapped");
+        /* Shrinking drops the tail. */
+        check(mremap(moved, 3 * n, page, 0) == moved && moved[0] == 1 && faults(moved + page, 0),
+              "mremap shrinks a mapping: the head stays, the tail is unmapped");
+        /* MREMAP_FIXED moves it onto a chosen address, replacing what was there. */
+        char* onto = mremap(moved, page, page, MREMAP_MAYMOVE | MREMAP_FIXED, blocker);
+        check(onto == blocker && onto[0] == 1 && faults(moved, 0), "MREMAP_FIXED moves it onto the given address");
+        errno = 0;
+        check(mremap(blocker + page, page, 2 * page, MREMAP_MAYMOVE) == MAP_FAILED && errno == EFAULT,
+              "mremap of an unmapped address is EFAULT");
+        errno = 0;
+        check(mremap(blocker, page, page, MREMAP_FIXED, a) == MAP_FAILED && errno == EINVAL,
+              "MREMAP_FIXED without MREMAP_MAYMOVE is EINVAL");
+        errno = 0;
+        check(mremap(blocker, page, 0, MREMAP_MAYMOVE) == MAP_FAILED && errno == EINVAL, "a new size of 0 is EINVAL");
+        munmap(blocker, page);
+        /* A shared mapping moved stays shared with a child forked before. (Not grown: Linux
+         * backs it with an object of its first size and raises SIGBUS past it.) */
+        int* shared = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        shared[0] = 1;
+        int to_child[2], from_child[2];
+        pipe(to_child);
+        pipe(from_child);
+        pid = fork_flushed();
+        if (pid == 0) {
+            char go;
+            read(to_child[0], &go, 1);
+            int seen = shared[0];
+            shared[page / sizeof(int)] = 77;
+            write(from_child[1], &seen, sizeof seen);
+            _exit(0);
+        }
+        int* far = mremap(shared, 4 * page, 4 * page, MREMAP_MAYMOVE | MREMAP_FIXED, area + 48 * page);
+        far[0] = 42;
+        write(to_child[1], "g", 1);
+        int seen = 0;
+        read(from_child[0], &seen, sizeof seen);
+        int status = child_status(pid);
+        check(far == (int*)(area + 48 * page) && status == 0 && seen == 42 && far[page / sizeof(int)] == 77,
+              "a MAP_SHARED mapping moved by mremap stays shared with a child forked before");
+        munmap(far, 4 * page);
+        close(to_child[0]), close(to_child[1]), close(from_child[0]), close(from_child[1]);
+        /* A file mapping moved keeps its file offset. */
+        char path[] = "/tmp/mremap-XXXXXX";
+        int fd = mkstemp(path);
+        char fill[4 * 4096];
+        for (size_t i = 0; i < sizeof fill; ++i) fill[i] = (char)('a' + i / page);
+        write(fd, fill, sizeof fill);
+        char* file = mmap(NULL, 4 * page, PROT_READ, MAP_PRIVATE, fd, 0);
+        char* tail = mremap(file + 2 * page, 2 * page, 2 * page, MREMAP_MAYMOVE | MREMAP_FIXED, area + 40 * page);
+        check(tail == area + 40 * page && tail[0] == 'c' && tail[page] == 'd' && file[page] == 'b',
+              "part of a file mapping moved by mremap still maps the same file pages");
+        munmap(file, 2 * page);
+        munmap(tail, 2 * page);
+        close(fd);
+        unlink(path);
+    }
 
     printf("linuxtest: %d failed\n", failures);
     return failures;
