@@ -1260,9 +1260,11 @@ i64 sys_mremap(arch::TrapFrame& f) {
     i64 r = mmc::remap(l->pm_slot, old, old_size, new_size, destination | (flags & 7),
                        current_linux()->limits[kRlimitAs].soft);
     u64 to = static_cast<u64>(r);
-    if (r >= 0 && (!found || to % arch::kPageSize || !user_range(to, new_size))) {
-        LOG_ERROR("mm: the memory manager moved a mapping of pid %u to %#llx, outside user memory: refused", l->pid,
-                  static_cast<unsigned long long>(to));
+    if (r >= 0 && (!found || to % arch::kPageSize || !user_range(to, new_size) ||
+                   (to != old && to < old + old_size && old < to + new_size))) {
+        LOG_ERROR("mm: the memory manager moved a mapping of pid %u to %#llx, outside user memory or onto itself: "
+                  "refused",
+                  l->pid, static_cast<unsigned long long>(to));
         r = -kENOMEM;
     }
     if (r >= 0) {
