@@ -38,7 +38,8 @@ struct LinuxUtsname {
 
 // mmap
 inline constexpr u64 kProtRead = 1, kProtWrite = 2, kProtExec = 4;
-inline constexpr u64 kMapShared = 0x01, kMapPrivate = 0x02, kMapFixed = 0x10, kMapAnonymous = 0x20, kMapNoreserve = 0x4000;
+inline constexpr u64 kMapShared = 0x01, kMapPrivate = 0x02, kMapFixed = 0x10, kMapAnonymous = 0x20, kMapNoreserve = 0x4000,
+                     kMapFixedNoreplace = 0x100000;
 
 // arch_prctl
 inline constexpr u64 kArchSetFs = 0x1002, kArchGetFs = 0x1003, kArchSetGs = 0x1001, kArchGetGs = 0x1004;

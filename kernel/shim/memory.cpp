@@ -1053,7 +1053,8 @@ i64 map_range_once(u64 addr, u64 length, u64 prot, u64 flags, MappedFile* file, 
     bool accountable = (!(flags & kMapShared) && (prot & kProtWrite) && !(flags & kMapNoreserve)) ||
                        (!file && (flags & kMapShared));
     if (accountable && pages > g_total_pages) return -kENOMEM;
-    bool fixed = flags & kMapFixed;
+    bool fixed = flags & (kMapFixed | kMapFixedNoreplace);
+    bool replaces = flags & kMapFixed;  // (MAP_FIXED_NOREPLACE alone: EEXIST over a mapping)
     if (fixed) {
         if (!is_aligned<u64>(addr, arch::kPageSize) || !arch::is_user_address(addr) ||
             pages > (arch::kUserTop - addr) / arch::kPageSize)
@@ -1065,11 +1066,14 @@ i64 map_range_once(u64 addr, u64 length, u64 prot, u64 flags, MappedFile* file, 
     u32 handle = file ? add_file(*l, file) : memory::kNoFile;
     i64 va = file && handle == memory::kNoFile
                  ? -kENOMEM
-                 : mmc::map(l->pm_slot, fixed ? addr : 0, bytes,
-                            memory::map_attributes(static_cast<u32>(prot & 7), kind, fixed, handle), offset,
-                            current_linux()->limits[kRlimitAs].soft);
+                 : mmc::map(l->pm_slot, align_down<u64>(addr, arch::kPageSize), bytes,
+                            memory::map_attributes(static_cast<u32>(prot & 7), kind, fixed, handle) |
+                                (fixed && !replaces ? memory::kAttrNoReplace : 0),
+                            offset, current_linux()->limits[kRlimitAs].soft);
     if (va >= 0 && (static_cast<u64>(va) % arch::kPageSize || !arch::is_user_address(static_cast<u64>(va)) ||
-                    pages > (arch::kUserTop - static_cast<u64>(va)) / arch::kPageSize)) {
+                    pages > (arch::kUserTop - static_cast<u64>(va)) / arch::kPageSize ||
+                    (static_cast<u64>(va) + bytes > AddressSpace::kKernelWindowBase &&
+                     static_cast<u64>(va) < AddressSpace::kKernelWindowEnd))) {
         LOG_ERROR("mm: the memory manager placed a mapping of pid %u at %#llx, outside user memory: refused",
                   l->pid, static_cast<unsigned long long>(va));
         va = -kENOMEM;

@@ -153,7 +153,10 @@ i64 map(VSpace* vs, u64 start, u64 length, u64 attributes, u64 offset, u64 as_li
     Writing w(*vs);
     // RLIMIT_AS, counting a MAP_FIXED replacement as new (conservative).
     if (as_limit != kUnlimited && mapped_bytes(*vs) + length > as_limit) return -kENOMEM;
-    if (!(attributes & kAttrFixed)) {
+    if (attributes & kAttrFixed) {
+        if ((attributes & kAttrNoReplace) && overlaps(*vs, start, start + length)) return -kEEXIST;
+    } else if (start < kMmapMinAddress || start + length > kMmapCeiling || start + length < start ||
+               overlaps(*vs, start, start + length)) {
         start = find_free(*vs, length, kMmapFloor, kMmapCeiling);
         if (!start) return -kENOMEM;
     }

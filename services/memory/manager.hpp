@@ -22,10 +22,11 @@
 namespace memory {
 
 // Errors are negative Linux errno values.
-inline constexpr i64 kEFAULT = 14, kENOMEM = 12, kEINVAL = 22;
+inline constexpr i64 kEFAULT = 14, kENOMEM = 12, kEEXIST = 17, kEINVAL = 22;
 
-// map's attributes word: PROT_* bits, the kind, MAP_FIXED, and the file handle on top.
-inline constexpr u64 kAttrShared = 1u << 8, kAttrFixed = 1u << 9;
+// map's attributes word: PROT_* bits, the kind, MAP_FIXED (with kAttrNoReplace:
+// MAP_FIXED_NOREPLACE), and the file handle on top.
+inline constexpr u64 kAttrShared = 1u << 8, kAttrFixed = 1u << 9, kAttrNoReplace = 1u << 10;
 inline constexpr u64 map_attributes(u32 prot, VmaKind kind, bool fixed, u32 file) {
     return (prot & 7) | (kind == VmaKind::Shared ? kAttrShared : 0) | (fixed ? kAttrFixed : 0) | (u64{file} << 32);
 }
@@ -37,9 +38,11 @@ inline constexpr u64 kUnlimited = ~u64{0};
 //
 // reset: exec's empty address space, the heap to start at `brk_start`.
 i64 reset(VSpace* vs, u64 brk_start);
-// mmap's range: [start, start + length) with MAP_FIXED (replacing what was there), else
-// the lowest gap that fits. `as_limit` is RLIMIT_AS in bytes. The range's address, or
-// -ENOMEM (no gap, over the limit, or no room left for a range).
+// mmap's range: [start, start + length) with MAP_FIXED (replacing what was there; with
+// kAttrNoReplace -EEXIST instead), else there if `start` is a hint and that much is free
+// below the kernel's window (as Linux takes a hint), else the lowest gap that fits.
+// `as_limit` is RLIMIT_AS in bytes. The range's address, or -ENOMEM (no gap, over the
+// limit, or no room left for a range).
 i64 map(VSpace* vs, u64 start, u64 length, u64 attributes, u64 offset, u64 as_limit);
 // munmap: 0, or -ENOMEM when a split would need a range there is no room for.
 i64 unmap(VSpace* vs, u64 start, u64 length);

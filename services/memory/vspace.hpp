@@ -51,6 +51,8 @@ static_assert(sizeof(Range) == 32);
 // kernel keeps for itself (IPC buffers; kernel/mm/address_space.hpp checks these).
 inline constexpr u64 kMmapFloor = 0x0000600000000000;
 inline constexpr u64 kMmapCeiling = 0x0000700000000000;
+// A hint below this is no hint (Linux's vm.mmap_min_addr).
+inline constexpr u64 kMmapMinAddress = 0x10000;
 
 inline constexpr usize kVSpaceBytes = 4 * kPage;
 inline constexpr usize kVSpaceHeader = 64;

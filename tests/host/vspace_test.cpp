@@ -57,6 +57,24 @@ TEST(VSpaceTest, MapFindAndReplace) {
     EXPECT_EQ(map(vs.get(), kPage + 1, kPage, map_attributes(3, VmaKind::Private, true, 0), 0, kUnlimited), -kEINVAL);
 }
 
+TEST(VSpaceTest, HintsAreTakenWhenFreeAndNoReplaceNeverReplaces) {
+    auto vs = fresh();
+    u64 hint = kMmapFloor + 100 * kPage;
+    EXPECT_EQ(map(vs.get(), hint, 2 * kPage, map_attributes(3, VmaKind::Private, false, 0), 0, kUnlimited), i64(hint));
+    // Taken: the lowest gap instead. Below vm.mmap_min_addr or into the kernel's window: no hint.
+    EXPECT_EQ(map(vs.get(), hint + kPage, kPage, map_attributes(3, VmaKind::Private, false, 0), 0, kUnlimited),
+              i64(kMmapFloor));
+    EXPECT_EQ(map(vs.get(), kPage, kPage, map_attributes(3, VmaKind::Private, false, 0), 0, kUnlimited),
+              i64(kMmapFloor + kPage));
+    EXPECT_EQ(map(vs.get(), kMmapCeiling - kPage, 2 * kPage, map_attributes(3, VmaKind::Private, false, 0), 0, kUnlimited),
+              i64(kMmapFloor + 2 * kPage));
+    EXPECT_EQ(map(vs.get(), 0x20000, kPage, map_attributes(3, VmaKind::Private, false, 0), 0, kUnlimited), i64(0x20000));
+    u64 no_replace = map_attributes(1, VmaKind::Private, true, 0) | kAttrNoReplace;
+    EXPECT_EQ(map(vs.get(), hint, kPage, no_replace, 0, kUnlimited), -kEEXIST);
+    EXPECT_EQ(find(*vs, hint)->prot, 3u);
+    EXPECT_EQ(map(vs.get(), hint + 2 * kPage, kPage, no_replace, 0, kUnlimited), i64(hint + 2 * kPage));
+}
+
 TEST(VSpaceTest, PartialUnmapSplits) {
     auto vs = fresh();
     ASSERT_GE(fixed(vs.get(), 0, 10, 3), 0);

@@ -1,9 +1,10 @@
 /* Linux ABI test: the memory manager's semantics. Untouched anonymous memory reads as
  * zero, fork's copies stay private (copy-on-write), MAP_SHARED anonymous memory is shared
  * with a child, MAP_PRIVATE file mappings see the file but keep their writes, partial
- * munmap splits a mapping, mprotect faults carry the address, brk memory is usable, mremap
- * grows, shrinks and moves mappings with their data, and a large mapping can be made and
- * dropped again and again. Runs on the host's Linux first. */
+ * munmap splits a mapping, mprotect faults carry the address, brk memory is usable, mmap
+ * takes free address hints and MAP_FIXED_NOREPLACE, mremap grows, shrinks and moves
+ * mappings with their data, and a large mapping can be made and dropped again and again.
+ * Runs on the host's Linux first. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -337,6 +338,27 @@ int main(void) {
     check(shared_seen, "and all of its writes to 40 MiB of shared memory do");
     munmap(big_priv, priv_size);
     munmap(big_shared, shared_size);
+
+    /* mmap's address: a free hint is taken; MAP_FIXED_NOREPLACE never replaces. */
+    {
+        char* probe = mmap(NULL, 8 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        munmap(probe, 8 * page);
+        char* hinted = mmap(probe + 2 * page, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        check(hinted == probe + 2 * page, "mmap takes a free address hint");
+        hinted[0] = 5;
+        char* again = mmap(probe + 2 * page, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        check(again != MAP_FAILED && again != hinted && hinted[0] == 5,
+              "a hint at a mapping is not taken, and the mapping stays");
+        errno = 0;
+        check(mmap(hinted, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) == MAP_FAILED &&
+                  errno == EEXIST && hinted[0] == 5,
+              "MAP_FIXED_NOREPLACE at a mapping is EEXIST and leaves it");
+        check(mmap(probe + 4 * page, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) ==
+                  probe + 4 * page,
+              "MAP_FIXED_NOREPLACE on free memory maps exactly there");
+        munmap(probe, 8 * page);
+        munmap(again, page);
+    }
 
     /* mremap: grow where it is, shrink, move with the data, MREMAP_FIXED, the errors. */
     {
