@@ -13,7 +13,8 @@
 // works on is named by its address in the manager's view. Calls run in parallel: the
 // manager keeps no state beyond the VSpaces, the changes of one VSpace are serialised by
 // its process (LinuxProcess::vm_writer), and faults only read. Only a restart needs the
-// manager to itself (see enter()).
+// manager to itself (see enter()). The crossing and the program's start are shared with
+// the process manager's client (manager_client.hpp).
 
 #include "shim/mm_client.hpp"
 
@@ -33,6 +34,7 @@
 #include "sched/scheduler.hpp"
 #include "shim/fs_client.hpp"
 #include "shim/linux.hpp"
+#include "shim/manager_client.hpp"
 #include "time/clock.hpp"
 
 namespace kernel::shim::mmc {
@@ -69,25 +71,22 @@ struct Granted {
 Granted g_spaces[pm::kSlots];
 SpinLock g_spaces_lock;  // making a VSpace and its view
 
-ic1::Domain* g_domain = nullptr;  // IC1
-bool g_coalesced = false;          // IC1, in the FS's domain
-uptr g_functions[kExportCount];    // IC1: the exported functions' addresses
-Service* g_service = nullptr;      // IC2: its entry (a reference), in its process
-Process* g_program = nullptr;      // IC2: its process
+uptr g_functions[kExportCount];  // IC1: the exported functions' addresses
+managers::Where g_where{nullptr, g_functions, nullptr, kLinked};
+bool g_coalesced = false;  // IC1, in the FS's domain
+managers::ProgramStart g_program{"mm", "memory manager"};  // IC2
 
 constexpr i64 kEAGAIN = 11;
 
-using Function = u64 (*)(u64, u64, u64, u64, u64, u64);
-
 // The manager's address for the VSpace at `phys` of `slot`: 0 when it cannot be mapped.
 uptr grant(u32 slot, u64 phys) {
-    if (g_domain) {
-        Result<uptr> va = g_domain->map_range(phys, memory::kVSpaceBytes, true);
+    if (g_where.domain) {
+        Result<uptr> va = g_where.domain->map_range(phys, memory::kVSpaceBytes, true);
         return va.ok() ? va.value() : 0;
     }
-    if (g_program) {
+    if (g_where.service) {
         uptr va = kProgramVSpaces + slot * memory::kVSpaceBytes;
-        bool ok = g_program->address_space()
+        bool ok = g_where.service->owner().address_space()
                       .map_physical(va, phys, memory::kVSpaceBytes / arch::kPageSize, arch::kPageWrite)
                       .ok();
         return ok ? va : 0;
@@ -95,40 +94,13 @@ uptr grant(u32 slot, u64 phys) {
     return reinterpret_cast<uptr>(arch::phys_to_ptr<u8>(phys));
 }
 
-// IC2: an upcall on the calling thread with a stack taken from the manager's pool.
-i64 program_call(Export function, const u64 (&arguments)[6], u64* result) {
-    Thread* t = current_thread();
-    if (!t->user || !arch::interrupts_enabled()) return tessera::kErrNoSyscall;
-    Result<uptr> stack = g_service->take_stack(t->user->home);
-    if (!stack.ok()) return tessera::kErrNoMemory;
-    arch::disable_interrupts();
-    g_service->owner().address_space().activate();
-    tessera::service::Message message{{arguments[0], arguments[1], arguments[2], arguments[3], arguments[4],
-                                       arguments[5]},
-                                      function};
-    i64 status = ipc_upcall(*g_service, &message, stack.value());
-    *result = message.words[0];
-    ipc_activate_current_space();
-    arch::enable_interrupts();
-    g_service->return_stack(stack.value());
-    return status;
-}
-
 // Whether the calling thread can enter the manager where it is: an IC2 manager only from a
 // user thread with interrupts on. The boot thread cannot; it lays out the first programs
 // with the linked-in code on the kernel's view (before any manager call could be made).
-bool callable() { return !g_service || (current_thread()->user && arch::interrupts_enabled()); }
+bool callable() { return !g_where.service || managers::can_upcall(); }
 
-// One call (or, at boot, the linked-in function): the status, the function's value in *result.
-i64 call_once(Export function, const u64 (&arguments)[6], u64* result) {
-    if (g_domain) {
-        ic1::DomainCall domain_call(*g_domain);
-        return domain_call.call(g_functions[function], arguments, result);
-    }
-    if (g_service) return program_call(function, arguments, result);
-    *result = reinterpret_cast<Function>(kLinked[function])(arguments[0], arguments[1], arguments[2], arguments[3],
-                                                             arguments[4], arguments[5]);
-    return tessera::kOk;
+i64 call_once(Export function, u64 (&arguments)[6], u64* result) {
+    return managers::call(g_where, function, arguments, {}, result);
 }
 
 bool attach_module(bool may_coalesce);
@@ -146,14 +118,13 @@ bool restart() {
     if (g_restarts == kMaxRestarts) return false;
     ++g_restarts;
     bool ok;
-    if (g_domain) {
-        g_domain = nullptr;  // dead; its PKS key stays used
+    if (g_where.domain) {
+        g_where.domain = nullptr;  // dead; its PKS key stays used
         g_coalesced = false;
         ok = attach_module(false);
     } else {
-        g_service->unref();
-        __atomic_store_n(&g_service, nullptr, __ATOMIC_RELEASE);
-        g_program = nullptr;
+        g_where.service->unref();  // (no call is inside: restart_after)
+        g_where.service = nullptr;
         ok = start_program();
     }
     IrqSpinLockGuard guard(g_spaces_lock);
@@ -164,7 +135,7 @@ bool restart() {
     }
     if (ok)
         LOG_WARN("mm: the memory manager crashed and was restarted (%s, restart %u of %u); every VSpace is kept",
-                 g_domain ? "IC1" : "IC2", g_restarts, kMaxRestarts);
+                 g_where.domain ? "IC1" : "IC2", g_restarts, kMaxRestarts);
     return ok;
 }
 
@@ -178,10 +149,7 @@ void fault_test() {
     u64 arguments[6] = {reinterpret_cast<u64>(&canary), 0, 0, 0, 0, 0};
     u64 ignored;
     i64 status = call_once(k_mm_fault_for_test, arguments, &ignored);
-    bool stopped = status == tessera::kErrCalleeFailed && canary == 0x5afe;
-    LOG_INFO("mm: fault test: the memory manager stored to kernel memory: %s; canary %s",
-             !stopped ? "NOT STOPPED" : g_domain ? "stopped by PKS" : "stopped by the MMU (it is a ring-3 process)",
-             canary == 0x5afe ? "intact" : "OVERWRITTEN");
+    managers::report_fault_test(g_program, status, canary == 0x5afe, g_where.domain != nullptr);
 }
 
 [[gnu::noinline]] i64 failed(Export function, i64 status) {
@@ -257,14 +225,13 @@ i64 call(Export function, u32 slot, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 =
     u64 arguments[6];
     if (linked) {
         arguments_now(arguments);
-        result = reinterpret_cast<Function>(kLinked[function])(arguments[0], arguments[1], arguments[2], arguments[3],
-                                                                arguments[4], arguments[5]);
+        (void)managers::call({nullptr, nullptr, nullptr, kLinked}, function, arguments, {}, &result);
         return static_cast<i64>(result);
     }
     i64 status = tessera::kErrDead;
     for (int attempt = 0; attempt < 2; ++attempt) {
         u32 generation = enter();
-        if (__atomic_add_fetch(&g_calls, 1, __ATOMIC_RELAXED) == g_fault_test_at && (g_domain || g_service))
+        if (__atomic_add_fetch(&g_calls, 1, __ATOMIC_RELAXED) == g_fault_test_at && (g_where.domain || g_where.service))
             [[unlikely]]
             fault_test();
         arguments_now(arguments);
@@ -311,7 +278,7 @@ bool attach_module(bool may_coalesce) {
                       fs ? "module does not export the manager's functions" : "is not in a module");
             return false;
         }
-        g_domain = fs;
+        g_where.domain = fs;
         g_coalesced = true;
         return true;
     }
@@ -334,60 +301,33 @@ bool attach_module(bool may_coalesce) {
         loaded.value()->kill("export table mismatch");
         return false;
     }
-    g_domain = loaded.value();
+    g_where.domain = loaded.value();
     return true;
 }
 
 enum HostOp : u64 { kAttach = 0 };  // ic2_program.cpp's
 Process* g_starting = nullptr;       // the IC2 manager being started
-bool g_attach_failed = false;
 
 // The manager program's host operation, from its own thread: its entry (once), after which
 // the kernel calls it.
 i64 program_host(u64 op, u64 a, u64, u64, u64) {
     UserContext* u = current_thread()->user;
     Process& self = *u->domain;
-    if (__atomic_load_n(&g_service, __ATOMIC_ACQUIRE) || u->depth || self.dead()) return -linux_errno::kEPERM;
+    if (__atomic_load_n(&g_program.entry, __ATOMIC_ACQUIRE) || u->depth || self.dead()) return -linux_errno::kEPERM;
     if (op != kAttach) return -linux_errno::kENOSYS;
     Process* none = nullptr;  // (the spawning thread may not know the process yet)
     if (!__atomic_compare_exchange_n(&g_starting, &none, &self, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
         return -linux_errno::kEPERM;
-    Result<RefPtr<Service>> entry = self.handles().get<Service>(a, tessera::kRightCall);
-    if (!entry.ok() || entry.value()->placement() != Placement::User) {
-        LOG_ERROR("mm: the memory manager program's entry is not usable (handle %llu)",
-                  static_cast<unsigned long long>(a));
-        __atomic_store_n(&g_attach_failed, true, __ATOMIC_RELEASE);
-        return -linux_errno::kEINVAL;
-    }
-    __atomic_store_n(&g_service, entry.release_value().leak(), __ATOMIC_RELEASE);
-    return 0;
+    return managers::attach(g_program, self, a);
 }
 
 bool start_program() {
     if (service_isolation_class("memory-manager") != config::kIC2) return false;
     __atomic_store_n(&g_starting, nullptr, __ATOMIC_RELEASE);  // (a restart's predecessor is dead)
-    __atomic_store_n(&g_attach_failed, false, __ATOMIC_RELEASE);
-    Result<RefPtr<Process>> started = spawn_from_boot_archive("bin/memory-service", 0, false, StringView(), program_host);
-    if (!started.ok()) {
-        LOG_ERROR("mm: the manifest places the memory manager at IC2 but bin/memory-service did not start: linked "
-                  "in instead");
-        return false;
-    }
-    Process& program = *started.value();
-    // It attaches within a few thousand instructions; one that neither attaches nor dies
-    // within this is hung.
-    u64 deadline = uptime_ns() + 10 * kNsPerSec;
-    while (!__atomic_load_n(&g_service, __ATOMIC_ACQUIRE) && !program.dead() &&
-           !__atomic_load_n(&g_attach_failed, __ATOMIC_ACQUIRE) && uptime_ns() < deadline)
-        sleep_ns(kNsPerMs);
-    if (__atomic_load_n(&g_service, __ATOMIC_ACQUIRE)) {
-        g_program = &program;  // (the service's reference keeps it)
-        return true;
-    }
-    LOG_ERROR("mm: the memory manager program %s: linked in instead",
-              program.dead() ? "ended before it attached" : "did not attach");
-    program.mark_dead(-1);
-    return false;
+    __atomic_store_n(&g_program.entry, nullptr, __ATOMIC_RELEASE);
+    if (!managers::start(g_program, "bin/memory-service", program_host)) return false;
+    g_where.service = g_program.entry;
+    return true;
 }
 
 }  // namespace
@@ -397,13 +337,13 @@ void boot() {
     if (!attach_module(true)) (void)start_program();
     LOG_INFO("mm: the memory manager runs %s; each process's VSpace is granted to it",
              g_coalesced ? "in the FS's PKS domain (IC1, coalesced)"
-             : g_domain  ? "in its own PKS domain (IC1)"
-             : g_service ? "in its own process (IC2)"
+             : g_where.domain  ? "in its own PKS domain (IC1)"
+             : g_where.service ? "in its own process (IC2)"
                          : "linked into the kernel (IC0)");
 }
 
 const char* placement() {
-    return g_coalesced ? "IC1 (coalesced with the FS)" : g_domain ? "IC1" : g_service ? "IC2" : "IC0";
+    return g_coalesced ? "IC1 (coalesced with the FS)" : g_where.domain ? "IC1" : g_where.service ? "IC2" : "IC0";
 }
 
 memory::VSpace* vspace(u32 slot) {

@@ -9,7 +9,10 @@
 // Calls carry up to five words. A call's one pointer argument (setgroups' list in, wait's
 // live children and kill's targets out) is a buffer in the manager's memory: at IC1 on the
 // top of the domain stack the call runs on, at IC2 on the top of the service stack lent to
-// the upcall (as the FS's client does), copied in before and out after.
+// the upcall (as the FS's client does), copied in before and out after. The crossing and
+// the program's start are shared with the memory manager's client (manager_client.hpp);
+// unlike that one, this client serialises its calls (g_lock): a change may write several
+// processes' records, each of which has room for one writer only.
 
 #include "shim/pm_client.hpp"
 
@@ -27,6 +30,7 @@
 #include "sched/cpu.hpp"
 #include "sched/scheduler.hpp"
 #include "shim/linux.hpp"
+#include "shim/manager_client.hpp"
 #include "time/clock.hpp"
 
 namespace kernel::shim::pmc {
@@ -58,9 +62,9 @@ static_assert(sizeof(pm::Table) == (usize{1} << kTableOrder) * arch::kPageSize);
 constexpr usize kTablePages = usize{1} << kTableOrder;
 
 u64 g_table_phys = 0;
-ic1::Domain* g_domain = nullptr;  // IC1
-uptr g_functions[kExportCount];   // IC1: the exported functions' addresses
-Service* g_service = nullptr;     // IC2: its entry (a reference), in its process
+uptr g_functions[kExportCount];  // IC1: the exported functions' addresses
+managers::Where g_where{nullptr, g_functions, nullptr, kLinked};
+managers::ProgramStart g_program_start{"pm", "process manager"};  // IC2
 ServiceLock g_lock;
 
 SpinLock g_slots_lock;
@@ -85,70 +89,12 @@ constexpr i64 kEAGAIN = 11;
     return -kEAGAIN;
 }
 
-using Function = u64 (*)(u64, u64, u64, u64, u64, u64);
-
-// A call's pointer argument: `bytes` at `data`, passed as argument `index`, copied into the
-// manager before the call (in) or out of it after (out).
-struct Buffer {
-    void* data = nullptr;
-    usize bytes = 0;
-    usize index = 0;
-    enum Direction { kIn, kOut } direction = kIn;
-};
+using Buffer = managers::CallBuffer;
 constexpr usize kMaxBuffer = pm::kSlots * sizeof(u64);  // kill's targets, the largest
-
-// IC2: an upcall on the calling thread with a stack taken from the manager's pool, the
-// buffer (if any) on its top, reached through the manager's address space.
-i64 program_call(Export function, u64 (&arguments)[6], const Buffer& buffer, u64* result) {
-    Thread* t = current_thread();
-    if (!t->user || !arch::interrupts_enabled()) return tessera::kErrNoSyscall;
-    Result<uptr> stack = g_service->take_stack(t->user->home);
-    if (!stack.ok()) return tessera::kErrNoMemory;
-    uptr top = stack.value(), cursor = top;
-    arch::disable_interrupts();
-    g_service->owner().address_space().activate();
-    if (buffer.data) {
-        cursor = align_down<uptr>(top - buffer.bytes, 16);
-        if (buffer.direction == Buffer::kIn) {
-            arch::user_access_begin();
-            memcpy(reinterpret_cast<void*>(cursor), buffer.data, buffer.bytes);
-            arch::user_access_end();
-        }
-        arguments[buffer.index] = cursor;
-    }
-    tessera::service::Message message{{arguments[0], arguments[1], arguments[2], arguments[3], arguments[4],
-                                       arguments[5]},
-                                      function};
-    i64 status = ipc_upcall(*g_service, &message, cursor);
-    *result = message.words[0];
-    if (status == tessera::kOk && buffer.data && buffer.direction == Buffer::kOut) {
-        arch::user_access_begin();  // its space is still the active one (ipc_upcall, lent stack)
-        memcpy(buffer.data, reinterpret_cast<const void*>(cursor), buffer.bytes);
-        arch::user_access_end();
-    }
-    ipc_activate_current_space();
-    arch::enable_interrupts();
-    g_service->return_stack(top);
-    return status;
-}
 
 // One call, under g_lock (or at boot): the status, the function's value in *result.
 i64 call_once(Export function, u64 (&arguments)[6], const Buffer& buffer, u64* result) {
-    if (g_domain) {
-        ic1::DomainCall domain_call(*g_domain);
-        void* at = buffer.data ? domain_call.reserve(buffer.bytes) : nullptr;  // (its stacks have room)
-        if (buffer.data && !at) return tessera::kErrNoMemory;
-        if (at && buffer.direction == Buffer::kIn) memcpy(at, buffer.data, buffer.bytes);
-        if (at) arguments[buffer.index] = reinterpret_cast<u64>(at);
-        i64 status = domain_call.call(g_functions[function], arguments, result);
-        if (status == tessera::kOk && at && buffer.direction == Buffer::kOut) memcpy(buffer.data, at, buffer.bytes);
-        return status;
-    }
-    if (g_service) return program_call(function, arguments, buffer, result);
-    if (buffer.data) arguments[buffer.index] = reinterpret_cast<u64>(buffer.data);
-    *result = reinterpret_cast<Function>(kLinked[function])(arguments[0], arguments[1], arguments[2], arguments[3],
-                                                             arguments[4], arguments[5]);
-    return tessera::kOk;
+    return managers::call(g_where, function, arguments, buffer, result);
 }
 
 bool attach_module();
@@ -164,17 +110,17 @@ bool restart() {
     if (g_restarts == kMaxRestarts) return false;
     ++g_restarts;
     bool ok;
-    if (g_domain) {
-        g_domain = nullptr;  // dead; its PKS key stays used
+    if (g_where.domain) {
+        g_where.domain = nullptr;  // dead; its PKS key stays used
         ok = attach_module();
     } else {
-        g_service->unref();
-        __atomic_store_n(&g_service, nullptr, __ATOMIC_RELEASE);
+        g_where.service->unref();
+        g_where.service = nullptr;
         ok = start_program();
     }
     if (ok)
         LOG_WARN("pm: the process manager crashed and was restarted (%s, restart %u of %u); the process table is kept",
-                 g_domain ? "IC1" : "IC2", g_restarts, kMaxRestarts);
+                 g_where.domain ? "IC1" : "IC2", g_restarts, kMaxRestarts);
     return ok;
 }
 
@@ -188,17 +134,14 @@ void fault_test() {
     u64 arguments[6] = {reinterpret_cast<u64>(&canary), 0, 0, 0, 0, 0};
     u64 ignored;
     i64 status = call_once(k_fault_for_test, arguments, Buffer{}, &ignored);
-    bool stopped = status == tessera::kErrCalleeFailed && canary == 0x5afe;
-    LOG_INFO("pm: fault test: the process manager stored to kernel memory: %s; canary %s",
-             !stopped ? "NOT STOPPED" : g_domain ? "stopped by PKS" : "stopped by the MMU (it is a ring-3 process)",
-             canary == 0x5afe ? "intact" : "OVERWRITTEN");
+    managers::report_fault_test(g_program_start, status, canary == 0x5afe, g_where.domain != nullptr);
 }
 
 i64 call(Export function, u64 a0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 = 0, const Buffer& buffer = {}) {
     u64 arguments[6] = {a0, a1, a2, a3, a4, 0};
     u64 result = 0;
     g_lock.lock();
-    if (++g_calls == g_fault_test_at && (g_domain || g_service)) [[unlikely]]
+    if (++g_calls == g_fault_test_at && (g_where.domain || g_where.service)) [[unlikely]]
         fault_test();
     i64 status = call_once(function, arguments, buffer, &result);
     if ((status == tessera::kErrCalleeFailed || status == tessera::kErrDead) && restart()) [[unlikely]] {
@@ -246,12 +189,12 @@ bool attach_module() {
         domain.kill(matches ? "no memory" : "export table mismatch");
         return false;
     }
-    g_domain = &domain;
+    g_where.domain = &domain;
     u64 arguments[6] = {table.value(), 0, 0, 0, 0, 0}, attached = 1;
     if (call_once(k_attach, arguments, Buffer{}, &attached) != tessera::kOk || attached != 0) {
         LOG_ERROR("pm: the process manager module refused the process table: linked in instead");
         domain.kill("attach failed");
-        g_domain = nullptr;
+        g_where.domain = nullptr;
         return false;
     }
     return true;
@@ -260,14 +203,14 @@ bool attach_module() {
 enum HostOp : u64 { kMapTable = 0, kAttach = 1 };  // ic2_program.cpp's
 Process* g_program = nullptr;  // the IC2 manager being started: the first to ask for the table
 uptr g_program_table = 0;
-bool g_attach_failed = false;
 
 // The manager program's host operations, from its own thread: where its table is (once),
 // then its entry (once), after which the kernel calls it.
 i64 program_host(u64 op, u64 a, u64, u64, u64) {
     UserContext* u = current_thread()->user;
     Process& self = *u->domain;
-    if (__atomic_load_n(&g_service, __ATOMIC_ACQUIRE) || u->depth || self.dead()) return -linux_errno::kEPERM;
+    if (__atomic_load_n(&g_program_start.entry, __ATOMIC_ACQUIRE) || u->depth || self.dead())
+        return -linux_errno::kEPERM;
     if (op == kMapTable) {
         Process* none = nullptr;  // (the spawning thread may not know the process yet)
         if (!__atomic_compare_exchange_n(&g_program, &none, &self, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
@@ -276,48 +219,24 @@ i64 program_host(u64 op, u64 a, u64, u64, u64) {
         if (!va.ok() ||
             !self.address_space().map_physical(va.value(), g_table_phys, kTablePages, arch::kPageWrite).ok()) {
             LOG_ERROR("pm: cannot map the process table into the process manager program");
-            __atomic_store_n(&g_attach_failed, true, __ATOMIC_RELEASE);
+            __atomic_store_n(&g_program_start.failed, true, __ATOMIC_RELEASE);
             return -linux_errno::kENOMEM;
         }
         g_program_table = va.value();
         return static_cast<i64>(va.value());
     }
     if (op != kAttach || !g_program_table || g_program != &self) return -linux_errno::kENOSYS;
-    Result<RefPtr<Service>> entry = self.handles().get<Service>(a, tessera::kRightCall);
-    if (!entry.ok() || entry.value()->placement() != Placement::User) {
-        LOG_ERROR("pm: the process manager program's entry is not usable (handle %llu)",
-                  static_cast<unsigned long long>(a));
-        __atomic_store_n(&g_attach_failed, true, __ATOMIC_RELEASE);
-        return -linux_errno::kEINVAL;
-    }
-    __atomic_store_n(&g_service, entry.release_value().leak(), __ATOMIC_RELEASE);
-    return 0;
+    return managers::attach(g_program_start, self, a);
 }
 
 bool start_program() {
     if (service_isolation_class("process-manager") != config::kIC2) return false;
     __atomic_store_n(&g_program, nullptr, __ATOMIC_RELEASE);  // (a restart's predecessor is dead)
     g_program_table = 0;
-    __atomic_store_n(&g_attach_failed, false, __ATOMIC_RELEASE);
-    Result<RefPtr<Process>> started =
-        spawn_from_boot_archive("bin/process-service", 0, false, StringView(), program_host);
-    if (!started.ok()) {
-        LOG_ERROR("pm: the manifest places the process manager at IC2 but bin/process-service did not start: "
-                  "linked in instead");
-        return false;
-    }
-    Process& program = *started.value();
-    // It attaches within a few thousand instructions; one that neither attaches nor dies
-    // within this is hung.
-    u64 deadline = uptime_ns() + 10 * kNsPerSec;
-    while (!__atomic_load_n(&g_service, __ATOMIC_ACQUIRE) && !program.dead() &&
-           !__atomic_load_n(&g_attach_failed, __ATOMIC_ACQUIRE) && uptime_ns() < deadline)
-        sleep_ns(kNsPerMs);
-    if (__atomic_load_n(&g_service, __ATOMIC_ACQUIRE)) return true;
-    LOG_ERROR("pm: the process manager program %s: linked in instead",
-              program.dead() ? "ended before it attached" : "did not attach");
-    program.mark_dead(-1);
-    return false;
+    __atomic_store_n(&g_program_start.entry, nullptr, __ATOMIC_RELEASE);
+    if (!managers::start(g_program_start, "bin/process-service", program_host)) return false;
+    g_where.service = g_program_start.entry;
+    return true;
 }
 
 }  // namespace
@@ -332,15 +251,16 @@ void boot() {
     g_table_phys = pages.value();
     g_table = arch::phys_to_ptr<pm::Table>(g_table_phys);
     if (!attach_module() && !start_program()) (void)pm::attach(g_table);
-    LOG_INFO("pm: %s; the process table (%zu slots) is granted to it", g_domain    ? "the process manager runs in its own PKS domain (IC1)"
-                                                              : g_service ? "the process manager runs in its own process (IC2)"
-                                                                          : "the process manager is linked into the kernel (IC0)",
+    LOG_INFO("pm: %s; the process table (%zu slots) is granted to it",
+             g_where.domain    ? "the process manager runs in its own PKS domain (IC1)"
+             : g_where.service ? "the process manager runs in its own process (IC2)"
+                               : "the process manager is linked into the kernel (IC0)",
              static_cast<usize>(pm::kSlots));
 }
 
-bool in_domain() { return g_domain != nullptr; }
-bool in_program() { return g_service != nullptr; }
-bool callable() { return !g_service || (current_thread()->user && arch::interrupts_enabled()); }
+bool in_domain() { return g_where.domain != nullptr; }
+bool in_program() { return g_where.service != nullptr; }
+bool callable() { return !g_where.service || managers::can_upcall(); }
 
 u32 take_slot() {
     IrqSpinLockGuard guard(g_slots_lock);
