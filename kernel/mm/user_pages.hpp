@@ -10,6 +10,15 @@
 //     root callers' charges (mm/charge.hpp) off the critical path.
 // With kernel paging off (`mm.kernel_paging=0`), a fault allocates and zeroes its page on
 // the spot and logs nothing: the two paths can be measured against each other.
+//
+// Where this differs from the paper: there the PCache and the OPLog are granted to the
+// memory manager, which fills the ring with pages it allocated and folds the log into its
+// own per-page state. Here physical pages, their share counts and their charges are the
+// kernel's (DESIGN §1), and the manager keeps no per-page state, so both stay kernel
+// objects: the worker below fills and folds them off the critical path, and the manager's
+// part is the refill a fault that finds the PCache empty asks it for (refill_pcache).
+// Granting the ring would make every fault check the frame it pops (the manager could
+// name any page) for no decision the manager has to make.
 
 #include "lib/result.hpp"
 #include "lib/types.hpp"

@@ -1232,17 +1232,43 @@ bool move_pages(LinuxProcess& l, AddressSpace& space, uptr from, uptr to, usize 
     }
     return true;
 }
+
+// mremap's second mapping of shared memory: the pages present in [from, from + pages) are
+// mapped at the same offsets from `to` too, each one more holder of its page.
+bool share_pages(LinuxProcess& l, AddressSpace& space, uptr from, uptr to, usize pages) {
+    struct Share {
+        LinuxProcess* l;
+        arch::PageTable table;
+        uptr from, to;
+        bool failed;
+    } w{&l, arch::PageTable(space.root()), from, to, false};
+    // (The walk is over the source's tables, the mapping into the destination's: they are
+    // apart, as the manager made them.)
+    IrqSpinLockGuard guard(l.vm_lock);
+    arch::for_each_user_page_in(space.root(), from, from + pages * arch::kPageSize, {&w, [](void* raw, uptr va, u64 phys, u32 flags) {
+        auto* w = static_cast<Share*>(raw);
+        Result<arch::PageSlot> slot = w->table.slot(w->to + (va - w->from));
+        if (!slot.ok()) {
+            w->failed = true;
+            return;
+        }
+        if (slot.value().present()) return;  // (a racing fault came first)
+        if (flags & arch::kPageOwned) mm::user_page_share(phys);
+        slot.value().fill(phys, flags);
+    }, &w.failed});
+    return !w.failed;
+}
 }  // namespace
 
 // mremap(2): the memory manager decides where the range goes (manager.hpp's remap); the
 // kernel moves the pages, drops what a shrink cut off or a MREMAP_FIXED replaced, and
-// populates what shared anonymous memory grew by. old_size 0 (a second mapping of shared
-// memory) is not supported: EINVAL.
+// populates what shared anonymous memory grew by. With old_size 0 it maps the pages of the
+// shared memory at the old address a second time.
 i64 sys_mremap(arch::TrapFrame& f) {
     u64 old = f.rdi, flags = f.r10, destination = f.r8;
     u64 old_size = align_up<u64>(f.rsi, arch::kPageSize), new_size = align_up<u64>(f.rdx, arch::kPageSize);
-    if (!is_aligned<u64>(old, arch::kPageSize) || (flags & ~u64{7}) || new_size == 0 || old_size == 0 ||
-        new_size < f.rdx || old_size < f.rsi)
+    if (!is_aligned<u64>(old, arch::kPageSize) || (flags & ~u64{7}) || new_size == 0 || new_size < f.rdx ||
+        old_size < f.rsi)
         return -kEINVAL;
     if ((flags & (memory::kRemapFixed | memory::kRemapDontUnmap)) && !(flags & memory::kRemapMayMove)) return -kEINVAL;
     auto user_range = [](u64 start, u64 bytes) {
@@ -1265,13 +1291,25 @@ i64 sys_mremap(arch::TrapFrame& f) {
                        current_linux()->limits[kRlimitAs].soft);
     u64 to = static_cast<u64>(r);
     if (r >= 0 && (!found || to % arch::kPageSize || !user_range(to, new_size) ||
-                   (to != old && to < old + old_size && old < to + new_size))) {
+                   (to != old && to < old + (old_size ? old_size : new_size) && old < to + new_size))) {
         LOG_ERROR("mm: the memory manager moved a mapping of pid %u to %#llx, outside user memory or onto itself: "
                   "refused",
                   l->pid, static_cast<unsigned long long>(to));
         r = -kENOMEM;
     }
-    if (r >= 0) {
+    if (r >= 0 && old_size == 0) {
+        // A second mapping: the source's pages, then (shared anonymous memory past the
+        // source's end) new ones, as growth gets them.
+        usize shared = min<u64>(new_size, before.end - old) / arch::kPageSize;
+        usize grown = before.file == memory::kNoFile ? new_size / arch::kPageSize - shared : 0;
+        (void)space.unmap(to, new_size / arch::kPageSize);  // what MREMAP_FIXED replaced
+        if (!share_pages(*l, space, old, to, shared) ||
+            (grown && !populate(*l, space, to + shared * arch::kPageSize, grown, before.prot))) {
+            (void)mmc::unmap(l->pm_slot, to, new_size);
+            (void)space.unmap(to, new_size / arch::kPageSize);
+            r = -kENOMEM;
+        }
+    } else if (r >= 0) {
         usize kept = min(old_size, new_size) / arch::kPageSize;
         bool moved = to != old;
         bool grows_shared = new_size > old_size && before.kind == VmaKind::Shared && before.file == memory::kNoFile;

@@ -139,6 +139,28 @@ void put(VSpace& vs, u64 start, u64 end, Range range) {
     merge_around(vs, index, index);
 }
 
+// mremap with old_size 0: a second mapping of the shared memory at `old`, new_size long,
+// where `to` says (kRemapFixed) or in the lowest gap; Linux makes it only for MAP_SHARED
+// memory, and only with kRemapMayMove.
+i64 duplicate(VSpace& vs, u64 old, u64 new_size, u64 to, u64 flags, u64 as_limit) {
+    if (!(flags & kRemapMayMove) || (flags & kRemapDontUnmap)) return -kEINVAL;
+    const Range* found = find(vs, old);
+    if (!found) return -kEFAULT;
+    if (found->kind != VmaKind::Shared) return -kEINVAL;
+    Range again = *found;
+    if (again.file != kNoFile) again.offset += old - again.start;
+    if (as_limit != kUnlimited && mapped_bytes(vs) + new_size > as_limit) return -kENOMEM;
+    if (flags & kRemapFixed) {
+        if (to + new_size < to || (to < old + new_size && old < to + new_size)) return -kEINVAL;  // onto its source
+    } else {
+        to = find_free(vs, new_size, kMmapFloor, kMmapCeiling);
+        if (!to) return -kENOMEM;
+    }
+    if (!room_to_cut(vs, to, to + new_size, 1)) return -kENOMEM;
+    put(vs, to, to + new_size, again);
+    return static_cast<i64>(to);
+}
+
 }  // namespace
 
 i64 reset(VSpace* vs, u64 brk_start) {
@@ -224,8 +246,9 @@ i64 brk(VSpace* vs, u64 want, u64 data_limit, u64 as_limit) {
 i64 remap(VSpace* vs, u64 old, u64 old_size, u64 new_size, u64 destination, u64 as_limit) {
     u64 flags = destination & (kPage - 1);
     u64 to = destination & ~(kPage - 1);
-    if (!page_aligned(old, old_size) || !page_aligned(old, new_size) || new_size == 0 || old_size == 0) return -kEINVAL;
+    if (!page_aligned(old, old_size) || !page_aligned(old, new_size) || new_size == 0) return -kEINVAL;
     Writing w(*vs);
+    if (old_size == 0) return duplicate(*vs, old, new_size, to, flags, as_limit);
     const Range* found = find(*vs, old);
     if (!found || old + old_size > found->end) return -kEFAULT;  // Linux: not one mapping
     Range moved = *found;

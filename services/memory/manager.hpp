@@ -57,6 +57,8 @@ i64 brk(VSpace* vs, u64 want, u64 data_limit, u64 as_limit);
 // the lowest gap that fits, or (with kRemapFixed) to the page-aligned address in
 // `destination`'s upper bits, replacing what was there; with kRemapDontUnmap the old range
 // stays (its pages move; Linux allows it for private anonymous memory of the same size).
+// An old_size of 0 makes a second mapping of MAP_SHARED memory at `old` (with
+// kRemapMayMove), the old one kept.
 // The range keeps its protection, kind and file (a file range's offset moves with it).
 // The range's new address, or -EFAULT (not one mapped range), -EINVAL, -ENOMEM (no room
 // to grow without moving, no gap, RLIMIT_AS `as_limit`, or no room left for a range). The

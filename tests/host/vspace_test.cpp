@@ -235,6 +235,20 @@ TEST(VSpaceRemapTest, MovesKeepingAttributesAndFileOffsets) {
     EXPECT_EQ(remap(vs.get(), 16 * kPage, 2 * kPage, 2 * kPage, kRemapMayMove | kRemapDontUnmap, kUnlimited), -kEINVAL);
 }
 
+TEST(VSpaceRemapTest, OldSizeZeroMapsSharedMemoryAgain) {
+    auto vs = fresh();
+    ASSERT_GE(fixed(vs.get(), 10, 4, kProtRead | kProtWrite, VmaKind::Shared, 7, 20 * kPage), 0);
+    ASSERT_GE(fixed(vs.get(), 30, 4, kProtRead | kProtWrite), 0);
+    i64 twin = remap(vs.get(), 11 * kPage, 0, 2 * kPage, kRemapMayMove, kUnlimited);
+    ASSERT_EQ(twin, i64(kMmapFloor));
+    EXPECT_NE(find(*vs, 11 * kPage), nullptr);  // the source stays
+    EXPECT_EQ(find(*vs, kMmapFloor)->offset, 21 * kPage);
+    EXPECT_EQ(find(*vs, kMmapFloor)->kind, VmaKind::Shared);
+    EXPECT_EQ(remap(vs.get(), 30 * kPage, 0, kPage, kRemapMayMove, kUnlimited), -kEINVAL);  // private
+    EXPECT_EQ(remap(vs.get(), 11 * kPage, 0, kPage, 0, kUnlimited), -kEINVAL);             // no MAYMOVE
+    EXPECT_EQ(remap(vs.get(), 20 * kPage, 0, kPage, kRemapMayMove, kUnlimited), -kEFAULT);
+}
+
 TEST(VSpaceFaultTest, RefusesWhatTheRangesDoNotAllow) {
     auto vs = fresh();
     ASSERT_GE(fixed(vs.get(), 10, 4, kProtRead), 0);

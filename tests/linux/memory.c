@@ -422,6 +422,18 @@ int main(void) {
         int status = child_status(pid);
         check(far == (int*)(area + 48 * page) && status == 0 && seen == 42 && far[page / sizeof(int)] == 77,
               "a MAP_SHARED mapping moved by mremap stays shared with a child forked before");
+        /* An old size of 0: a second mapping of the same shared pages (private: EINVAL). */
+        int* twin = mremap(far, 0, 4 * page, MREMAP_MAYMOVE);
+        int both = twin != MAP_FAILED && twin != far && twin[0] == 42 && twin[page / sizeof(int)] == 77;
+        if (both) twin[2] = 5, far[3] = 6;
+        check(both && far[2] == 5 && twin[3] == 6 && far[0] == 42,
+              "mremap with an old size of 0 maps the same shared pages a second time");
+        char* own = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        errno = 0;
+        check(mremap(own, 0, page, MREMAP_MAYMOVE) == MAP_FAILED && errno == EINVAL,
+              "and refuses private memory with EINVAL");
+        munmap(own, page);
+        if (twin != MAP_FAILED) munmap(twin, 4 * page);
         munmap(far, 4 * page);
         close(to_child[0]), close(to_child[1]), close(from_child[0]), close(from_child[1]);
         /* A file mapping moved keeps its file offset. */
