@@ -13,7 +13,7 @@
 namespace kernel {
 
 namespace {
-constexpr u64 kPfWrite = 2, kPfFetch = 16;  // page-fault error code bits
+constexpr u64 kPfPresent = 1, kPfWrite = 2, kPfFetch = 16;  // page-fault error code bits
 }
 
 bool resolve_kernel_access_fault(u64 address, u64 error_code, bool interrupts_were_on) {
@@ -23,7 +23,8 @@ bool resolve_kernel_access_fault(u64 address, u64 error_code, bool interrupts_we
     // the FS for a file page, shoot down TLBs); otherwise it resolves only what needs
     // neither.
     if (interrupts_were_on) arch::enable_interrupts();
-    bool resolved = shim::resolve_user_fault(address, error_code & kPfWrite, false, interrupts_were_on);
+    bool resolved =
+        shim::resolve_user_fault(address, error_code & kPfWrite, false, interrupts_were_on, !(error_code & kPfPresent));
     if (interrupts_were_on) arch::disable_interrupts();
     return resolved;
 }
@@ -40,7 +41,8 @@ void handle_user_exception(arch::TrapFrame& f, u64 fault_address) {
     arch::enable_interrupts();
     // Linux programs (outside any IPC call): pages the memory manager maps on first touch,
     // and copy-on-write. resolve_user_fault checks it is one.
-    if (f.vector == 14 && shim::resolve_user_fault(fault_address, f.error_code & kPfWrite, f.error_code & kPfFetch, true))
+    if (f.vector == 14 && shim::resolve_user_fault(fault_address, f.error_code & kPfWrite, f.error_code & kPfFetch, true,
+                                                   !(f.error_code & kPfPresent)))
         return;
     handle_unresolved_exception(f, fault_address, t, u);  // out of line: the common case above stays lean
 }

@@ -156,8 +156,9 @@ void release_file_mappings(LinuxProcess& l);
 // PCache page, copy-on-write) when the ranges allow the access. False: a real fault.
 // `interrupts_on`: the fault came from code that had interrupts on, so the memory manager
 // may sleep and interrupt other CPUs (TLB shootdowns, the FS); else it resolves only what
-// needs neither.
-bool resolve_user_fault(uptr address, bool write, bool execute, bool interrupts_on);
+// needs neither. `not_present`: the CPU found no page there (a fault that another thread
+// of the process resolved meanwhile then just returns).
+bool resolve_user_fault(uptr address, bool write, bool execute, bool interrupts_on, bool not_present);
 // Whether a range of the calling process holds `address` (SIGSEGV's SEGV_ACCERR vs MAPERR).
 bool address_mapped(uptr address);
 // Fork's copy of the parent's ranges and pages (copy-on-write) into the child.

@@ -411,7 +411,7 @@ using memory::kFaultAround;
 constexpr usize kReclaimBatch = 64;  // page-cache pages dropped per reclaim under pressure
 
 Resolved resolve_fast_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
-                             u64* state) TA_REQ(l->vm_lock);
+                             bool not_present, u64* state) TA_REQ(l->vm_lock);
 Resolved install_file_page_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write,
                                   const FileFault& need, u64 phys) TA_REQ(l->vm_lock);
 
@@ -437,13 +437,13 @@ void map_around(LinuxProcess* l, AddressSpace& space, const FileFault& need, u8*
 
 namespace {
 Resolved resolve_once(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
-                      bool may_flush_others);
+                      bool may_flush_others, bool not_present);
 // The uncommon ends of a fault, out of line so that the common one (an anonymous page)
 // does not pay for their stack frames.
 [[gnu::noinline]] Resolved ask_manager(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
                                        bool may_flush_others, u64 state);
 [[gnu::noinline]] bool resolve_user_fault_rest(LinuxProcess* l, AddressSpace& space, uptr address, bool write,
-                                               bool execute, bool may_flush_others, Resolved r);
+                                               bool execute, bool may_flush_others, bool not_present, Resolved r);
 
 // The OOM killer (Linux's, simplified): the Linux process with the most resident pages of
 // its own — init only when nobody else is left — gets SIGKILL, so that the rest of the
@@ -484,7 +484,7 @@ bool relieve_memory_pressure(bool may_sleep, int* kills) {
 }
 }  // namespace
 
-bool resolve_user_fault(uptr address, bool write, bool execute, bool interrupts_on) {
+bool resolve_user_fault(uptr address, bool write, bool execute, bool interrupts_on, bool not_present) {
     Thread* t = current_thread();
     UserContext* u = t->user;
     if (!u || !arch::is_user_address(address)) return false;
@@ -494,26 +494,26 @@ bool resolve_user_fault(uptr address, bool write, bool execute, bool interrupts_
     if (!l->vspace) return false;
     AddressSpace& space = u->home->address_space();
     bool may_flush_others = interrupts_on;
-    Resolved r = resolve_once(l, space, address, write, execute, may_flush_others);
+    Resolved r = resolve_once(l, space, address, write, execute, may_flush_others, not_present);
     if (r == Resolved::Yes) return true;  // the common case, kept free of the rest's stack frame
-    return resolve_user_fault_rest(l, space, address, write, execute, may_flush_others, r);
+    return resolve_user_fault_rest(l, space, address, write, execute, may_flush_others, not_present, r);
 }
 
 namespace {
 bool resolve_user_fault_rest(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
-                             bool may_flush_others, Resolved r) {
+                             bool may_flush_others, bool not_present, Resolved r) {
     // The manager is changing the layout (the kernel never waits for it under a spinlock):
     // wait for the change outside them, then look again. Not from a context that cannot
     // sleep, nor from inside a change of our own.
     for (int waits = 0; r == Resolved::Busy && may_flush_others && !l->vm_writer.held() && waits < 1000; ++waits) {
         l->vm_writer.lock();
         l->vm_writer.unlock();
-        r = resolve_once(l, space, address, write, execute, may_flush_others);
+        r = resolve_once(l, space, address, write, execute, may_flush_others, not_present);
     }
     // Out of memory: make room and try the fault again.
     int kills = 0;
     while (r == Resolved::OutOfMemory && relieve_memory_pressure(may_flush_others, &kills))
-        r = resolve_once(l, space, address, write, execute, may_flush_others);
+        r = resolve_once(l, space, address, write, execute, may_flush_others, not_present);
     if (r == Resolved::BeyondFile) {
         __atomic_store_n(&current_linux()->bus_error_address, address, __ATOMIC_RELAXED);  // SIGBUS (raise_fault_signal)
         return false;
@@ -525,13 +525,13 @@ bool resolve_user_fault_rest(LinuxProcess* l, AddressSpace& space, uptr address,
 // One attempt at a fault: the fast path in the kernel, else the manager's answer carried
 // out. An answer that a change overtook is asked for again, a few times.
 Resolved resolve_once(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
-                      bool may_flush_others) {
+                      bool may_flush_others, bool not_present) {
     for (int attempt = 0; attempt < 4; ++attempt) {
         u64 state = 0;
         Resolved r;
         {
             IrqSpinLockGuard guard(l->vm_lock);
-            r = resolve_fast_locked(l, space, address, write, execute, &state);
+            r = resolve_fast_locked(l, space, address, write, execute, not_present, &state);
         }
         if (r == Resolved::AskManager) r = ask_manager(l, space, address, write, execute, may_flush_others, state);
         if (r != Resolved::Again) return r;
@@ -549,7 +549,7 @@ Resolved resolve_once(LinuxProcess* l, AddressSpace& space, uptr address, bool w
 // logged in the OPLog (paper §4.5: no call leaves the kernel). Everything else asks the
 // manager, with what the kernel found in *state.
 Resolved resolve_fast_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
-                             u64* state) {
+                             bool not_present, u64* state) {
     uptr va = align_down<uptr>(address, arch::kPageSize);
     Range range;
     memory::Lookup found = memory::lookup(*l->vspace, va, &range, &l->range_hint);
@@ -574,7 +574,17 @@ Resolved resolve_fast_locked(LinuxProcess* l, AddressSpace& space, uptr address,
         }
         *state = memory::kFaultPCacheEmpty;  // the slow path, where the manager refills it
     }
-    if (present && !write) return Resolved::No;  // present and readable: a real protection fault
+    if (present) {
+        // The CPU found no page, and another thread of the process mapped one before this
+        // one got here: the access goes through when it is retried. (Only then: a fault on
+        // a present page that looks right, say a kernel access without STAC, must fail.)
+        // Else a read of a present page is a real protection fault (PROT_NONE is refused
+        // above).
+        arch::PageSlot& pte = slot.value();
+        if (not_present && pte.user() && (!write || pte.writable()) && (!execute || pte.executable()))
+            return Resolved::Yes;
+        if (!write) return Resolved::No;
+    }
     *state |= (write ? memory::kFaultWrite : 0) | (execute ? memory::kFaultExecute : 0) |
               (g_shared_page_cache ? memory::kFaultSharedCache : 0);
     if (present) {
@@ -660,6 +670,10 @@ Resolved carry_out_locked(LinuxProcess* l, AddressSpace& space, uptr address, bo
     case memory::kFaultCopyPage: {
         if (!present || !write || v.kind != VmaKind::Private) return Resolved::Again;
         u64 phys = slot.value().phys();
+        // Only a page someone else still holds is copied: another thread may have copied it
+        // since the manager was asked, and writes into that copy now (copying it again
+        // would lose them).
+        if (phys != mm::zero_page() && !mm::user_page_shared(phys)) return Resolved::Again;
         // The page moves: other threads' CPUs must drop the old translation, which needs an
         // IPI; from a context with interrupts off (a kernel copy under a spinlock) give up.
         bool flush_others = other_threads(*l);

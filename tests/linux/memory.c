@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -72,6 +73,23 @@ static int child_status(pid_t pid) {
     int status = 0;
     if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
     return WEXITSTATUS(status);
+}
+
+/* Two threads faulting in the same fresh pages at once: each reads a page, then writes its
+ * own byte of it. The thread that loses a race finds the page mapped by the other. */
+enum { kRacePages = 2048, kRaceRounds = 6 };
+static unsigned char* race_area;
+static volatile int race_go;
+
+static void* race_toucher(void* arg) {
+    long id = (long)arg, zeros = 0;
+    while (!race_go) {
+    }
+    for (size_t i = 0; i < kRacePages; ++i) {
+        zeros += race_area[i * 4096 + 100] == 0;
+        race_area[i * 4096 + id] = (unsigned char)(id + 1);
+    }
+    return (void*)zeros;
 }
 
 int main(void) {
@@ -338,6 +356,27 @@ int main(void) {
     check(shared_seen, "and all of its writes to 40 MiB of shared memory do");
     munmap(big_priv, priv_size);
     munmap(big_shared, shared_size);
+
+    /* Page faults racing on the same pages from two threads. */
+    {
+        int all_read_zero = 1, none_lost = 1;
+        for (int round = 0; round < kRaceRounds; ++round) {
+            race_area = mmap(NULL, kRacePages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            race_go = 0;
+            pthread_t threads[2];
+            for (long t = 0; t < 2; ++t) pthread_create(&threads[t], NULL, race_toucher, (void*)t);
+            race_go = 1;
+            for (int t = 0; t < 2; ++t) {
+                void* zeros = NULL;
+                pthread_join(threads[t], &zeros);
+                all_read_zero &= (long)zeros == kRacePages;
+            }
+            for (size_t i = 0; i < kRacePages; ++i) none_lost &= race_area[i * page] == 1 && race_area[i * page + 1] == 2;
+            munmap(race_area, kRacePages * page);
+        }
+        check(all_read_zero, "two threads reading the same untouched pages at once both read zeros");
+        check(none_lost, "and each one's writes to the pages they fault in together are all there");
+    }
 
     /* mmap's address: a free hint is taken; MAP_FIXED_NOREPLACE never replaces. */
     {

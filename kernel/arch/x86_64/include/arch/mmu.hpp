@@ -49,6 +49,8 @@ public:
     bool present() const { return *pte_ & 1; }                      // the Present bit
     u64 phys() const { return *pte_ & 0x000ffffffffff000ull; }      // of a present entry
     bool writable() const { return *pte_ & 2; }                      // the R/W bit
+    bool user() const { return *pte_ & 4; }                          // the U/S bit
+    bool executable() const { return !(*pte_ >> 63); }               // NX clear
     void fill(u64 pa, u32 flags);  // an empty entry
 
 private:
