@@ -389,6 +389,13 @@ bool setup_linux_memory(LinuxProcess& l, const loader::ElfImage& image, const Li
 }
 
 namespace {
+// What the faulting access was, in one register: a write, an instruction fetch; whether
+// the context may sleep and interrupt other CPUs (interrupts were on); whether the CPU
+// found no page there.
+struct Access {
+    bool write, execute, may_flush_others, not_present;
+};
+
 // How far a fault got. Busy: the memory manager is changing the layout; the fault waits
 // for the change and looks again. AskManager: not the fast path; the manager says what it
 // means. Again: an answer that the layout or the page tables overtook; look again.
@@ -410,8 +417,10 @@ struct FileFault {
 using memory::kFaultAround;
 constexpr usize kReclaimBatch = 64;  // page-cache pages dropped per reclaim under pressure
 
-Resolved resolve_fast_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
-                             bool not_present, u64* state) TA_REQ(l->vm_lock);
+Resolved resolve_fast_locked(LinuxProcess* l, AddressSpace& space, uptr address, Access a, u64* state)
+    TA_REQ(l->vm_lock);
+[[gnu::noinline]] Resolved not_fast_locked(arch::PageSlot& pte, bool write, bool execute, bool not_present,
+                                           u64* state);
 Resolved install_file_page_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write,
                                   const FileFault& need, u64 phys) TA_REQ(l->vm_lock);
 
@@ -436,14 +445,13 @@ void map_around(LinuxProcess* l, AddressSpace& space, const FileFault& need, u8*
 }  // namespace
 
 namespace {
-Resolved resolve_once(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
-                      bool may_flush_others, bool not_present);
+Resolved resolve_once(LinuxProcess* l, AddressSpace& space, uptr address, Access a);
 // The uncommon ends of a fault, out of line so that the common one (an anonymous page)
 // does not pay for their stack frames.
 [[gnu::noinline]] Resolved ask_manager(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
                                        bool may_flush_others, u64 state);
-[[gnu::noinline]] bool resolve_user_fault_rest(LinuxProcess* l, AddressSpace& space, uptr address, bool write,
-                                               bool execute, bool may_flush_others, bool not_present, Resolved r);
+[[gnu::noinline]] bool resolve_user_fault_rest(LinuxProcess* l, AddressSpace& space, uptr address, Access a,
+                                               Resolved r);
 
 // The OOM killer (Linux's, simplified): the Linux process with the most resident pages of
 // its own — init only when nobody else is left — gets SIGKILL, so that the rest of the
@@ -493,27 +501,26 @@ bool resolve_user_fault(uptr address, bool write, bool execute, bool interrupts_
     l = memory_owner(l);
     if (!l->vspace) return false;
     AddressSpace& space = u->home->address_space();
-    bool may_flush_others = interrupts_on;
-    Resolved r = resolve_once(l, space, address, write, execute, may_flush_others, not_present);
+    Access a{write, execute, interrupts_on, not_present};
+    Resolved r = resolve_once(l, space, address, a);
     if (r == Resolved::Yes) return true;  // the common case, kept free of the rest's stack frame
-    return resolve_user_fault_rest(l, space, address, write, execute, may_flush_others, not_present, r);
+    return resolve_user_fault_rest(l, space, address, a, r);
 }
 
 namespace {
-bool resolve_user_fault_rest(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
-                             bool may_flush_others, bool not_present, Resolved r) {
+bool resolve_user_fault_rest(LinuxProcess* l, AddressSpace& space, uptr address, Access a, Resolved r) {
     // The manager is changing the layout (the kernel never waits for it under a spinlock):
     // wait for the change outside them, then look again. Not from a context that cannot
     // sleep, nor from inside a change of our own.
-    for (int waits = 0; r == Resolved::Busy && may_flush_others && !l->vm_writer.held() && waits < 1000; ++waits) {
+    for (int waits = 0; r == Resolved::Busy && a.may_flush_others && !l->vm_writer.held() && waits < 1000; ++waits) {
         l->vm_writer.lock();
         l->vm_writer.unlock();
-        r = resolve_once(l, space, address, write, execute, may_flush_others, not_present);
+        r = resolve_once(l, space, address, a);
     }
     // Out of memory: make room and try the fault again.
     int kills = 0;
-    while (r == Resolved::OutOfMemory && relieve_memory_pressure(may_flush_others, &kills))
-        r = resolve_once(l, space, address, write, execute, may_flush_others, not_present);
+    while (r == Resolved::OutOfMemory && relieve_memory_pressure(a.may_flush_others, &kills))
+        r = resolve_once(l, space, address, a);
     if (r == Resolved::BeyondFile) {
         __atomic_store_n(&current_linux()->bus_error_address, address, __ATOMIC_RELAXED);  // SIGBUS (raise_fault_signal)
         return false;
@@ -524,16 +531,15 @@ bool resolve_user_fault_rest(LinuxProcess* l, AddressSpace& space, uptr address,
 
 // One attempt at a fault: the fast path in the kernel, else the manager's answer carried
 // out. An answer that a change overtook is asked for again, a few times.
-Resolved resolve_once(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
-                      bool may_flush_others, bool not_present) {
+Resolved resolve_once(LinuxProcess* l, AddressSpace& space, uptr address, Access a) {
     for (int attempt = 0; attempt < 4; ++attempt) {
         u64 state = 0;
         Resolved r;
         {
             IrqSpinLockGuard guard(l->vm_lock);
-            r = resolve_fast_locked(l, space, address, write, execute, not_present, &state);
+            r = resolve_fast_locked(l, space, address, a, &state);
         }
-        if (r == Resolved::AskManager) r = ask_manager(l, space, address, write, execute, may_flush_others, state);
+        if (r == Resolved::AskManager) r = ask_manager(l, space, address, a.write, a.execute, a.may_flush_others, state);
         if (r != Resolved::Again) return r;
     }
     // The answers never fitted what the kernel found: a manager that is wrong about the
@@ -548,8 +554,8 @@ Resolved resolve_once(LinuxProcess* l, AddressSpace& space, uptr address, bool w
 // served here — reads map the shared zero page, writes a pre-zeroed page from the PCache
 // logged in the OPLog (paper §4.5: no call leaves the kernel). Everything else asks the
 // manager, with what the kernel found in *state.
-Resolved resolve_fast_locked(LinuxProcess* l, AddressSpace& space, uptr address, bool write, bool execute,
-                             bool not_present, u64* state) {
+Resolved resolve_fast_locked(LinuxProcess* l, AddressSpace& space, uptr address, Access a, u64* state) {
+    bool write = a.write, execute = a.execute;
     uptr va = align_down<uptr>(address, arch::kPageSize);
     Range range;
     memory::Lookup found = memory::lookup(*l->vspace, va, &range, &l->range_hint);
@@ -574,23 +580,28 @@ Resolved resolve_fast_locked(LinuxProcess* l, AddressSpace& space, uptr address,
         }
         *state = memory::kFaultPCacheEmpty;  // the slow path, where the manager refills it
     }
+    return not_fast_locked(slot.value(), write, execute, a.not_present, state);
+}
+
+// What the fast path leaves: a fault another thread resolved meanwhile, a real protection
+// fault, or one to ask the manager about, with *state filled in. Out of line, so that the
+// fast path does not pay for its frame.
+Resolved not_fast_locked(arch::PageSlot& pte, bool write, bool execute, bool not_present, u64* state) {
+    bool present = pte.present();
     if (present) {
         // The CPU found no page, and another thread of the process mapped one before this
         // one got here: the access goes through when it is retried. (Only then: a fault on
         // a present page that looks right, say a kernel access without STAC, must fail.)
         // Else a read of a present page is a real protection fault (PROT_NONE is refused
         // above).
-        arch::PageSlot& pte = slot.value();
         if (not_present && pte.user() && (!write || pte.writable()) && (!execute || pte.executable()))
             return Resolved::Yes;
         if (!write) return Resolved::No;
     }
     *state |= (write ? memory::kFaultWrite : 0) | (execute ? memory::kFaultExecute : 0) |
               (g_shared_page_cache ? memory::kFaultSharedCache : 0);
-    if (present) {
-        u64 phys = slot.value().phys();
-        *state |= memory::kFaultPresent | (mm::user_page_shared(phys) ? memory::kFaultPageShared : 0);
-    }
+    if (present)
+        *state |= memory::kFaultPresent | (mm::user_page_shared(pte.phys()) ? memory::kFaultPageShared : 0);
     return Resolved::AskManager;
 }
 
