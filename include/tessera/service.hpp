@@ -64,6 +64,23 @@ struct Module {
 };
 inline constexpr uint64_t kModuleMagic = 0x3173657276696365;  // "service1"
 
+// A call the kernel makes into an IC2 program whose entries are exported functions (the
+// FS, the memory and the process manager: their exports.def) rather than handlers: the
+// function's index rides where the root caller's pid would, its arguments in the words,
+// and its result goes back in word 0 (-ENOSYS for an index the module does not have: the
+// kernel and the program disagree on exports.def). `IpcMessage` is the program's message
+// type (user/lib/tessera.hpp's: words[6] and caller_pid, as Message here).
+template <typename IpcMessage>
+inline void call_export(const Module& module, IpcMessage& m) {
+    if (m.caller_pid >= module.count) {
+        m.words[0] = static_cast<uint64_t>(-38);
+        return;
+    }
+    using Function = uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+    auto function = reinterpret_cast<Function>(module.entries[m.caller_pid].handler);
+    m.words[0] = function(m.words[0], m.words[1], m.words[2], m.words[3], m.words[4], m.words[5]);
+}
+
 // The runtime the current build provides (defined once per isolation class).
 const Runtime& runtime();
 

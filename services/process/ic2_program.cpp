@@ -24,16 +24,7 @@ using namespace tessera;
 
 enum : uint64_t { kMapTable = 0, kAttach = 1 };  // pm_client.cpp's program_host
 
-void dispatch(Message& m) {
-    const service::Module& module = service::g_module;
-    if (m.caller_pid >= module.count) {
-        m.words[0] = static_cast<uint64_t>(-38);  // ENOSYS: the kernel and the manager disagree on exports.def
-        return;
-    }
-    using Function = uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
-    auto function = reinterpret_cast<Function>(module.entries[m.caller_pid].handler);
-    m.words[0] = function(m.words[0], m.words[1], m.words[2], m.words[3], m.words[4], m.words[5]);
-}
+void dispatch(Message& m) { service::call_export(service::g_module, m); }
 
 }  // namespace
 
