@@ -156,7 +156,7 @@ void init_thread(void*) {
     else
         LOG_WARN("no initrd was passed (-initrd): no services, no init");
 
-    mm::user_pages_init();  // the zero page and the PCache refill worker (ktests use them too)
+    mm::user_pages_init();  // the zero page, the PCache and the OPLog (ktests use them too)
     StringView filter;
     if (g_cmdline.get("ktest", &filter)) {
         char name[128];

@@ -4,24 +4,26 @@
 //   - a share count per page, so copy-on-write and shared mappings free a page only when
 //     its last mapping goes;
 //   - the shared zero page, mapped read-only for reads of never-written anonymous memory;
-//   - the PCache: a ring of pre-zeroed pages the fault path takes without zeroing, refilled
-//     off the critical path by a worker below a low-water mark;
-//   - the OPLog: a ring of records of the pages the fault path handed out, folded into the
-//     root callers' charges (mm/charge.hpp) off the critical path.
+//   - the PCache, pre-zeroed pages the fault path maps without zeroing or calling anyone,
+//     and the OPLog, a record of each page it took (which process, which address): one
+//     object (memory/paging.hpp), granted read-only to the memory manager. The manager
+//     decides each refill and folds the log into its VSpaces, off the critical path, on a
+//     worker thread the kernel gives it (kernel/shim/mm_client.cpp: claim_oplog,
+//     refill_pcache, wait_paging_wanted); a fault that finds the PCache empty asks it on
+//     the way. The kernel folds the log too, into the root callers' charges (mm/charge.hpp).
 // With kernel paging off (`mm.kernel_paging=0`), a fault allocates and zeroes its page on
 // the spot and logs nothing: the two paths can be measured against each other.
 //
-// Where this differs from the paper: there the PCache and the OPLog are granted to the
-// memory manager, which fills the ring with pages it allocated and folds the log into its
-// own per-page state. Here physical pages, their share counts and their charges are the
-// kernel's (DESIGN §1), and the manager keeps no per-page state, so both stay kernel
-// objects: the worker below fills and folds them off the critical path, and the manager's
-// part is the refill a fault that finds the PCache empty asks it for (refill_pcache).
-// Granting the ring would make every fault check the frame it pops (the manager could
-// name any page) for no decision the manager has to make.
+// Where this differs from the paper: there the manager fills the ring with pages it
+// allocated itself. Here physical pages are the kernel's (DESIGN §1): the manager says how
+// many, the kernel allocates them, and no page the manager names is ever mapped.
 
 #include "lib/result.hpp"
 #include "lib/types.hpp"
+
+namespace memory {
+struct Paging;
+}
 
 namespace kernel::mm {
 
@@ -38,21 +40,34 @@ u64 zero_page();
 
 class MemoryAccount;
 
-// A pre-zeroed page from the PCache for a fault at `va` by a process whose pages are
-// charged to `account`, logged in the OPLog (which charges it when folded); 0 when the
-// PCache is empty or kernel paging is off. Called with interrupts off (the fault path holds
-// the process's vm_lock), so the PCache lock is taken without saving and clearing the
-// interrupt flag again.
-u64 take_pcache_page(MemoryAccount* account, uptr va);
+// A pre-zeroed page from the PCache for a fault at `va` by the process in `slot` whose
+// pages are charged to `account`, logged in the OPLog (which charges it when folded); 0
+// when the PCache is empty, the manager is a whole OPLog behind, or kernel paging is off.
+// Called with interrupts off (the fault path holds the process's vm_lock), so the PCache
+// lock is taken without saving and clearing the interrupt flag again.
+u64 take_pcache_page(MemoryAccount* account, uptr va, u32 slot);
+inline constexpr u32 kNoProcessSlot = 0xfff;  // a page no process faulted in (tests)
 // The same, or else a page allocated, zeroed and charged now (the slow path's).
-Result<u64> take_fault_page(MemoryAccount* account, uptr va);
-// Puts up to `pages` pre-zeroed pages into the PCache now, on the calling thread: the
-// memory manager's answer to a fault that found it empty (services/memory/manager.hpp).
-// Interrupts on, no spinlock held (it zeroes the pages).
+Result<u64> take_fault_page(MemoryAccount* account, uptr va, u32 slot);
+// Puts up to `pages` pre-zeroed pages into the PCache now, on the calling thread: what the
+// memory manager asked for. Interrupts on, no spinlock held (it zeroes the pages).
 void refill_pcache(usize pages);
-// Folds the OPLog now (the refill worker does it off the critical path): readers of an
-// account's charge call it first.
+// Charges what the OPLog logged (the manager's worker does it off the critical path):
+// readers of an account's charge call it first.
 void fold_oplog();
+
+// The memory manager's side (mm_client.cpp). The object, to grant it (0 / nullptr with
+// kernel paging off):
+u64 paging_object_phys();
+memory::Paging* paging_object();
+// The records the manager has not folded, [*from, *to), handed out once: false while a
+// range is out already. oplog_handed_back: that range is folded (or given up), and its
+// records' slots may be logged into again.
+bool claim_oplog(u64* from, u64* to);
+void oplog_handed_back();
+// The manager's worker: blocks until the PCache runs low or half the OPLog waits for the
+// manager (true), or until `deadline_ns` (false; 0: none).
+bool wait_paging_wanted(u64 deadline_ns);
 
 // Whether the fast path is on (mm.kernel_paging, once at boot). Inline: every fault asks.
 namespace detail {
@@ -61,13 +76,17 @@ extern bool g_kernel_paging;
 inline bool kernel_paging() { return detail::g_kernel_paging; }
 
 struct PagingStats {
-    u64 pcache_hits, pcache_misses, oplog_folded, refills;
-    usize pcache_pages;  // pre-zeroed pages waiting in the PCache now
+    u64 pcache_hits, pcache_misses;
+    u64 charged;          // records the kernel has charged
+    u64 handed;           // records the manager has folded
+    u64 refills, refilled;  // refills carried out, pages they added
+    usize pcache_pages;   // pre-zeroed pages waiting in the PCache now
+    u64 unfolded;         // records waiting for the manager
     bool kernel_paging;
 };
 PagingStats paging_stats();
 
-// Starts the PCache refill worker (after the scheduler runs).
+// The zero page, and the PCache and OPLog unless mm.kernel_paging=0.
 void user_pages_init();
 
 }  // namespace kernel::mm

@@ -7,6 +7,7 @@
 #include "arch/mmu.hpp"
 #include "debug/log.hpp"
 #include "ktest/ktest.hpp"
+#include "memory/paging.hpp"
 #include "mm/charge.hpp"
 #include "mm/physical.hpp"
 #include "mm/user_pages.hpp"
@@ -30,7 +31,7 @@ void storm(void* raw) {
     auto* w = static_cast<StormWorker*>(raw);
     for (u32 i = 0; i < kStormRounds; ++i) {
         arch::disable_interrupts();  // as on the fault path
-        Result<u64> page = mm::take_fault_page(w->account, 0);  // charged when the OPLog is folded
+        Result<u64> page = mm::take_fault_page(w->account, 0, mm::kNoProcessSlot);  // charged when the OPLog is folded
         arch::enable_interrupts();
         if (!page.ok()) {
             ++w->failures;
@@ -84,7 +85,8 @@ KTEST(user_pages_charges_follow_the_page) {
     KEXPECT_EQ(account->pages(), u64{0});
     // The fault path's pages: charged when the OPLog is folded, unless freed before.
     arch::disable_interrupts();  // as on the fault path
-    Result<u64> kept = mm::take_fault_page(account, 0), early = mm::take_fault_page(account, 0);
+    Result<u64> kept = mm::take_fault_page(account, 0, mm::kNoProcessSlot),
+                early = mm::take_fault_page(account, 0, mm::kNoProcessSlot);
     arch::enable_interrupts();
     KASSERT_TRUE(kept.ok() && early.ok());
     mm::user_page_release(early.value());
@@ -98,6 +100,54 @@ KTEST(user_pages_charges_follow_the_page) {
     mm::charge_page(c.value(), account);
     account->close();
     mm::free_page_phys(c.value());  // and is freed with it
+}
+
+// The PCache and the OPLog as the memory manager sees them (memory/paging.hpp): each page
+// the fast path takes is logged with its process slot and address; the records are handed
+// to the manager once; and once the manager is a whole ring behind, the fast path stops,
+// with pages still in the PCache, until it folds.
+KTEST(user_pages_the_oplog_is_handed_to_the_manager_and_waits_for_it) {
+    memory::Paging* p = mm::paging_object();
+    KASSERT_TRUE(p != nullptr);
+    mm::MemoryAccount* account = mm::MemoryAccount::create();
+    KASSERT_TRUE(account != nullptr);
+    u64 from, to;
+    if (mm::claim_oplog(&from, &to)) mm::oplog_handed_back();  // what earlier tests logged
+    constexpr usize kSlots = memory::kOpLogSlots;
+    static u64 taken[kSlots + 1];
+    auto take = [&](usize i) {
+        arch::disable_interrupts();  // as on the fault path
+        u64 page = mm::take_pcache_page(account, (i + 1) * arch::kPageSize, 7);
+        arch::enable_interrupts();
+        return page;
+    };
+    usize n = 0;
+    mm::refill_pcache(memory::kPCacheSlots);
+    for (; n < 200; ++n) KASSERT_TRUE((taken[n] = take(n)) != 0);
+    mm::refill_pcache(memory::kPCacheSlots);
+    for (; n < kSlots; ++n) KASSERT_TRUE((taken[n] = take(n)) != 0);
+    u64 waiting = p->pcache_count;
+    KEXPECT(waiting > 0);
+    KEXPECT_EQ(take(n), u64{0});  // a ring unfolded: the fault asks the manager
+    KEXPECT_EQ(u64{p->pcache_count}, waiting);
+    KASSERT_TRUE(mm::claim_oplog(&from, &to));
+    KEXPECT_EQ(to - from, u64{kSlots});
+    KEXPECT(!mm::claim_oplog(&from, &to));  // one range out at a time
+    usize wrong = 0;
+    for (usize i = 0; i < kSlots; ++i) {
+        const memory::OpRecord& r = p->log[(from + i) % kSlots];
+        wrong += r.page != ((i + 1) * arch::kPageSize | 7) || r.frame != taken[i];
+    }
+    KEXPECT_EQ(wrong, usize{0});
+    mm::oplog_handed_back();
+    KEXPECT((taken[n] = take(n)) != 0);  // folded: the fast path goes on
+    ++n;
+    mm::fold_oplog();
+    KEXPECT_EQ(account->pages(), u64{n});  // every page charged to the process's account
+    for (usize i = 0; i < n; ++i)
+        if (taken[i]) mm::user_page_release(taken[i]);
+    KEXPECT_EQ(account->pages(), u64{0});
+    account->close();
 }
 
 // One storm: a thread per CPU, all at once; the number of pages they took.

@@ -574,7 +574,7 @@ Resolved resolve_fast_locked(LinuxProcess* l, AddressSpace& space, uptr address,
             slot.value().fill(mm::zero_page(), flags & ~arch::kPageWrite);
             return Resolved::Yes;
         }
-        if (u64 page = mm::take_pcache_page(l->process->memory_account(), va)) {
+        if (u64 page = mm::take_pcache_page(l->process->memory_account(), va, l->pm_slot)) {
             slot.value().fill(page, flags | arch::kPageOwned);
             return Resolved::Yes;  // a new translation: nothing to flush anywhere
         }
@@ -660,7 +660,7 @@ Resolved carry_out_locked(LinuxProcess* l, AddressSpace& space, uptr address, bo
         return Resolved::Yes;
     case memory::kFaultNewPage: {
         if (present || !anonymous || (!write && v.kind == VmaKind::Private)) return Resolved::Again;
-        Result<u64> page = mm::take_fault_page(account, va);
+        Result<u64> page = mm::take_fault_page(account, va, l->pm_slot);
         if (!page.ok()) return Resolved::OutOfMemory;
         slot.value().fill(page.value(), flags | arch::kPageOwned);
         return Resolved::Yes;
@@ -690,7 +690,7 @@ Resolved carry_out_locked(LinuxProcess* l, AddressSpace& space, uptr address, bo
         bool flush_others = other_threads(*l);
         if (flush_others && !may_flush_others) return Resolved::No;
         // Copy on write (or the first write after reads of the zero page).
-        Result<u64> copy = phys == mm::zero_page() ? mm::take_fault_page(account, va) : mm::alloc_page_phys();
+        Result<u64> copy = phys == mm::zero_page() ? mm::take_fault_page(account, va, l->pm_slot) : mm::alloc_page_phys();
         if (!copy.ok()) return Resolved::OutOfMemory;
         if (phys != mm::zero_page()) {
             mm::charge_page(copy.value(), account);

@@ -15,6 +15,13 @@
 // its process (LinuxProcess::vm_writer), and faults only read. Only a restart needs the
 // manager to itself (see enter()). The crossing and the program's start are shared with
 // the process manager's client (manager_client.hpp).
+//
+// Kernel paging's PCache and OPLog (memory/paging.hpp) are granted too, read-only, and
+// the manager's part of it runs off the critical path on a worker thread: a kernel thread
+// of idle priority that calls the manager at IC1 or linked in, or at IC2 the manager
+// program's own first thread, lent to the kernel for good (kPagingWorker), since a kernel
+// thread cannot enter a process. Each round hands the manager the OPLog records it has not
+// folded and carries out the refill it answers (paging_round).
 
 #include "shim/mm_client.hpp"
 
@@ -28,6 +35,7 @@
 #include "lib/string.hpp"
 #include "loader/cpio.hpp"
 #include "mm/physical.hpp"
+#include "mm/user_pages.hpp"
 #include "proc/loader.hpp"
 #include "process/manager.hpp"
 #include "sched/cpu.hpp"
@@ -62,6 +70,8 @@ const uptr kLinked[] = {
 constexpr unsigned kVSpaceOrder = 2;
 static_assert((usize{1} << kVSpaceOrder) * arch::kPageSize == memory::kVSpaceBytes);
 constexpr uptr kProgramVSpaces = 0x0000500000000000;  // IC2: where the VSpaces are in the program
+constexpr uptr kProgramPaging = kProgramVSpaces + pm::kSlots * memory::kVSpaceBytes;  // ... and the PCache/OPLog
+static_assert(pm::kSlots == memory::kPagingSlots);
 
 struct Granted {
     memory::VSpace* kernel;  // nullptr until the slot first needs one
@@ -92,6 +102,31 @@ uptr grant(u32 slot, u64 phys) {
         return ok ? va : 0;
     }
     return reinterpret_cast<uptr>(arch::phys_to_ptr<u8>(phys));
+}
+
+// The PCache and OPLog object in the manager's view (0: none, or not granted yet), granted
+// read-only. Its table of VSpaces names each one in the same view (set_view).
+uptr g_paging_view = 0;
+
+uptr grant_paging() {
+    u64 phys = mm::paging_object_phys();
+    if (!phys) return 0;
+    if (g_where.domain) {
+        Result<uptr> va = g_where.domain->map_range(phys, memory::kPagingBytes, false);
+        return va.ok() ? va.value() : 0;
+    }
+    if (g_where.service) {
+        bool ok = g_where.service->owner().address_space()
+                      .map_physical(kProgramPaging, phys, memory::kPagingBytes / arch::kPageSize, 0)
+                      .ok();
+        return ok ? kProgramPaging : 0;
+    }
+    return reinterpret_cast<uptr>(mm::paging_object());
+}
+
+void set_view(u32 slot, uptr view) {
+    g_spaces[slot].view = view;
+    if (memory::Paging* paging = mm::paging_object()) __atomic_store_n(&paging->vspaces[slot], view, __ATOMIC_RELEASE);
 }
 
 // Whether the calling thread can enter the manager where it is: an IC2 manager only from a
@@ -127,10 +162,11 @@ bool restart() {
         g_where.service = nullptr;
         ok = start_program();
     }
+    if (ok) __atomic_store_n(&g_paging_view, grant_paging(), __ATOMIC_RELEASE);
     IrqSpinLockGuard guard(g_spaces_lock);
     for (u32 slot = 0; ok && slot < pm::kSlots; ++slot) {
         if (!g_spaces[slot].kernel) continue;
-        g_spaces[slot].view = grant(slot, g_spaces[slot].phys);
+        set_view(slot, grant(slot, g_spaces[slot].phys));
         ok = g_spaces[slot].view != 0;
     }
     if (ok)
@@ -221,6 +257,8 @@ i64 call(Export function, u32 slot, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 =
                        : linked            ? reinterpret_cast<u64>(g_spaces[from].kernel)
                                            : g_spaces[from].view;
         arguments[2] = a2, arguments[3] = a3, arguments[4] = a4, arguments[5] = a5;
+        // (a fault's PCache and OPLog object, fault() below)
+        if (function == k_mm_fault && a3) arguments[3] = __atomic_load_n(&g_paging_view, __ATOMIC_ACQUIRE);
     };
     u64 arguments[6];
     if (linked) {
@@ -305,15 +343,79 @@ bool attach_module(bool may_coalesce) {
     return true;
 }
 
-enum HostOp : u64 { kAttach = 0 };  // ic2_program.cpp's
-Process* g_starting = nullptr;       // the IC2 manager being started
+// --- the manager's part of kernel paging ------------------------------------------------
 
-// The manager program's host operation, from its own thread: its entry (once), after which
-// the kernel calls it.
+// Whether `program` is (still) the IC2 manager.
+bool still_the_manager(Process& program) {
+    Service* entry = __atomic_load_n(&g_program.entry, __ATOMIC_ACQUIRE);
+    return entry && &entry->owner() == &program && !program.dead();
+}
+
+// One round: the manager folds the OPLog records it has not folded yet and answers how many
+// pages the PCache needs, which the kernel then zeroes and adds. Not through the door's
+// retry: a worker never restarts the manager (at IC2 it is one of the manager's own
+// threads); a failed round drops its records (the manager's counts miss them). `lender`:
+// the IC2 program whose thread runs the round, which must still be the manager once
+// through the door (a restart may have replaced it meanwhile).
+bool paging_round(Process* lender = nullptr) {
+    u64 from, to;
+    if (!__atomic_load_n(&g_paging_view, __ATOMIC_ACQUIRE) || !mm::claim_oplog(&from, &to)) return true;
+    u64 refill = 0;
+    i64 status = tessera::kErrDead;
+    enter();
+    if (!lender || still_the_manager(*lender)) {
+        u64 arguments[6] = {__atomic_load_n(&g_paging_view, __ATOMIC_ACQUIRE), from, to, 0, 0, 0};
+        status = call_once(k_mm_paging, arguments, &refill);
+    }
+    leave();
+    mm::oplog_handed_back();
+    if (status == tessera::kOk) mm::refill_pcache(min<u64>(refill, memory::kPCacheSlots));
+    mm::fold_oplog();
+    return status == tessera::kOk;
+}
+
+// Woken when the PCache runs low or half the OPLog waits; else now and then, so that the
+// last records of a burst are folded too.
+constexpr u64 kPagingPeriod = 50 * kNsPerMs;
+
+bool paging_wanted_now() {
+    return mm::wait_paging_wanted(uptime_ns() + kPagingPeriod) || mm::paging_stats().unfolded;
+}
+
+void paging_worker(void*) {
+    bool said = false;
+    for (;;) {
+        if (!paging_wanted_now() || paging_round()) continue;
+        if (!said) LOG_WARN("mm: the memory manager failed a paging round: its OPLog records were dropped");
+        said = true;
+        sleep_ns(10 * kNsPerMs);  // (until a call restarts it)
+    }
+}
+
+enum HostOp : u64 { kAttach = 0, kPagingWorker = 1 };  // ic2_program.cpp's
+Process* g_starting = nullptr;                          // the IC2 manager being started
+
+// The IC2 manager's first thread, lent to the kernel as its paging worker, at the lowest
+// priority a program's thread runs at (off the critical path). Returns when the manager
+// fails a round or its process is no longer the manager.
+i64 lend_paging_worker(Process& self) {
+    thread_set_priority(current_thread(), kPriorityIdle + 1);
+    while (still_the_manager(self))
+        if (paging_wanted_now() && !paging_round(&self)) break;
+    return -linux_errno::kEIO;
+}
+
+// The manager program's host operations, from its own thread: its entry (once), after which
+// the kernel calls it; then that thread, as the paging worker.
 i64 program_host(u64 op, u64 a, u64, u64, u64) {
     UserContext* u = current_thread()->user;
     Process& self = *u->domain;
-    if (__atomic_load_n(&g_program.entry, __ATOMIC_ACQUIRE) || u->depth || self.dead()) return -linux_errno::kEPERM;
+    if (u->depth || self.dead()) return -linux_errno::kEPERM;
+    if (op == kPagingWorker) {
+        if (!still_the_manager(self) || !mm::paging_object()) return -linux_errno::kEPERM;
+        return lend_paging_worker(self);
+    }
+    if (__atomic_load_n(&g_program.entry, __ATOMIC_ACQUIRE)) return -linux_errno::kEPERM;
     if (op != kAttach) return -linux_errno::kENOSYS;
     Process* none = nullptr;  // (the spawning thread may not know the process yet)
     if (!__atomic_compare_exchange_n(&g_starting, &none, &self, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
@@ -335,6 +437,12 @@ bool start_program() {
 void boot() {
     (void)kernel_command_line().get_u64("mm.fault_test", &g_fault_test_at);
     if (!attach_module(true)) (void)start_program();
+    __atomic_store_n(&g_paging_view, grant_paging(), __ATOMIC_RELEASE);
+    // At IC2 the program lends a thread of its own (kPagingWorker).
+    if (mm::paging_object() && !g_where.service) {
+        Thread* worker = thread_create("mm-paging", paging_worker, nullptr, kPriorityIdle + 1);
+        if (worker) thread_start(worker);
+    }
     LOG_INFO("mm: the memory manager runs %s; each process's VSpace is granted to it",
              g_coalesced ? "in the FS's PKS domain (IC1, coalesced)"
              : g_where.domain  ? "in its own PKS domain (IC1)"
@@ -362,7 +470,7 @@ memory::VSpace* vspace(u32 slot) {
         return nullptr;
     }
     g_spaces[slot].phys = pages.value();
-    g_spaces[slot].view = view;
+    set_view(slot, view);
     __atomic_store_n(&g_spaces[slot].kernel, arch::phys_to_ptr<memory::VSpace>(pages.value()), __ATOMIC_RELEASE);
     return g_spaces[slot].kernel;
 }
@@ -379,7 +487,14 @@ i64 remap(u32 slot, u64 old, u64 old_size, u64 new_size, u64 destination, u64 as
 }
 i64 copy(u32 to, u32 from) { return call(k_mm_copy, to, 0, 0, 0, 0, 0, from); }
 i64 fault(u32 slot, u64 address, u64 state, bool may_enter) {
-    return call(k_mm_fault, slot, address, state, 0, 0, 0, pm::kNoSlot, !may_enter);
+    // A fault that found the PCache empty (or the OPLog full) hands the manager the records
+    // it has not folded, when it goes to the manager itself.
+    u64 from = 0, to = 0;
+    bool handed = (state & memory::kFaultPCacheEmpty) && may_enter && callable() &&
+                  __atomic_load_n(&g_paging_view, __ATOMIC_ACQUIRE) && mm::claim_oplog(&from, &to);
+    i64 answer = call(k_mm_fault, slot, address, state, handed, from, to, pm::kNoSlot, !may_enter);
+    if (handed) mm::oplog_handed_back();
+    return answer;
 }
 
 }  // namespace kernel::shim::mmc

@@ -197,6 +197,11 @@ i64 generate(u32 pid, const char* name, char* buffer, usize capacity) TA_NO_THRE
         // Tessera's own line: the user pages charged to it as root caller (mm/charge.hpp),
         // the page cache it caused included — a memory cgroup's usage, per process.
         t.add("Charged:\t%8llu kB\n", (unsigned long long)(p->process->charged_pages() * 4));
+        // Tessera's own too: the anonymous pages the kernel paged in for it from the PCache
+        // without a call, as the memory manager counted them from the OPLog (paper §4.5;
+        // memory/paging.hpp) — its value, shown as it left it.
+        u64 kernel_paged = p->vspace ? __atomic_load_n(&p->vspace->kernel_paged, __ATOMIC_RELAXED) : 0;
+        t.add("KernelPaged:\t%8llu kB\n", (unsigned long long)(kernel_paged * 4));
         t.add("Threads:\t%u\n", p->live_threads ? p->live_threads : 1);
         // The process's pending set and its first thread's mask (Linux shows the thread's).
         u64 blocked = p->threads.empty() ? 0 : p->threads.front()->linux_blocked;

@@ -167,6 +167,7 @@ i64 reset(VSpace* vs, u64 brk_start) {
     Writing w(*vs);
     vs->count = 0;
     vs->brk_start = vs->brk = vs->brk_mapped = brk_start;
+    __atomic_store_n(&vs->kernel_paged, 0, __ATOMIC_RELAXED);
     return 0;
 }
 
@@ -304,10 +305,17 @@ i64 copy(VSpace* to, const VSpace* from) {
     to->brk_start = from->brk_start;
     to->brk = from->brk;
     to->brk_mapped = from->brk_mapped;
+    __atomic_store_n(&to->kernel_paged, 0, __ATOMIC_RELAXED);  // the child's own, from now on
     return 0;
 }
 
-i64 fault(VSpace* vs, u64 address, u64 state) {
+i64 fault(VSpace* vs, u64 address, u64 state, const Paging* paging_object, u64 from, u64 to) {
+    // (Whatever the answer: the kernel counts the records as folded once the call returns.)
+    u64 refill = kPCacheRefill;
+    if (paging_object && (state & kFaultPCacheEmpty)) {
+        u64 wanted = static_cast<u64>(paging(paging_object, from, to));
+        refill = wanted < kPCacheRefill ? wanted : kPCacheRefill;
+    }
     // Read as the kernel reads it (a change of the same VSpace may be under way in another
     // call): a copy of the range, under the sequence count.
     Range r;
@@ -325,7 +333,7 @@ i64 fault(VSpace* vs, u64 address, u64 state) {
     }
     if (r.file == kNoFile) {
         if (!write && r.kind == VmaKind::Private) return kFaultZeroPage;
-        return kFaultNewPage | (state & kFaultPCacheEmpty ? kPCacheRefill << 16 : 0);
+        return kFaultNewPage | (state & kFaultPCacheEmpty ? refill << 16 : 0);
     }
     // A file page. A private mapping's write gets its own copy; with separate page caches
     // every private page is the manager's own copy (the double bookkeeping of Table 3's
@@ -338,6 +346,26 @@ i64 fault(VSpace* vs, u64 address, u64 state) {
     u64 first = window > r.start ? window : r.start;
     u64 last = window + kFaultAround * kPage < r.end ? window + kFaultAround * kPage : r.end;
     return file_page_answer(false, (page - first) / kPage, (last - first) / kPage);
+}
+
+i64 paging(const Paging* p, u64 from, u64 to) {
+    // Only the last kOpLogSlots records can still be in the ring (the kernel never hands
+    // over more; this bounds the loop whatever it is given).
+    if (to - from > kOpLogSlots) from = to - kOpLogSlots;
+    for (u64 n = from; n != to; ++n) {
+        const OpRecord& record = p->log[n % kOpLogSlots];
+        u64 slot = __atomic_load_n(&record.page, __ATOMIC_RELAXED) & kRecordSlotMask;
+        u64 view = slot < kPagingSlots ? __atomic_load_n(&p->vspaces[slot], __ATOMIC_RELAXED) : 0;
+        // (A change of that VSpace may be writing its ranges now: the count is a word of
+        // its own, added to atomically.)
+        if (view) __atomic_fetch_add(&reinterpret_cast<VSpace*>(view)->kernel_paged, 1, __ATOMIC_RELAXED);
+    }
+    // (At least twice the low-water mark: the kernel wakes the worker below it, and each
+    // refill should last a while.)
+    u64 target = 2 * (to - from);
+    target = target < 2 * kPCacheLowWater ? 2 * kPCacheLowWater : target > kPCacheSlots ? kPCacheSlots : target;
+    u64 level = __atomic_load_n(&p->pcache_count, __ATOMIC_RELAXED);
+    return static_cast<i64>(level < target ? target - level : 0);
 }
 
 i64 fault_for_test(u64 target) {

@@ -2,8 +2,9 @@
 // The memory manager (DESIGN §1, paper §4.5): the layout of every Linux address space —
 // where mmap places a range, what munmap and mprotect leave, how far the break may move,
 // what exec starts a program with and what fork copies — kept in each process's VSpace
-// (vspace.hpp), which the kernel grants it and reads on faults — and what every fault the
-// kernel does not serve alone means (fault() below).
+// (vspace.hpp), which the kernel grants it and reads on faults — what every fault the
+// kernel does not serve alone means (fault() below), and its part of the faults the kernel
+// does serve alone: the PCache's refills and the OPLog's fold (paging(), paging.hpp).
 //
 // It decides; the kernel carries out. A call changes the VSpace and returns; the kernel
 // then brings the page tables in line (unmaps what a range lost, lowers what mprotect
@@ -17,6 +18,7 @@
 //
 // Host-tested: tests/host/vspace_test.cpp.
 
+#include "memory/paging.hpp"
 #include "memory/vspace.hpp"
 
 namespace memory {
@@ -98,10 +100,10 @@ inline constexpr u64 kFaultCopyNow = 1u << 8;  // kFaultFilePage: the process's 
 inline constexpr usize kFaultAround = 16;      // the most pages one read fault maps
 // kFaultNewPage after kFaultPCacheEmpty: how many pre-zeroed pages the kernel puts into the
 // PCache first, on the faulting thread (bits 16 up), so that the next faults take the fast
-// path again. The refill is the manager's policy (paper §4.5); the kernel's idle-time worker
-// tops the PCache up too.
+// path again: paging()'s answer, at most kPCacheRefill (the rest is zeroed off the critical
+// path, when the kernel's worker calls paging()).
 inline constexpr u64 kPCacheRefill = 32;
-inline constexpr u64 fault_refill(u64 answer) { return (answer >> 16) & 0xff; }
+inline constexpr u64 fault_refill(u64 answer) { return (answer >> 16) & 0xffff; }
 inline constexpr FaultKind fault_kind(u64 answer) { return static_cast<FaultKind>(answer & 0xff); }
 // kFaultFilePage's fault-around window: `count` pages (0: just the one) starting `back`
 // pages below the faulting one.
@@ -110,7 +112,16 @@ inline constexpr u64 fault_around_count(u64 answer) { return (answer >> 24) & 0x
 inline constexpr u64 file_page_answer(bool copy, u64 back, u64 count) {
     return kFaultFilePage | (copy ? kFaultCopyNow : 0) | (back << 16) | (count << 24);
 }
-i64 fault(VSpace* vs, u64 address, u64 state);
+// With kFaultPCacheEmpty the kernel also hands over the OPLog records [from, to) of
+// `paging` (when it can: else nullptr), which fault() folds as paging() does.
+i64 fault(VSpace* vs, u64 address, u64 state, const Paging* paging = nullptr, u64 from = 0, u64 to = 0);
+// The manager's part of kernel paging (paper §4.5; paging.hpp), off the critical path: the
+// kernel's worker calls it when the PCache runs low or the OPLog fills (at IC2 on a thread
+// the manager's program lends it). Folds the OPLog records [from, to) — each handed over
+// once — into the VSpaces they name (VSpace::kernel_paged), and answers how many
+// pre-zeroed pages the kernel should add to the PCache: enough for twice the pages taken
+// since the last fold, at least twice kPCacheLowWater, at most the ring.
+i64 paging(const Paging* paging, u64 from, u64 to);
 // The isolation check (mm.fault_test): stores to `target`, which the kernel points at its
 // own memory; the manager's PKS domain or address space must stop it.
 i64 fault_for_test(u64 target);

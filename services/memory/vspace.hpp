@@ -64,7 +64,12 @@ struct VSpace {
     u32 sequence;  // odd while the manager writes
     u32 count;     // ranges in use
     u64 brk_start, brk, brk_mapped;  // the heap: where it starts, the break, its range's end
-    u64 reserved[4];
+    // Anonymous pages the kernel paged in from the PCache without a call, as the manager
+    // folded them from the OPLog (paging.hpp); zero after exec and in fork's child. Records
+    // logged before an exec (or by the slot's earlier process) and folded after it count
+    // for the new program.
+    u64 kernel_paged;
+    u64 reserved[3];
     Range ranges[kMaxRanges];
 };
 static_assert(sizeof(VSpace) <= kVSpaceBytes && __builtin_offsetof(VSpace, ranges) == kVSpaceHeader);

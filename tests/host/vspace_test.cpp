@@ -1,7 +1,8 @@
 // The memory manager's decisions on a VSpace (services/memory/manager.hpp): mmap over
 // ranges, partial munmap splits, mprotect over holes, gap search, merging, the break,
-// fork's copy, the range limit, the kernel's lookup while the manager writes, and what
-// the manager answers for the faults the kernel does not serve alone.
+// fork's copy, the range limit, the kernel's lookup while the manager writes, what the
+// manager answers for the faults the kernel does not serve alone, and its fold of the
+// OPLog with the PCache refill it asks for.
 
 #include <gtest/gtest.h>
 
@@ -309,3 +310,44 @@ TEST(VSpaceFaultTest, FilePagesFaultAroundInsideTheRangeAndCopiesWhenCachesAreSe
 }
 
 }  // namespace
+
+// The manager's part of kernel paging (paging.hpp): it folds the OPLog records it is handed
+// into the VSpaces they name, and sizes the PCache's refill by them.
+TEST(PagingTest, FoldsTheOpLogIntoTheVSpacesAndSizesTheRefill) {
+    auto object = std::make_unique<Paging>();
+    auto a = fresh(), b = fresh();
+    object->vspaces[3] = reinterpret_cast<u64>(a.get());
+    object->vspaces[9] = reinterpret_cast<u64>(b.get());
+    // Records 100..110: seven of slot 3, three of slot 9; one of a slot with no VSpace.
+    for (u64 n = 100; n < 111; ++n)
+        object->log[n % kOpLogSlots] = {(n << 12) | (n < 107 ? 3 : n < 110 ? 9 : 500), n << 12};
+    object->pcache_count = 20;
+    EXPECT_EQ(paging(object.get(), 100, 111), i64(2 * kPCacheLowWater - 20));  // the floor
+    EXPECT_EQ(a->kernel_paged, 7u);
+    EXPECT_EQ(b->kernel_paged, 3u);
+    // A burst: twice what was taken since the last fold, up to the ring.
+    object->pcache_count = 0;
+    EXPECT_EQ(paging(object.get(), 1000, 1100), 200);
+    EXPECT_EQ(paging(object.get(), 1000, 1000 + 5 * kOpLogSlots), i64(kPCacheSlots));
+    object->pcache_count = kPCacheSlots;
+    EXPECT_EQ(paging(object.get(), 0, 0), 0);
+    // exec's reset and fork's copy start the count again.
+    reset(a.get(), 0);
+    EXPECT_EQ(a->kernel_paged, 0u);
+    copy(a.get(), b.get());
+    EXPECT_EQ(a->kernel_paged, 0u);
+}
+
+TEST(PagingTest, AFaultThatFoundThePCacheEmptyFoldsAndAsksForAtMostOneRefill) {
+    auto object = std::make_unique<Paging>();
+    auto vs = fresh();
+    ASSERT_EQ(fixed(vs.get(), 16, 4, kProtRead | kProtWrite), i64(16 * kPage));
+    object->vspaces[1] = reinterpret_cast<u64>(vs.get());
+    object->log[0] = {(16 * kPage) | 1, 0x1000};
+    i64 answer = fault(vs.get(), 17 * kPage, kFaultWrite | kFaultPCacheEmpty, object.get(), 0, 1);
+    EXPECT_EQ(fault_kind(answer), kFaultNewPage);
+    EXPECT_EQ(fault_refill(answer), kPCacheRefill);  // the rest off the critical path
+    EXPECT_EQ(vs->kernel_paged, 1u);
+    // Handed nothing (the kernel could not), it still asks for the refill.
+    EXPECT_EQ(fault_refill(fault(vs.get(), 18 * kPage, kFaultWrite | kFaultPCacheEmpty)), kPCacheRefill);
+}
