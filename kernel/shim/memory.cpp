@@ -1400,8 +1400,12 @@ usize pages_of(u64 length) { return length > ~u64{0} - arch::kPageSize ? ~usize{
 
 i64 sys_madvise(arch::TrapFrame& f) {
     constexpr u64 kDontNeed = 4;
-    if (!is_aligned<u64>(f.rdi, arch::kPageSize)) return -kEINVAL;
-    if (f.rdx != kDontNeed) return 0;  // advice only: WILLNEED, SEQUENTIAL, ... change nothing
+    // The advice Linux 6.1 knows: 0-4 and 8-25 (MADV_HWPOISON and MADV_SOFT_OFFLINE only with
+    // CONFIG_MEMORY_FAILURE, which this is built without). Anything else is EINVAL, as there.
+    u64 advice = f.rdx;
+    if (!is_aligned<u64>(f.rdi, arch::kPageSize) || (advice > kDontNeed && (advice < 8 || advice > 25)))
+        return -kEINVAL;
+    if (advice != kDontNeed) return 0;  // advice only: WILLNEED, SEQUENTIAL, ... change nothing
     // MADV_DONTNEED on private anonymous memory: the pages go; the next touch reads zero.
     // Shared pages are not dropped: they are the only copy.
     LinuxProcess* l = memory_owner(current_linux());

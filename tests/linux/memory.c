@@ -307,6 +307,11 @@ int main(void) {
         reserved[huge / 2] = 7;
         check(reserved[huge / 2] == 7 && madvise(reserved, huge, MADV_DONTNEED) == 0 && reserved[huge / 2] == 0,
               "MADV_DONTNEED over all of it drops the one page touched");
+        errno = 0;
+        check(madvise(reserved, 4096, 99) == -1 && errno == EINVAL,
+              "madvise with advice Linux does not know fails with EINVAL");
+        check(madvise(reserved, 4096, MADV_WILLNEED) == 0 && madvise(reserved, 4096, MADV_SEQUENTIAL) == 0,
+              "MADV_WILLNEED and MADV_SEQUENTIAL are taken");
         munmap(reserved, huge);
     }
     reserved = mmap(NULL, huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
