@@ -27,9 +27,10 @@
 // touch from the FS's page cache. With the shared page cache (the default; the FS and the
 // memory manager coalesced) the fault maps the FS's own page: shared mappings write into
 // it, private ones map it read-only and copy it on their first write. With
-// `mm.page_cache=separate` the memory manager keeps its own copy of every file page it
-// maps privately (the separated design's double bookkeeping, kept for measurement: Table 3
-// of the paper); shared mappings use the FS's page in both modes, as they must.
+// `mm.page_cache=separate` the memory manager keeps its own copies of the file pages it
+// maps privately, in a cache of its own beside the FS's (the separated design's double
+// bookkeeping, kept for measurement: Table 3 of the paper; see KeptCopy); shared mappings
+// use the FS's page in both modes, as they must.
 
 #include "arch/smp.hpp"
 #include "boot/boot.hpp"
@@ -62,6 +63,10 @@ struct MappedFile {
     u32 refs = 0;
     fs::Node* node = nullptr;
     MappedFile* next_dead = nullptr;
+    // The version mapped: the file's ctime when it was mapped, and a key for it that the
+    // memory manager files its copies under (separate caches only).
+    u64 ctime_ns = 0;
+    u32 copy_key = 0;
 };
 
 namespace {
@@ -69,8 +74,33 @@ namespace {
 using memory::Range;
 using memory::VmaKind;
 
+// The memory manager's copies of file pages, with separate caches: slot n of its cache
+// (manager.hpp, copy_slot) holds a copy of page `index` of `node` as it was at `ctime_ns`,
+// the version a mapping made then maps. The manager picks the slot and says whether the
+// copy is there; the kernel keeps the page (the slot's hold on it) and maps it only for a
+// mapping of that same version and page, so a wrong answer costs a copy, never another
+// file's data. `node` is compared, never followed: a node freed and made again has another
+// ctime. A later write to the file makes a new version: new mappings miss (MAP_PRIVATE's
+// view of later changes is unspecified; Linux's may show them, this one shows them to the
+// pages a mapping has not read yet only when they were not kept).
+struct KeptCopy {
+    const fs::Node* node;
+    u64 ctime_ns, index;
+    u64 frame;  // 0: empty
+};
+SpinLock g_kept_lock;
+KeptCopy g_kept[memory::kCopySlots] TA_GUARDED(g_kept_lock);
+
 SpinLock g_dead_files_lock;
 MappedFile* g_dead_files TA_GUARDED(g_dead_files_lock) = nullptr;
+
+// The version of the file `m` maps: its ctime when mapped, and the key the manager files
+// its copies under (KeptCopy).
+void set_version(MappedFile& m, u64 ctime_ns) {
+    m.ctime_ns = ctime_ns;
+    u64 mixed = reinterpret_cast<u64>(m.node) * 0x9e3779b97f4a7c15ull ^ ctime_ns * 0xc2b2ae3d27d4eb4full;
+    m.copy_key = static_cast<u32>(mixed >> 32) | 1;  // (0 is none)
+}
 
 void mapped_file_ref(void* file) { __atomic_fetch_add(&static_cast<MappedFile*>(file)->refs, 1, __ATOMIC_RELAXED); }
 
@@ -292,7 +322,8 @@ void memory_configure() {
     }
     if (kernel_command_line().get("mm.page_cache") == StringView("separate")) {
         g_shared_page_cache = false;
-        LOG_INFO("mm: separate page caches (mm.page_cache=separate): private file pages are copied");
+        LOG_INFO("mm: separate page caches (mm.page_cache=separate): the memory manager maps copies of private file "
+                 "pages from a cache of its own");
     }
 }
 
@@ -352,6 +383,8 @@ bool setup_linux_memory(LinuxProcess& l, const loader::ElfImage& image, const Li
         if (!mapped) return false;
         fsc::node_ref(file);
         mapped->node = file;
+        fs::Stat st;  // (the version matters only to the manager's own copies)
+        if (!g_shared_page_cache && fsc::stat(file, &st) >= 0) set_version(*mapped, st.ctime_ns);
         mapped_file_ref(mapped);  // ours, while the ranges are made
     }
     l.vm_writer.lock();
@@ -409,6 +442,8 @@ struct FileFault {
     MappedFile* file;  // a reference, taken under vm_lock
     u32 handle;        // the range's name for it
     bool copy;
+    bool kept;        // the manager says its copy is in copy_slot
+    usize copy_slot;  // a slot of the manager's copies (kCopySlots: none)
     u64 index;
     u64 around_first;
     usize around_count;
@@ -416,6 +451,7 @@ struct FileFault {
 };
 using memory::kFaultAround;
 constexpr usize kReclaimBatch = 64;  // page-cache pages dropped per reclaim under pressure
+usize drop_kept_copies(usize pages);
 
 Resolved resolve_fast_locked(LinuxProcess* l, AddressSpace& space, uptr address, Access a, u64* state)
     TA_REQ(l->vm_lock);
@@ -483,7 +519,7 @@ void oom_kill(LinuxProcess* faulting) {
 // too), after 20 kills, or when this process is the one killed (it dies on its way out).
 bool relieve_memory_pressure(bool may_sleep, int* kills) {
     if (!may_sleep) return false;
-    if (fsc::reclaim_pages(kReclaimBatch) > 0) return true;
+    if (drop_kept_copies(kReclaimBatch) > 0 || fsc::reclaim_pages(kReclaimBatch) > 0) return true;
     if (++*kills > 20) return false;
     oom_kill(current_linux());
     if (kill_pending(*current_linux())) return false;
@@ -580,6 +616,8 @@ Resolved resolve_fast_locked(LinuxProcess* l, AddressSpace& space, uptr address,
         }
         *state = memory::kFaultPCacheEmpty;  // the slow path, where the manager refills it
     }
+    if (!g_shared_page_cache && v->file != memory::kNoFile) [[unlikely]]
+        if (MappedFile* f = file_of(*l, v->file)) *state |= u64{f->copy_key} << 32;  // (see KeptCopy)
     return not_fast_locked(slot.value(), write, execute, a.not_present, state);
 }
 
@@ -710,6 +748,56 @@ Resolved carry_out_locked(LinuxProcess* l, AddressSpace& space, uptr address, bo
     }
 }
 
+// The manager's copy of `need`'s page kept in its slot, with a hold for the caller: its
+// frame, or 0 when the slot holds something else.
+u64 kept_copy(const FileFault& need) {
+    IrqSpinLockGuard guard(g_kept_lock);
+    const KeptCopy& k = g_kept[need.copy_slot];
+    if (!k.frame || k.node != need.file->node || k.ctime_ns != need.file->ctime_ns || k.index != need.index) return 0;
+    mm::user_page_share(k.frame);
+    return k.frame;
+}
+
+// A copy of the FS's page `phys` (the caller's hold, which this consumes) made for the
+// process and kept in `need`'s slot in place of what the slot held: the copy, with a hold
+// for the caller; or `phys` itself when there is no memory for a copy.
+u64 keep_copy(LinuxProcess* l, const FileFault& need, u64 phys) {
+    Result<u64> copy = mm::alloc_page_phys();
+    if (!copy.ok()) return phys;
+    mm::charge_page(copy.value(), l->process->memory_account());  // (its root caller)
+    memcpy(arch::phys_to_ptr<u8>(copy.value()), arch::phys_to_ptr<const u8>(phys), arch::kPageSize);
+    mm::user_page_release(phys);
+    mm::user_page_share(copy.value());  // the slot's hold and the caller's
+    u64 replaced;
+    {
+        IrqSpinLockGuard guard(g_kept_lock);
+        KeptCopy& k = g_kept[need.copy_slot];
+        replaced = k.frame;
+        k = {need.file->node, need.file->ctime_ns, need.index, copy.value()};
+    }
+    if (replaced) mm::user_page_release(replaced);  // (still mapped wherever it was)
+    return copy.value();
+}
+
+// Reclaim: up to `pages` of the manager's kept copies let go (it makes them again from the
+// FS's pages); how many.
+usize drop_kept_copies(usize pages) {
+    usize dropped = 0;
+    for (usize slot = 0; slot < memory::kCopySlots && dropped < pages; ++slot) {
+        u64 frame;
+        {
+            IrqSpinLockGuard guard(g_kept_lock);
+            frame = g_kept[slot].frame;
+            g_kept[slot].frame = 0;
+        }
+        if (frame) {
+            mm::user_page_release(frame);
+            ++dropped;
+        }
+    }
+    return dropped;
+}
+
 // A file page: the range and the answer say which and how (the window, a copy); the page
 // comes from the FS, which is called without vm_lock, and only where no spinlock is held
 // (interrupts on: the FS takes its lock; a kernel copy under a lock gets EFAULT).
@@ -737,17 +825,34 @@ Resolved file_fault(LinuxProcess* l, AddressSpace& space, uptr address, bool wri
         mapped_file_ref(need.file);
         need.handle = v.file;
         need.index = (v.offset + (va - v.start)) / arch::kPageSize;
+        bool cached = need.copy && !write && !g_shared_page_cache && (answer & memory::kFaultCopyCached) &&
+                      memory::fault_copy_slot(answer) < memory::kCopySlots;
+        need.copy_slot = cached ? memory::fault_copy_slot(answer) : memory::kCopySlots;
+        need.kept = cached && (answer & memory::kFaultCopyKept);
     }
     Resolved r;
     u8* page = nullptr;
     u8* around[kFaultAround];
-    i64 got = may_flush_others ? fsc::file_page_around(need.file->node, need.index, need.around_first,
-                                                       need.around_count, &page, around)
-                               : -kEFAULT;
-    if (got == 0) {
+    // The manager's kept copy, if the kernel's record agrees: no call to the FS.
+    u64 kept = need.kept ? kept_copy(need) : 0;
+    i64 got = kept || !may_flush_others ? -kEFAULT
+                                        : fsc::file_page_around(need.file->node, need.index, need.around_first,
+                                                                need.around_count, &page, around);
+    if (kept || got == 0) {
+        // A kept copy is mapped as the FS's page would be: read-only, copied on write.
+        u64 phys = kept;
+        if (!kept) {
+            phys = fsc::page_phys(page);
+            if (need.copy_slot < memory::kCopySlots) {
+                u64 copy = keep_copy(l, need, phys);
+                need.copy = copy == phys;  // (no memory for the copy: the process's own, as before)
+                phys = copy;
+            }
+        }
+        need.copy = need.copy && !kept;
         {
             IrqSpinLockGuard guard(l->vm_lock);
-            r = install_file_page_locked(l, space, address, write, need, fsc::page_phys(page));
+            r = install_file_page_locked(l, space, address, write, need, phys);
         }
         map_around(l, space, need, around, r == Resolved::Yes);
     } else {
@@ -1152,6 +1257,7 @@ i64 file_to_map(u64 fd, u64 prot, u64 flags, MappedFile** file) {
     if ((flags & kMapShared) && writable(*of.get())) fsc::file_mapped_writable(of->node);
     fsc::node_ref(of->node);
     mapped->node = of->node;
+    set_version(*mapped, st.ctime_ns);
     mapped_file_ref(mapped);
     *file = mapped;
     return 0;

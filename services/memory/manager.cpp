@@ -9,6 +9,20 @@
 namespace memory {
 namespace {
 
+// The manager's own copies of file pages, with separate caches: which file version's page
+// each slot of the cache holds (the kernel keeps the pages) and when it was last used.
+// State of its own, in its own memory, shared by the calls running in parallel under a lock
+// it only tries: a call that finds it taken does without the cache. Lost with a restart
+// (the cache then starts empty; the kernel's records turn every stale answer into a copy).
+struct CopySlot {
+    u64 key, index;  // key 0: empty
+    u64 used;
+};
+constexpr usize kCopyWays = 8;
+CopySlot g_copies[kCopySlots];
+u64 g_copies_clock = 0;
+bool g_copies_busy = false;
+
 class Writing {
 public:
     explicit Writing(VSpace& vs) : vs_(vs) {
@@ -335,11 +349,15 @@ i64 fault(VSpace* vs, u64 address, u64 state, const Paging* paging_object, u64 f
         if (!write && r.kind == VmaKind::Private) return kFaultZeroPage;
         return kFaultNewPage | (state & kFaultPCacheEmpty ? refill << 16 : 0);
     }
-    // A file page. A private mapping's write gets its own copy; with separate page caches
-    // every private page is the manager's own copy (the double bookkeeping of Table 3's
-    // baseline). A read that maps the FS's page maps its cached neighbours too, within the
-    // range: the aligned window of kFaultAround pages around it.
+    // A file page. A private mapping's write gets its own copy. With separate page caches a
+    // private read maps the manager's own copy, from its cache (the double bookkeeping of
+    // Table 3's baseline). A read that maps the FS's page maps its cached neighbours too,
+    // within the range: the aligned window of kFaultAround pages around it.
     bool private_copy = r.kind == VmaKind::Private && (write || !(state & kFaultSharedCache));
+    if (!write && private_copy && fault_state_file_key(state)) {
+        u64 index = (r.offset + ((address & ~(kPage - 1)) - r.start)) / kPage;
+        if (u64 slot = copy_slot(fault_state_file_key(state), index)) return file_page_answer(true, 0, 0) | slot;
+    }
     if (write || private_copy) return file_page_answer(private_copy, 0, 0);
     u64 page = address & ~(kPage - 1);
     u64 window = page & ~(kFaultAround * kPage - 1);
@@ -366,6 +384,28 @@ i64 paging(const Paging* p, u64 from, u64 to) {
     target = target < 2 * kPCacheLowWater ? 2 * kPCacheLowWater : target > kPCacheSlots ? kPCacheSlots : target;
     u64 level = __atomic_load_n(&p->pcache_count, __ATOMIC_RELAXED);
     return static_cast<i64>(level < target ? target - level : 0);
+}
+
+u64 copy_slot(u64 key, u64 index) {
+    if (__atomic_exchange_n(&g_copies_busy, true, __ATOMIC_ACQUIRE)) return 0;
+    u64 set = ((key * 0x9e3779b97f4a7c15ull) ^ (index * 0xc2b2ae3d27d4eb4full)) >> 40;
+    CopySlot* ways = &g_copies[(set % (kCopySlots / kCopyWays)) * kCopyWays];
+    CopySlot* pick = ways;
+    bool kept = false;
+    for (usize i = 0; i < kCopyWays; ++i) {
+        if (ways[i].key == key && ways[i].index == index) {
+            pick = &ways[i];
+            kept = true;
+            break;
+        }
+        if (ways[i].used < pick->used) pick = &ways[i];  // (an empty slot was never used)
+    }
+    pick->key = key;
+    pick->index = index;
+    pick->used = ++g_copies_clock;
+    u64 slot = static_cast<u64>(pick - g_copies);
+    __atomic_store_n(&g_copies_busy, false, __ATOMIC_RELEASE);
+    return kFaultCopyCached | (kept ? kFaultCopyKept : 0) | (slot << 32);
 }
 
 i64 fault_for_test(u64 target) {

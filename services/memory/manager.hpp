@@ -85,6 +85,9 @@ inline constexpr u64 kFaultPresent = 4;      // a page is mapped there
 inline constexpr u64 kFaultPageShared = 8;   // ... with other holders (or it is the zero page)
 inline constexpr u64 kFaultSharedCache = 16;  // the kernel maps the FS's own pages (coalesced)
 inline constexpr u64 kFaultPCacheEmpty = 32;  // anonymous memory, and the PCache had no page for it
+// With separate caches, a file range's fault also says which file version it maps: a key
+// the kernel makes (bits 32 up; 0: none), under which the manager files its copies.
+inline constexpr u64 fault_state_file_key(u64 state) { return state >> 32; }
 enum FaultKind : u64 {
     kFaultUnmapped = 0,      // no range: SIGSEGV (SEGV_MAPERR)
     kFaultDenied = 1,        // the range does not allow it: SIGSEGV (SEGV_ACCERR)
@@ -97,6 +100,14 @@ enum FaultKind : u64 {
     kFaultBusy = 8,          // the VSpace is being changed: wait for the change, then fault again
 };
 inline constexpr u64 kFaultCopyNow = 1u << 8;  // kFaultFilePage: the process's own copy, not the FS's page
+// kFaultFilePage with separate caches: a read of a private mapping maps the manager's own
+// copy of the page, kept in slot fault_copy_slot() of its cache of copies — there already
+// (kFaultCopyKept), or to be made there now from the FS's page, replacing what the slot
+// held. The kernel keeps what each slot holds too and maps a kept copy only when its own
+// record agrees (the manager's index is only a guide).
+inline constexpr u64 kFaultCopyCached = 1u << 9, kFaultCopyKept = 1u << 10;
+inline constexpr usize kCopySlots = 2048;  // 8 MiB of copies at most
+inline constexpr u64 fault_copy_slot(u64 answer) { return answer >> 32; }
 inline constexpr usize kFaultAround = 16;      // the most pages one read fault maps
 // kFaultNewPage after kFaultPCacheEmpty: how many pre-zeroed pages the kernel puts into the
 // PCache first, on the faulting thread (bits 16 up), so that the next faults take the fast
@@ -122,6 +133,12 @@ i64 fault(VSpace* vs, u64 address, u64 state, const Paging* paging = nullptr, u6
 // pre-zeroed pages the kernel should add to the PCache: enough for twice the pages taken
 // since the last fold, at least twice kPCacheLowWater, at most the ring.
 i64 paging(const Paging* paging, u64 from, u64 to);
+// The manager's cache of copies (with separate caches): the slot for page `index` of the
+// file version `key`, kFaultCopyCached and kFaultCopyKept as a fault's answer carries them;
+// 0 when the cache is busy on another thread (the fault gets an uncached copy). Set
+// associative, least recently used first. Exposed for the host tests.
+u64 copy_slot(u64 key, u64 index);
+
 // The isolation check (mm.fault_test): stores to `target`, which the kernel points at its
 // own memory; the manager's PKS domain or address space must stop it.
 i64 fault_for_test(u64 target);

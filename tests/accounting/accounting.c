@@ -9,6 +9,10 @@
  *    unlinking the file takes them back.
  *  - The charge follows the page: a child's writes are the child's, and reading pages
  *    another process caused charges the reader nothing.
+ *  - A file's pages read through private mappings by two processes are charged once at
+ *    most: with one shared page cache they are the FS's pages, with separate caches
+ *    (mm.page_cache=separate, which tools/test boots this with too) the memory manager's
+ *    copies, kept once for every reader.
  *  - Kernel paging reports to the memory manager (paper §4.5): the anonymous pages the
  *    kernel paged in without a call are counted by the manager when it folds the OPLog,
  *    off the critical path ("KernelPaged:", Tessera's too), and reads of the zero page
@@ -156,6 +160,39 @@ int main(void) {
     long after = charged_kib();
     printf("accounting: unlinking: %ld -> %ld kB\n", before, after);
     check(before - after >= 4 * 1024, "unlinking the file takes its pages' charge back");
+
+    /* Private file mappings, read by this process and then by a child. */
+    enum { kMapped = 64 };
+    check(write_file("/tmp/accounting-mapped", kMapped * kPage) == 0, "a 256 KiB file to map");
+    int mapped_fd = open("/tmp/accounting-mapped", O_RDONLY);
+    before = charged_kib();
+    char* view = mmap(NULL, kMapped * kPage, PROT_READ, MAP_PRIVATE, mapped_fd, 0);
+    sum = 0;
+    for (size_t i = 0; view != MAP_FAILED && i < kMapped; i++) sum += view[i * kPage];
+    if (view != MAP_FAILED) munmap(view, kMapped * kPage);
+    long first_reader = charged_kib() - before;
+    check(pipe(report) == 0, "a pipe for the second reader's numbers");
+    child = fork();
+    if (child == 0) {
+        long c0 = charged_kib();
+        char* again = mmap(NULL, kMapped * kPage, PROT_READ, MAP_PRIVATE, mapped_fd, 0);
+        long seen = 0;
+        for (size_t i = 0; again != MAP_FAILED && i < kMapped; i++) seen += again[i * kPage];
+        long delta = again != MAP_FAILED && seen == sum ? charged_kib() - c0 : -1;
+        (void)!write(report[1], &delta, sizeof delta);
+        _exit(0);
+    }
+    long second_reader = -1;
+    check(child > 0 && read(report[0], &second_reader, sizeof second_reader) == sizeof second_reader &&
+              waitpid(child, &status, 0) == child && status == 0,
+          "a child maps the same file and reads the same bytes");
+    printf("accounting: reading a 256 KiB file through private mappings: first reader +%ld kB, second +%ld kB\n",
+           first_reader, second_reader);
+    check(sum == kMapped * 0x5a && first_reader <= kMapped * 4 + 64,
+          "the first reader is charged at most the copies of what it read");
+    check(second_reader >= 0 && second_reader < 64, "the second reader of the same pages is charged nothing");
+    close(mapped_fd);
+    unlink("/tmp/accounting-mapped");
 
     /* Kernel paging: 256 pages written (the PCache's, logged in the OPLog), 256 read (the
      * zero page, logged nowhere). The manager counts the first and not the second. Pages

@@ -351,3 +351,36 @@ TEST(PagingTest, AFaultThatFoundThePCacheEmptyFoldsAndAsksForAtMostOneRefill) {
     // Handed nothing (the kernel could not), it still asks for the refill.
     EXPECT_EQ(fault_refill(fault(vs.get(), 18 * kPage, kFaultWrite | kFaultPCacheEmpty)), kPCacheRefill);
 }
+
+// With separate caches the manager keeps its own copies of file pages: a slot per (file
+// version, page), found again while it stays, the least recently used way of its set
+// replaced when the set is full.
+TEST(CopyCacheTest, ASlotIsFoundAgainUntilNewerPagesPushItOut) {
+    u64 first = copy_slot(0x1001, 5);
+    ASSERT_NE(first, 0u);
+    EXPECT_TRUE(first & kFaultCopyCached);
+    EXPECT_FALSE(first & kFaultCopyKept);
+    u64 again = copy_slot(0x1001, 5);
+    EXPECT_TRUE(again & kFaultCopyKept);
+    EXPECT_EQ(fault_copy_slot(again), fault_copy_slot(first));
+    EXPECT_LT(fault_copy_slot(first), kCopySlots);
+    EXPECT_FALSE(copy_slot(0x1001, 6) & kFaultCopyKept);  // another page
+    EXPECT_FALSE(copy_slot(0x1003, 5) & kFaultCopyKept);  // another file, or version
+    // Twice the cache's worth of other pages: the first is gone, the last is still there.
+    for (u64 i = 0; i < 2 * kCopySlots; ++i) (void)copy_slot(0x2001, i);
+    EXPECT_FALSE(copy_slot(0x1001, 5) & kFaultCopyKept);
+    EXPECT_TRUE(copy_slot(0x2001, 2 * kCopySlots - 1) & kFaultCopyKept);
+}
+
+TEST(CopyCacheTest, APrivateFileReadWithSeparateCachesAsksForTheCopyInItsSlot) {
+    auto vs = fresh();
+    ASSERT_EQ(fixed(vs.get(), 16, 4, kProtRead | kProtWrite, VmaKind::Private, 3, 8 * kPage), i64(16 * kPage));
+    u64 key = u64{0x3001} << 32;
+    i64 answer = fault(vs.get(), 18 * kPage, key);  // a read, caches separate
+    EXPECT_EQ(fault_kind(answer), kFaultFilePage);
+    EXPECT_TRUE(answer & kFaultCopyNow);
+    EXPECT_TRUE(answer & kFaultCopyCached);
+    EXPECT_EQ(fault_copy_slot(answer), fault_copy_slot(copy_slot(0x3001, 10)));  // page 8 + 2 of the file
+    EXPECT_FALSE(fault(vs.get(), 18 * kPage, key | kFaultWrite) & kFaultCopyCached);  // a write: its own copy
+    EXPECT_FALSE(fault(vs.get(), 18 * kPage, key | kFaultSharedCache) & kFaultCopyCached);  // the FS's page
+}
