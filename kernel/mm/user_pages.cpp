@@ -139,7 +139,7 @@ u32 user_page_holders(u64 phys) {
 
 u64 zero_page() { return g_zero_page; }
 
-u64 take_pcache_page(MemoryAccount* account, uptr va, u32 slot) {
+u64 take_pcache_page(MemoryAccount* account, uptr va, u64 owner) {
     if (!g_kernel_paging) return 0;
     bool wake;
     u64 phys = 0;
@@ -152,8 +152,7 @@ u64 take_pcache_page(MemoryAccount* account, uptr va, u32 slot) {
                 fold_locked();  // the worker has not come: charge here
             phys = p.pcache[count - 1];
             __atomic_store_n(&p.pcache_count, count - 1, __ATOMIC_RELAXED);
-            p.log[n % memory::kOpLogSlots] = {(va & ~u64{memory::kRecordSlotMask}) | (slot & memory::kRecordSlotMask),
-                                              phys};
+            p.log[n % memory::kOpLogSlots] = {memory::record_address(va) | owner, phys};
             g_record_account[n % memory::kOpLogSlots] = account;
             __atomic_store_n(&p.logged, n + 1, __ATOMIC_RELEASE);
             // Woken as the PCache crosses the low-water mark or the manager falls half a
@@ -169,8 +168,8 @@ u64 take_pcache_page(MemoryAccount* account, uptr va, u32 slot) {
     return phys;
 }
 
-Result<u64> take_fault_page(MemoryAccount* account, uptr va, u32 slot) {
-    if (u64 phys = take_pcache_page(account, va, slot)) return phys;
+Result<u64> take_fault_page(MemoryAccount* account, uptr va, u64 owner) {
+    if (u64 phys = take_pcache_page(account, va, owner)) return phys;
     __atomic_fetch_add(&g_misses, 1, __ATOMIC_RELAXED);
     Result<u64> page = alloc_page_phys();  // zeroes it now, on the faulting thread
     if (page.ok()) charge_page(page.value(), account);

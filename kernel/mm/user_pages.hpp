@@ -40,15 +40,16 @@ u64 zero_page();
 
 class MemoryAccount;
 
-// A pre-zeroed page from the PCache for a fault at `va` by the process in `slot` whose
-// pages are charged to `account`, logged in the OPLog (which charges it when folded); 0
+// A pre-zeroed page from the PCache for a fault at `va` by `owner` (memory::record_owner:
+// its process slot and VSpace generation) whose pages are charged to `account`, logged in
+// the OPLog (which charges it when folded); 0
 // when the PCache is empty, the manager is a whole OPLog behind, or kernel paging is off.
 // Called with interrupts off (the fault path holds the process's vm_lock), so the PCache
 // lock is taken without saving and clearing the interrupt flag again.
-u64 take_pcache_page(MemoryAccount* account, uptr va, u32 slot);
-inline constexpr u32 kNoProcessSlot = 0xfff;  // a page no process faulted in (tests)
+u64 take_pcache_page(MemoryAccount* account, uptr va, u64 owner);
+inline constexpr u64 kNoOwner = 0xfff;  // a page no process faulted in (tests): slot 4095
 // The same, or else a page allocated, zeroed and charged now (the slow path's).
-Result<u64> take_fault_page(MemoryAccount* account, uptr va, u32 slot);
+Result<u64> take_fault_page(MemoryAccount* account, uptr va, u64 owner);
 // Puts up to `pages` pre-zeroed pages into the PCache now, on the calling thread: what the
 // memory manager asked for. Interrupts on, no spinlock held (it zeroes the pages).
 void refill_pcache(usize pages);

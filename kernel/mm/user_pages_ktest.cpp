@@ -31,7 +31,7 @@ void storm(void* raw) {
     auto* w = static_cast<StormWorker*>(raw);
     for (u32 i = 0; i < kStormRounds; ++i) {
         arch::disable_interrupts();  // as on the fault path
-        Result<u64> page = mm::take_fault_page(w->account, 0, mm::kNoProcessSlot);  // charged when the OPLog is folded
+        Result<u64> page = mm::take_fault_page(w->account, 0, mm::kNoOwner);  // charged when the OPLog is folded
         arch::enable_interrupts();
         if (!page.ok()) {
             ++w->failures;
@@ -85,8 +85,8 @@ KTEST(user_pages_charges_follow_the_page) {
     KEXPECT_EQ(account->pages(), u64{0});
     // The fault path's pages: charged when the OPLog is folded, unless freed before.
     arch::disable_interrupts();  // as on the fault path
-    Result<u64> kept = mm::take_fault_page(account, 0, mm::kNoProcessSlot),
-                early = mm::take_fault_page(account, 0, mm::kNoProcessSlot);
+    Result<u64> kept = mm::take_fault_page(account, 0, mm::kNoOwner),
+                early = mm::take_fault_page(account, 0, mm::kNoOwner);
     arch::enable_interrupts();
     KASSERT_TRUE(kept.ok() && early.ok());
     mm::user_page_release(early.value());

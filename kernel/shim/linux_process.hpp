@@ -119,6 +119,7 @@ struct LinuxProcess {
     // tables' catching up with it; vm_lock, held around page-table changes and the fault
     // path (never while touching user memory through a user address).
     memory::VSpace* vspace = nullptr;
+    u64 oplog_owner = 0;  // how the OPLog names it: memory::record_owner, set after exec and fork
     MappedFile** mapped_files = nullptr;
     u32 mapped_file_capacity = 0;
     u32 range_hint = 0;  // the range a fault found last (the fault path tries it first)

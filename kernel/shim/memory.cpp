@@ -94,6 +94,12 @@ KeptCopy g_kept[memory::kCopySlots] TA_GUARDED(g_kept_lock);
 SpinLock g_dead_files_lock;
 MappedFile* g_dead_files TA_GUARDED(g_dead_files_lock) = nullptr;
 
+// Who the OPLog records a page for from now on: the process's slot and the generation the
+// manager gave its VSpace (after exec's reset and fork's copy).
+void set_oplog_owner(LinuxProcess& l) {
+    l.oplog_owner = memory::record_owner(l.pm_slot, __atomic_load_n(&l.vspace->generation, __ATOMIC_RELAXED));
+}
+
 // The version of the file `m` maps: its ctime when mapped, and the key the manager files
 // its copies under (KeptCopy).
 void set_version(MappedFile& m, u64 ctime_ns) {
@@ -389,6 +395,7 @@ bool setup_linux_memory(LinuxProcess& l, const loader::ElfImage& image, const Li
     }
     l.vm_writer.lock();
     bool ok = mmc::reset(l.pm_slot, entry.brk_start) >= 0;
+    set_oplog_owner(l);
     sweep_files(l);  // the old image's
     u32 handle = ok && mapped ? add_file(l, mapped) : memory::kNoFile;
     ok = ok && (!mapped || handle != memory::kNoFile);
@@ -610,7 +617,7 @@ Resolved resolve_fast_locked(LinuxProcess* l, AddressSpace& space, uptr address,
             slot.value().fill(mm::zero_page(), flags & ~arch::kPageWrite);
             return Resolved::Yes;
         }
-        if (u64 page = mm::take_pcache_page(l->process->memory_account(), va, l->pm_slot)) {
+        if (u64 page = mm::take_pcache_page(l->process->memory_account(), va, l->oplog_owner)) {
             slot.value().fill(page, flags | arch::kPageOwned);
             return Resolved::Yes;  // a new translation: nothing to flush anywhere
         }
@@ -698,7 +705,7 @@ Resolved carry_out_locked(LinuxProcess* l, AddressSpace& space, uptr address, bo
         return Resolved::Yes;
     case memory::kFaultNewPage: {
         if (present || !anonymous || (!write && v.kind == VmaKind::Private)) return Resolved::Again;
-        Result<u64> page = mm::take_fault_page(account, va, l->pm_slot);
+        Result<u64> page = mm::take_fault_page(account, va, l->oplog_owner);
         if (!page.ok()) return Resolved::OutOfMemory;
         slot.value().fill(page.value(), flags | arch::kPageOwned);
         return Resolved::Yes;
@@ -728,7 +735,7 @@ Resolved carry_out_locked(LinuxProcess* l, AddressSpace& space, uptr address, bo
         bool flush_others = other_threads(*l);
         if (flush_others && !may_flush_others) return Resolved::No;
         // Copy on write (or the first write after reads of the zero page).
-        Result<u64> copy = phys == mm::zero_page() ? mm::take_fault_page(account, va, l->pm_slot) : mm::alloc_page_phys();
+        Result<u64> copy = phys == mm::zero_page() ? mm::take_fault_page(account, va, l->oplog_owner) : mm::alloc_page_phys();
         if (!copy.ok()) return Resolved::OutOfMemory;
         if (phys != mm::zero_page()) {
             mm::charge_page(copy.value(), account);
@@ -1099,6 +1106,7 @@ bool fork_memory(LinuxProcess& parent, LinuxProcess& child, AddressSpace& parent
     ForkWalk walk{&parent_space, &child_space, nullptr, false};
     parent.vm_writer.lock();  // the layout holds still while it is copied and its pages shared
     bool ok = mmc::copy(child.pm_slot, parent.pm_slot) >= 0 && copy_files(parent, child);
+    set_oplog_owner(child);
     if (ok) {
         IrqSpinLockGuard guard(parent.vm_lock);
         fork_pages_locked(parent, walk);

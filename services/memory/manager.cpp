@@ -182,6 +182,7 @@ i64 reset(VSpace* vs, u64 brk_start) {
     vs->count = 0;
     vs->brk_start = vs->brk = vs->brk_mapped = brk_start;
     __atomic_store_n(&vs->kernel_paged, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&vs->generation, vs->generation + 1, __ATOMIC_RELAXED);
     return 0;
 }
 
@@ -320,6 +321,7 @@ i64 copy(VSpace* to, const VSpace* from) {
     to->brk = from->brk;
     to->brk_mapped = from->brk_mapped;
     __atomic_store_n(&to->kernel_paged, 0, __ATOMIC_RELAXED);  // the child's own, from now on
+    __atomic_store_n(&to->generation, to->generation + 1, __ATOMIC_RELAXED);
     return 0;
 }
 
@@ -371,12 +373,14 @@ i64 paging(const Paging* p, u64 from, u64 to) {
     // over more; this bounds the loop whatever it is given).
     if (to - from > kOpLogSlots) from = to - kOpLogSlots;
     for (u64 n = from; n != to; ++n) {
-        const OpRecord& record = p->log[n % kOpLogSlots];
-        u64 slot = __atomic_load_n(&record.page, __ATOMIC_RELAXED) & kRecordSlotMask;
+        u64 page = __atomic_load_n(&p->log[n % kOpLogSlots].page, __ATOMIC_RELAXED);
+        u64 slot = record_slot(page);
         u64 view = slot < kPagingSlots ? __atomic_load_n(&p->vspaces[slot], __ATOMIC_RELAXED) : 0;
+        auto* vs = reinterpret_cast<VSpace*>(view);
         // (A change of that VSpace may be writing its ranges now: the count is a word of
         // its own, added to atomically.)
-        if (view) __atomic_fetch_add(&reinterpret_cast<VSpace*>(view)->kernel_paged, 1, __ATOMIC_RELAXED);
+        if (vs && (__atomic_load_n(&vs->generation, __ATOMIC_RELAXED) & 0xffff) == record_generation(page))
+            __atomic_fetch_add(&vs->kernel_paged, 1, __ATOMIC_RELAXED);
     }
     // (At least twice the low-water mark: the kernel wakes the worker below it, and each
     // refill should last a while.)

@@ -36,11 +36,20 @@ inline constexpr usize kPagingSlots = 1024;  // process slots (the process manag
 inline constexpr u64 kPCacheLowWater = 64;
 
 struct OpRecord {
-    u64 page;   // the faulting address's page | the process's slot (below 4096)
+    u64 page;   // the faulting address's page | record_owner()
     u64 frame;  // the physical page mapped there
 };
+// Who faulted: the process slot (bits 0-11) and its VSpace's generation (bits 48-63, above
+// every user address), so that a record folded after an exec, or after the slot's process
+// changed, is not counted for the program that came next.
 inline constexpr u64 kRecordSlotMask = 0xfff;
 static_assert(kPagingSlots <= kRecordSlotMask + 1);
+inline constexpr u64 record_owner(u64 slot, u64 generation) {
+    return (slot & kRecordSlotMask) | ((generation & 0xffff) << 48);
+}
+inline constexpr u64 record_slot(u64 page) { return page & kRecordSlotMask; }
+inline constexpr u64 record_generation(u64 page) { return page >> 48; }
+inline constexpr u64 record_address(u64 page) { return page & ~(kRecordSlotMask | (u64{0xffff} << 48)); }
 
 struct Paging {
     u64 pcache_count;  // pre-zeroed pages in the PCache now

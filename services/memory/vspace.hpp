@@ -65,11 +65,12 @@ struct VSpace {
     u32 count;     // ranges in use
     u64 brk_start, brk, brk_mapped;  // the heap: where it starts, the break, its range's end
     // Anonymous pages the kernel paged in from the PCache without a call, as the manager
-    // folded them from the OPLog (paging.hpp); zero after exec and in fork's child. Records
-    // logged before an exec (or by the slot's earlier process) and folded after it count
-    // for the new program.
+    // folded them from the OPLog (paging.hpp); zero after exec and in fork's child.
     u64 kernel_paged;
-    u64 reserved[3];
+    // Moved on by exec's reset and fork's copy: OPLog records carry it, and a fold counts a
+    // record only for the program that made it.
+    u64 generation;
+    u64 reserved[2];
     Range ranges[kMaxRanges];
 };
 static_assert(sizeof(VSpace) <= kVSpaceBytes && __builtin_offsetof(VSpace, ranges) == kVSpaceHeader);

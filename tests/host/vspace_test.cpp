@@ -318,11 +318,15 @@ TEST(PagingTest, FoldsTheOpLogIntoTheVSpacesAndSizesTheRefill) {
     auto a = fresh(), b = fresh();
     object->vspaces[3] = reinterpret_cast<u64>(a.get());
     object->vspaces[9] = reinterpret_cast<u64>(b.get());
-    // Records 100..110: seven of slot 3, three of slot 9; one of a slot with no VSpace.
+    // Records 100..111: seven of slot 3, three of slot 9; one of a slot with no VSpace, and
+    // one of slot 3's program before its exec (an older generation).
+    ASSERT_EQ(a->generation, b->generation);
+    u64 now = a->generation;
     for (u64 n = 100; n < 111; ++n)
-        object->log[n % kOpLogSlots] = {(n << 12) | (n < 107 ? 3 : n < 110 ? 9 : 500), n << 12};
+        object->log[n % kOpLogSlots] = {(n << 12) | record_owner(n < 107 ? 3 : n < 110 ? 9 : 500, now), n << 12};
+    object->log[111 % kOpLogSlots] = {(111 << 12) | record_owner(3, now - 1), 111 << 12};
     object->pcache_count = 20;
-    EXPECT_EQ(paging(object.get(), 100, 111), i64(2 * kPCacheLowWater - 20));  // the floor
+    EXPECT_EQ(paging(object.get(), 100, 112), i64(2 * kPCacheLowWater - 20));  // the floor
     EXPECT_EQ(a->kernel_paged, 7u);
     EXPECT_EQ(b->kernel_paged, 3u);
     // A burst: twice what was taken since the last fold, up to the ring.
@@ -331,10 +335,14 @@ TEST(PagingTest, FoldsTheOpLogIntoTheVSpacesAndSizesTheRefill) {
     EXPECT_EQ(paging(object.get(), 1000, 1000 + 5 * kOpLogSlots), i64(kPCacheSlots));
     object->pcache_count = kPCacheSlots;
     EXPECT_EQ(paging(object.get(), 0, 0), 0);
-    // exec's reset and fork's copy start the count again.
+    // exec's reset and fork's copy start the count again, in a new generation.
     reset(a.get(), 0);
     EXPECT_EQ(a->kernel_paged, 0u);
+    EXPECT_EQ(a->generation, now + 1);
     copy(a.get(), b.get());
+    EXPECT_EQ(a->kernel_paged, 0u);
+    EXPECT_EQ(a->generation, now + 2);
+    (void)paging(object.get(), 100, 107);  // the old program's records
     EXPECT_EQ(a->kernel_paged, 0u);
 }
 
@@ -343,7 +351,7 @@ TEST(PagingTest, AFaultThatFoundThePCacheEmptyFoldsAndAsksForAtMostOneRefill) {
     auto vs = fresh();
     ASSERT_EQ(fixed(vs.get(), 16, 4, kProtRead | kProtWrite), i64(16 * kPage));
     object->vspaces[1] = reinterpret_cast<u64>(vs.get());
-    object->log[0] = {(16 * kPage) | 1, 0x1000};
+    object->log[0] = {(16 * kPage) | record_owner(1, vs->generation), 0x1000};
     i64 answer = fault(vs.get(), 17 * kPage, kFaultWrite | kFaultPCacheEmpty, object.get(), 0, 1);
     EXPECT_EQ(fault_kind(answer), kFaultNewPage);
     EXPECT_EQ(fault_refill(answer), kPCacheRefill);  // the rest off the critical path
