@@ -668,6 +668,7 @@ Resolved ask_manager(LinuxProcess* l, AddressSpace& space, uptr address, bool wr
     case memory::kFaultUnmapped:
     case memory::kFaultDenied: return Resolved::No;
     case memory::kFaultBusy: return Resolved::Busy;
+    case memory::kFaultPastObject: return Resolved::BeyondFile;  // SIGBUS, as Linux past a shmem object
     case memory::kFaultFilePage: return file_fault(l, space, address, write, may_flush_others, answer);
     case memory::kFaultNewPage:
         if (memory::fault_refill(static_cast<u64>(answer)) && may_flush_others)
@@ -1400,9 +1401,10 @@ bool share_pages(LinuxProcess& l, AddressSpace& space, uptr from, uptr to, usize
 }  // namespace
 
 // mremap(2): the memory manager decides where the range goes (manager.hpp's remap); the
-// kernel moves the pages, drops what a shrink cut off or a MREMAP_FIXED replaced, and
-// populates what shared anonymous memory grew by. With old_size 0 it maps the pages of the
-// shared memory at the old address a second time.
+// kernel moves the pages and drops what a shrink cut off or a MREMAP_FIXED replaced. With
+// old_size 0 it maps the pages of the shared memory at the old address a second time.
+// Shared anonymous memory grown past its first size gets no pages there: a touch raises
+// SIGBUS, as Linux's shmem object past its size (kRangePastObject).
 i64 sys_mremap(arch::TrapFrame& f) {
     u64 old = f.rdi, flags = f.r10, destination = f.r8;
     u64 old_size = align_up<u64>(f.rsi, arch::kPageSize), new_size = align_up<u64>(f.rdx, arch::kPageSize);
@@ -1437,13 +1439,11 @@ i64 sys_mremap(arch::TrapFrame& f) {
         r = -kENOMEM;
     }
     if (r >= 0 && old_size == 0) {
-        // A second mapping: the source's pages, then (shared anonymous memory past the
-        // source's end) new ones, as growth gets them.
+        // A second mapping: the source's pages (and past the source's end, shared
+        // anonymous memory past its object).
         usize shared = min<u64>(new_size, before.end - old) / arch::kPageSize;
-        usize grown = before.file == memory::kNoFile ? new_size / arch::kPageSize - shared : 0;
         (void)space.unmap(to, new_size / arch::kPageSize);  // what MREMAP_FIXED replaced
-        if (!share_pages(*l, space, old, to, shared) ||
-            (grown && !populate(*l, space, to + shared * arch::kPageSize, grown, before.prot))) {
+        if (!share_pages(*l, space, old, to, shared)) {
             (void)mmc::unmap(l->pm_slot, to, new_size);
             (void)space.unmap(to, new_size / arch::kPageSize);
             r = -kENOMEM;
@@ -1451,16 +1451,13 @@ i64 sys_mremap(arch::TrapFrame& f) {
     } else if (r >= 0) {
         usize kept = min(old_size, new_size) / arch::kPageSize;
         bool moved = to != old;
-        bool grows_shared = new_size > old_size && before.kind == VmaKind::Shared && before.file == memory::kNoFile;
-        usize grown = grows_shared ? (new_size - old_size) / arch::kPageSize : 0;
         if (moved) (void)space.unmap(to, new_size / arch::kPageSize);  // what MREMAP_FIXED replaced
-        bool ok = !grows_shared || populate(*l, space, to + old_size, grown, before.prot);
-        ok = ok && (!moved || move_pages(*l, space, old, to, kept));
-        if (!ok) {
-            // Out of memory for shared pages or page tables: the layout goes back as it was.
-            if (grows_shared) (void)space.unmap(to + old_size, grown);
-            (void)mmc::remap(l->pm_slot, to, new_size, old_size,
-                             moved ? old | memory::kRemapMayMove | memory::kRemapFixed : 0, memory::kUnlimited);
+        if (moved && !move_pages(*l, space, old, to, kept)) {
+            // Out of memory for page tables: the layout goes back as it was (what it grew by
+            // first: it may be a range of its own, kRangePastObject).
+            if (new_size > old_size) (void)mmc::unmap(l->pm_slot, to + old_size, new_size - old_size);
+            (void)mmc::remap(l->pm_slot, to, min(old_size, new_size), old_size,
+                             old | memory::kRemapMayMove | memory::kRemapFixed, memory::kUnlimited);
             r = -kENOMEM;
         } else {
             if (new_size < old_size) (void)space.unmap(old + new_size, (old_size - new_size) / arch::kPageSize);

@@ -81,7 +81,7 @@ void split_at(VSpace& vs, u64 address) {
 
 // Whether `b` continues `a` so that one range can say both.
 bool mergeable(const Range& a, const Range& b) {
-    return a.end == b.start && a.prot == b.prot && a.kind == b.kind && a.file == b.file &&
+    return a.end == b.start && a.prot == b.prot && a.kind == b.kind && a.file == b.file && a.flags == b.flags &&
            (a.file == kNoFile || a.offset + (a.end - a.start) == b.offset);
 }
 
@@ -153,6 +153,13 @@ void put(VSpace& vs, u64 start, u64 end, Range range) {
     merge_around(vs, index, index);
 }
 
+// What mremap grows `range` by: the same, except that shared anonymous memory is past its
+// object there (kRangePastObject).
+Range past_object(Range range) {
+    if (range.kind == VmaKind::Shared && range.file == kNoFile) range.flags |= kRangePastObject;
+    return range;
+}
+
 // mremap with old_size 0: a second mapping of the shared memory at `old`, new_size long,
 // where `to` says (kRemapFixed) or in the lowest gap; Linux makes it only for MAP_SHARED
 // memory, and only with kRemapMayMove.
@@ -170,8 +177,11 @@ i64 duplicate(VSpace& vs, u64 old, u64 new_size, u64 to, u64 flags, u64 as_limit
         to = find_free(vs, new_size, kMmapFloor, kMmapCeiling);
         if (!to) return -kENOMEM;
     }
-    if (!room_to_cut(vs, to, to + new_size, 1)) return -kENOMEM;
-    put(vs, to, to + new_size, again);
+    // Shared anonymous memory past the source range's end is past its object (SIGBUS).
+    u64 within = again.file == kNoFile && found->end - old < new_size ? found->end - old : new_size;
+    if (!room_to_cut(vs, to, to + new_size, within < new_size ? 2 : 1)) return -kENOMEM;
+    put(vs, to, to + within, again);
+    if (within < new_size) put(vs, to + within, to + new_size, past_object(again));
     return static_cast<i64>(to);
 }
 
@@ -286,7 +296,7 @@ i64 remap(VSpace* vs, u64 old, u64 old_size, u64 new_size, u64 destination, u64 
         // may be followed by a part of itself that is not remapped).
         if (old + new_size > old && old + new_size <= kMmapCeiling && !overlaps(*vs, old + old_size, old + new_size) &&
             room_to_cut(*vs, old + old_size, old + new_size, 1)) {
-            Range tail = moved;
+            Range tail = past_object(moved);
             if (tail.file != kNoFile) tail.offset += old_size;
             put(*vs, old + old_size, old + new_size, tail);
             return static_cast<i64>(old);
@@ -306,9 +316,12 @@ i64 remap(VSpace* vs, u64 old, u64 old_size, u64 new_size, u64 destination, u64 
     // the new one itself.
     usize cuts = (straddles(*vs, old) ? 1 : 0) + (straddles(*vs, old + old_size) ? 1 : 0) +
                  (straddles(*vs, to) ? 1 : 0) + (straddles(*vs, to + new_size) ? 1 : 0);
-    if (!room_for(*vs, cuts + 1)) return -kENOMEM;
+    Range tail = past_object(moved);
+    bool split = growth && tail.flags != moved.flags;
+    if (!room_for(*vs, cuts + (split ? 2 : 1))) return -kENOMEM;
     if (!dont_unmap) remove(*vs, old, old + old_size);
-    put(*vs, to, to + new_size, moved);
+    put(*vs, to, to + (split ? old_size : new_size), moved);
+    if (split) put(*vs, to + old_size, to + new_size, tail);
     return static_cast<i64>(to);
 }
 
@@ -341,6 +354,7 @@ i64 fault(VSpace* vs, u64 address, u64 state, const Paging* paging_object, u64 f
     bool write = state & kFaultWrite;
     if (r.prot == 0 || (write && !(r.prot & kProtWrite)) || ((state & kFaultExecute) && !(r.prot & kProtExec)))
         return kFaultDenied;
+    if (r.flags & kRangePastObject) return kFaultPastObject;
     if (state & kFaultPresent) {
         if (!write) return kFaultResolved;
         // MAP_SHARED writes its page in place (mprotect may have left it read-only); a

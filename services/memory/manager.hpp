@@ -61,7 +61,8 @@ i64 brk(VSpace* vs, u64 want, u64 data_limit, u64 as_limit);
 // stays (its pages move; Linux allows it for private anonymous memory of the same size).
 // An old_size of 0 makes a second mapping of MAP_SHARED memory at `old` (with
 // kRemapMayMove), the old one kept.
-// The range keeps its protection, kind and file (a file range's offset moves with it).
+// The range keeps its protection, kind and file (a file range's offset moves with it);
+// what shared anonymous memory grows by is past its object (kRangePastObject).
 // The range's new address, or -EFAULT (not one mapped range), -EINVAL, -ENOMEM (no room
 // to grow without moving, no gap, RLIMIT_AS `as_limit`, or no room left for a range). The
 // sizes are page multiples, the kernel has checked the addresses' alignment.
@@ -98,6 +99,7 @@ enum FaultKind : u64 {
     kFaultWriteInPlace = 6,  // write the present page where it is (MAP_SHARED, or its last holder)
     kFaultResolved = 7,      // mapped as asked already (another thread came first)
     kFaultBusy = 8,          // the VSpace is being changed: wait for the change, then fault again
+    kFaultPastObject = 9,    // shared anonymous memory past its object (grown by mremap): SIGBUS
 };
 inline constexpr u64 kFaultCopyNow = 1u << 8;  // kFaultFilePage: the process's own copy, not the FS's page
 // kFaultFilePage with separate caches: a read of a private mapping maps the manager's own

@@ -43,8 +43,12 @@ struct Range {
     u32 file;        // kNoFile: anonymous memory
     u8 prot;         // PROT_* bits
     VmaKind kind;
-    u16 reserved;
+    u16 flags;       // kRange* below
 };
+// Shared anonymous memory that mremap grew past its first size: Linux backs MAP_SHARED
+// anonymous memory with an object of the size it was mapped with, and a touch past the
+// object raises SIGBUS.
+inline constexpr u16 kRangePastObject = 1;
 static_assert(sizeof(Range) == 32);
 
 // Where mmap without MAP_FIXED places ranges: above the program, below the window the

@@ -236,6 +236,30 @@ TEST(VSpaceRemapTest, MovesKeepingAttributesAndFileOffsets) {
     EXPECT_EQ(remap(vs.get(), 16 * kPage, 2 * kPage, 2 * kPage, kRemapMayMove | kRemapDontUnmap, kUnlimited), -kEINVAL);
 }
 
+// Shared anonymous memory has an object of its first size behind it (as Linux's shmem): what
+// mremap grows it by is a range of its own past the object, where a fault is SIGBUS.
+TEST(VSpaceRemapTest, SharedAnonymousMemoryGrownIsPastItsObject) {
+    auto vs = fresh();
+    ASSERT_GE(fixed(vs.get(), 10, 2, kProtRead | kProtWrite, VmaKind::Shared), 0);
+    ASSERT_EQ(remap(vs.get(), 10 * kPage, 2 * kPage, 4 * kPage, 0, kUnlimited), i64(10 * kPage));  // in place
+    EXPECT_EQ(describe(*vs), "10-12:3 12-14:3");
+    EXPECT_EQ(find(*vs, 12 * kPage)->flags, kRangePastObject);
+    EXPECT_EQ(fault_kind(fault(vs.get(), 13 * kPage, kFaultWrite)), kFaultPastObject);
+    EXPECT_EQ(fault_kind(fault(vs.get(), 11 * kPage, kFaultWrite)), kFaultNewPage);
+    ASSERT_GE(fixed(vs.get(), 40, 1, kProtRead | kProtWrite, VmaKind::Shared), 0);
+    ASSERT_GE(fixed(vs.get(), 41, 1, kProtRead), 0);  // no room to grow where it is
+    i64 moved = remap(vs.get(), 40 * kPage, kPage, 3 * kPage, kRemapMayMove, kUnlimited);
+    ASSERT_GT(moved, 0);
+    EXPECT_EQ(find(*vs, u64(moved))->flags, 0u);
+    EXPECT_EQ(find(*vs, u64(moved) + kPage)->flags, kRangePastObject);
+    EXPECT_EQ(find(*vs, u64(moved) + 2 * kPage)->end, u64(moved) + 3 * kPage);
+    // Private memory grows as memory of its own.
+    ASSERT_GE(fixed(vs.get(), 60, 1, kProtRead | kProtWrite), 0);
+    ASSERT_EQ(remap(vs.get(), 60 * kPage, kPage, 2 * kPage, 0, kUnlimited), i64(60 * kPage));
+    EXPECT_EQ(find(*vs, 61 * kPage)->flags, 0u);
+    EXPECT_EQ(find(*vs, 61 * kPage)->start, 60 * kPage);
+}
+
 TEST(VSpaceRemapTest, OldSizeZeroMapsSharedMemoryAgain) {
     auto vs = fresh();
     ASSERT_GE(fixed(vs.get(), 10, 4, kProtRead | kProtWrite, VmaKind::Shared, 7, 20 * kPage), 0);

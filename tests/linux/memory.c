@@ -442,8 +442,18 @@ int main(void) {
         errno = 0;
         check(mremap(blocker, page, 0, MREMAP_MAYMOVE) == MAP_FAILED && errno == EINVAL, "a new size of 0 is EINVAL");
         munmap(blocker, page);
-        /* A shared mapping moved stays shared with a child forked before. (Not grown: Linux
-         * backs it with an object of its first size and raises SIGBUS past it.) */
+        /* Shared anonymous memory grown by mremap: Linux backs it with an object of its first
+         * size, and a touch past the object raises SIGBUS. */
+        int* small = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        small[0] = 9;
+        char* bigger = mremap(small, page, 3 * page, MREMAP_MAYMOVE);
+        fault_address = NULL;
+        fault_code = 0;
+        check(bigger != MAP_FAILED && ((int*)bigger)[0] == 9 && faults(bigger + 2 * page, 0) &&
+                  fault_address == bigger + 2 * page && fault_code == BUS_ADRERR,
+              "shared anonymous memory grown by mremap raises SIGBUS (BUS_ADRERR) past its first size");
+        if (bigger != MAP_FAILED) munmap(bigger, 3 * page);
+        /* A shared mapping moved stays shared with a child forked before. */
         int* shared = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         shared[0] = 1;
         int to_child[2], from_child[2];
