@@ -80,9 +80,9 @@ using memory::VmaKind;
 // copy is there; the kernel keeps the page (the slot's hold on it) and maps it only for a
 // mapping of that same version and page, so a wrong answer costs a copy, never another
 // file's data. `node` is compared, never followed: a node freed and made again has another
-// ctime. A later write to the file makes a new version: new mappings miss (MAP_PRIVATE's
-// view of later changes is unspecified; Linux's may show them, this one shows them to the
-// pages a mapping has not read yet only when they were not kept).
+// ctime. A later write to the file makes a new version, which new mappings map. A kept
+// copy does not show later changes (MAP_PRIVATE leaves them unspecified; Linux shows them
+// in the pages a mapping has not copied yet).
 struct KeptCopy {
     const fs::Node* node;
     u64 ctime_ns, index;

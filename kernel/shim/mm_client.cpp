@@ -11,9 +11,10 @@
 //
 // Calls carry up to six words and no pointer the kernel has to copy: the VSpace a call
 // works on is named by its address in the manager's view. Calls run in parallel: the
-// manager keeps no state beyond the VSpaces, the changes of one VSpace are serialised by
-// its process (LinuxProcess::vm_writer), and faults only read. Only a restart needs the
-// manager to itself (see enter()). The crossing and the program's start are shared with
+// manager keeps no state beyond the VSpaces (but for a trylocked index of its own copies,
+// manager.hpp), the changes of one VSpace are serialised by its process
+// (LinuxProcess::vm_writer), and faults only read. Only a restart needs the manager to
+// itself (see enter()). The crossing and the program's start are shared with
 // the process manager's client (manager_client.hpp).
 //
 // Kernel paging's PCache and OPLog (memory/paging.hpp) are granted too, read-only, and

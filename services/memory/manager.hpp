@@ -14,7 +14,9 @@
 // domain of its own; IC2, a process of its own (ic2_program.cpp); or linked in. The
 // kernel serialises the changes of one VSpace; faults, and calls for other VSpaces, run in
 // parallel with them, so the manager keeps no state of its own beyond the objects it is
-// handed, and reads a VSpace as the kernel does (under its sequence count).
+// handed — except the index of its own copies of file pages with separate caches
+// (copy_slot), which it only trylocks and may lose — and reads a VSpace as the kernel
+// does (under its sequence count).
 //
 // Host-tested: tests/host/vspace_test.cpp.
 
